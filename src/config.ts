@@ -1,0 +1,56 @@
+import { hostname } from 'node:os'
+import envSchema from 'env-schema'
+import { Type, type Static } from 'typebox'
+
+/**
+ * The one schema for the service's environment. Every setting has a default, so
+ * `node dist/server.js` runs as is; a bad value stops the boot with a message
+ * naming the variable (see loadConfig).
+ */
+export const ConfigSchema = Type.Object({
+  HOST: Type.String({ default: '0.0.0.0', minLength: 1 }),
+  PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
+  // Empty means "<hostname>:<port>", filled in by loadConfig.
+  INSTANCE_ID: Type.String({ default: '', maxLength: 128, pattern: '^[A-Za-z0-9:_.-]*$' }),
+  STORE: Type.Enum(['redis', 'memory'], { default: 'redis' }),
+  REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://' }),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  // Addresses (or CIDRs), comma-separated, whose X-Forwarded-* headers are believed:
+  // the balancer's, never "everyone". Empty trusts no proxy.
+  TRUST_PROXY: Type.String({ default: '127.0.0.1' }),
+  // How long a graceful shutdown may take before the process exits anyway. Must stay
+  // below PM2's kill_timeout (5 s in ecosystem.config.js) and Docker's stop grace (10 s).
+  SHUTDOWN_GRACE_MS: Type.Integer({ default: 4000, minimum: 100, maximum: 60000 })
+})
+
+export type Config = Static<typeof ConfigSchema>
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/**
+ * Reads and validates the configuration. `source` defaults to the process
+ * environment plus a `.env` file in the working directory (the environment wins).
+ */
+export function loadConfig (source?: Record<string, string | undefined>): Config {
+  let config: Config
+  try {
+    config = envSchema<Config>({
+      schema: structuredClone(ConfigSchema),
+      data: source ?? {},
+      env: source === undefined,
+      dotenv: source === undefined
+    })
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration: ${(err as Error).message}`)
+  }
+  if (config.INSTANCE_ID === '') config.INSTANCE_ID = `${hostname()}:${config.PORT}`
+  return config
+}
+
+/** TRUST_PROXY as Fastify's `trustProxy` option: a list of addresses, or false. */
+export function trustedProxies (config: Pick<Config, 'TRUST_PROXY'>): string[] | false {
+  const list = config.TRUST_PROXY.split(',').map((s) => s.trim()).filter(Boolean)
+  return list.length > 0 ? list : false
+}

@@ -1,0 +1,55 @@
+import { createServer, connect } from 'node:net'
+
+/** True when nothing listens on 127.0.0.1:port and we may bind it. */
+export function canBind (port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(false))
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)))
+  })
+}
+
+/** The error code binding 0.0.0.0:port fails with (EACCES, EADDRINUSE), or null when it can be bound. */
+export function bindError (port: number, host = '0.0.0.0'): Promise<string | null> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message))
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(null)))
+  })
+}
+
+/** True when something accepts connections on host:port. */
+export function isListening (port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host })
+    socket.setTimeout(1000)
+    socket.once('connect', () => { socket.destroy(); resolve(true) })
+    socket.once('timeout', () => { socket.destroy(); resolve(false) })
+    socket.once('error', () => resolve(false))
+  })
+}
+
+/** A port the OS says is free right now. */
+export function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen({ port: 0, host: '127.0.0.1' }, () => {
+      const address = server.address()
+      server.close(() => {
+        if (address !== null && typeof address === 'object') resolve(address.port)
+        else reject(new Error('no port'))
+      })
+    })
+  })
+}
+
+/** `count` consecutive free ports (for api instances on base..base+count-1). */
+export async function freePortRange (count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * 30000)
+    const free = await Promise.all(Array.from({ length: count }, (_, i) => canBind(base + i)))
+    if (free.every(Boolean)) return base
+  }
+  throw new Error(`could not find ${count} consecutive free ports`)
+}

@@ -1,0 +1,35 @@
+import { STATUS_CODES } from 'node:http'
+import fp from 'fastify-plugin'
+import type { FastifyError } from 'fastify'
+
+/**
+ * One error handler for the whole app: every error leaves as
+ * `{ statusCode, code, error, message }`. Client errors keep their message (it
+ * says what to fix); a 5xx keeps it only when it is one of ours (SL_*, written to
+ * be shown), otherwise the client sees "Internal Server Error" and the log gets
+ * the details with the request's context.
+ */
+export default fp(function errorsPlugin (app, _opts, done) {
+  app.setErrorHandler(function (error: FastifyError, request, reply) {
+    const statusCode = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 600
+      ? error.statusCode
+      : 500
+    const ours = typeof error.code === 'string' && error.code.startsWith('SL_')
+    let message = error.message
+    if (statusCode >= 500 && !ours) {
+      request.log.error({ err: error }, 'request failed')
+      message = 'Internal Server Error'
+    } else if (statusCode >= 500) {
+      // Expected while Redis is down or the instance drains: the redis plugin logs the
+      // transition once; a line per request would flood the log during an outage.
+      request.log.debug({ err: error }, message)
+    }
+    reply.code(statusCode).send({
+      statusCode,
+      code: error.code ?? `HTTP_${statusCode}`,
+      error: STATUS_CODES[statusCode] ?? 'Error',
+      message
+    })
+  })
+  done()
+}, { name: 'errors', fastify: '5.x' })

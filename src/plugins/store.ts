@@ -1,0 +1,27 @@
+import fp from 'fastify-plugin'
+import { MemoryStore } from '../store/memory-store.js'
+import { RedisStore } from '../store/redis-store.js'
+import type { Store } from '../store/store.js'
+import redisPlugin from './redis.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    store: Store
+  }
+}
+
+export interface StorePluginOptions {
+  kind: 'redis' | 'memory'
+  redisUrl: string
+  redisConnectWaitMs?: number
+}
+
+/** The store the routes use, as `fastify.store`; for `redis` it brings its own client. */
+export default fp<StorePluginOptions>(async function storePlugin (app, opts) {
+  if (opts.kind === 'redis') {
+    await app.register(redisPlugin, { url: opts.redisUrl, connectWaitMs: opts.redisConnectWaitMs })
+    app.decorate('store', new RedisStore(app.redis))
+  } else {
+    app.decorate('store', new MemoryStore())
+  }
+}, { name: 'store', fastify: '5.x' })

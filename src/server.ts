@@ -1,0 +1,40 @@
+import closeWithGrace from 'close-with-grace'
+import { buildApp } from './app.js'
+import { ConfigError, loadConfig } from './config.js'
+
+/**
+ * The only entry point that listens. Under PM2 (`wait_ready`) it says "ready"
+ * once listening, and on SIGINT/SIGTERM it drains: in-flight requests finish,
+ * new ones get 503 + Connection: close, Redis is closed, then it exits. The grace
+ * period stays below PM2's kill_timeout so PM2 never has to SIGKILL it.
+ */
+async function main (): Promise<void> {
+  let config
+  try {
+    config = loadConfig()
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    console.error(err.message)
+    process.exit(1)
+  }
+
+  const app = await buildApp(config, {
+    logger: {
+      level: config.LOG_LEVEL,
+      base: { instance: config.INSTANCE_ID, pid: process.pid },
+      // Pretty only for a person at a terminal; JSON for PM2, Docker and files.
+      ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty' } } : {})
+    }
+  })
+
+  closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
+    if (err) app.log.error({ err }, 'closing after an error')
+    else app.log.info({ signal }, 'closing')
+    await app.close()
+  })
+
+  await app.listen({ host: config.HOST, port: config.PORT })
+  process.send?.('ready')
+}
+
+await main()

@@ -1,0 +1,87 @@
+import type { Redis } from 'ioredis'
+import { CounterOverflowError, IdempotencyKeyReusedError, StoreUnavailableError } from '../errors.js'
+import { COUNTER_INCR, KV_SET } from './redis-scripts.js'
+import {
+  COUNTER_LIMIT, IDEMPOTENCY_TTL_SECONDS, decodeRecord,
+  type Applied, type Idempotency, type KvEntry, type Store
+} from './store.js'
+
+type Script = (numberOfKeys: number, ...keysThenArgs: Array<string | number>) => Promise<[number, string | number]>
+
+/** Key layout in Redis: one prefix per kind of record. */
+export const keys = {
+  kv: (key: string) => `sl:kv:${key}`,
+  counter: (name: string) => `sl:ctr:${name}`,
+  idempotency: (key: string) => `sl:idem:${key}`
+}
+
+/** The shared store: every instance reads and writes the same Redis. */
+export class RedisStore implements Store {
+  readonly kind = 'redis' as const
+  readonly #redis: Redis
+  readonly #kvSet: Script
+  readonly #counterIncr: Script
+
+  constructor (redis: Redis) {
+    this.#redis = redis
+    redis.defineCommand('slKvSet', { lua: KV_SET })
+    redis.defineCommand('slCounterIncr', { lua: COUNTER_INCR })
+    const commands = redis as unknown as Record<'slKvSet' | 'slCounterIncr', Script>
+    this.#kvSet = commands.slKvSet.bind(redis)
+    this.#counterIncr = commands.slCounterIncr.bind(redis)
+  }
+
+  async getKv (key: string): Promise<KvEntry | null> {
+    const [value, version] = await unavailableOnError(this.#redis.hmget(keys.kv(key), 'v', 'ver'))
+    if (value == null || version == null) return null
+    return { key, value: JSON.parse(value), version: Number(version) }
+  }
+
+  async setKv (key: string, valueJson: string, idempotency?: Idempotency): Promise<Applied<number>> {
+    const reply = await unavailableOnError(idempotency
+      ? this.#kvSet(2, keys.kv(key), keys.idempotency(idempotency.key), valueJson, idempotency.fingerprint, IDEMPOTENCY_TTL_SECONDS)
+      : this.#kvSet(1, keys.kv(key), valueJson))
+    return applied(reply, idempotency)
+  }
+
+  async getCounter (name: string): Promise<number> {
+    const value = await unavailableOnError(this.#redis.get(keys.counter(name)))
+    return value === null ? 0 : Number(value)
+  }
+
+  async incrCounter (name: string, by: number, idempotency?: Idempotency): Promise<Applied<number>> {
+    const reply = await unavailableOnError(idempotency
+      ? this.#counterIncr(2, keys.counter(name), keys.idempotency(idempotency.key), by, idempotency.fingerprint, IDEMPOTENCY_TTL_SECONDS, COUNTER_LIMIT)
+      : this.#counterIncr(1, keys.counter(name), by, '', 0, COUNTER_LIMIT))
+    if (reply[0] === 2) throw new CounterOverflowError(name)
+    return applied(reply, idempotency)
+  }
+
+  async ping (): Promise<void> {
+    await unavailableOnError(this.#redis.ping())
+  }
+}
+
+function applied ([replayed, answer]: [number, string | number], idempotency?: Idempotency): Applied<number> {
+  if (replayed === 0) return { result: Number(answer), replayed: false }
+  const record = decodeRecord(String(answer))
+  if (idempotency && record.fingerprint !== idempotency.fingerprint) {
+    throw new IdempotencyKeyReusedError(idempotency.key)
+  }
+  return { result: record.answer, replayed: true }
+}
+
+/**
+ * Any failure to talk to Redis (not connected, command timeout, a reply error
+ * such as LOADING after a restart) becomes one 503 that clients may retry. The
+ * cause stays attached for the log.
+ */
+async function unavailableOnError<T> (command: Promise<T>): Promise<T> {
+  try {
+    return await command
+  } catch (cause) {
+    const err = new StoreUnavailableError()
+    err.cause = cause
+    throw err
+  }
+}

@@ -1,0 +1,39 @@
+import { hostname } from 'node:os'
+import t from 'tap'
+import { ConfigError, loadConfig, trustedProxies } from '../src/config.js'
+
+t.test('defaults make a runnable configuration', async (t) => {
+  const config = loadConfig({})
+  t.equal(config.HOST, '0.0.0.0')
+  t.equal(config.PORT, 3000)
+  t.equal(config.STORE, 'redis')
+  t.equal(config.REDIS_URL, 'redis://127.0.0.1:6379')
+  t.equal(config.LOG_LEVEL, 'info')
+  t.equal(config.INSTANCE_ID, `${hostname()}:3000`, 'instance id defaults to <hostname>:<port>')
+  t.strictSame(trustedProxies(config), ['127.0.0.1'])
+})
+
+t.test('values come from the environment, typed', async (t) => {
+  const config = loadConfig({ PORT: '3004', STORE: 'memory', INSTANCE_ID: 'api-4', TRUST_PROXY: '10.0.0.1, 10.0.1.0/24' })
+  t.equal(config.PORT, 3004)
+  t.equal(config.STORE, 'memory')
+  t.equal(config.INSTANCE_ID, 'api-4')
+  t.strictSame(trustedProxies(config), ['10.0.0.1', '10.0.1.0/24'])
+  t.equal(trustedProxies({ TRUST_PROXY: '' }), false, 'empty trusts nobody')
+})
+
+t.test('a bad value stops the boot with a message naming the variable', async (t) => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ PORT: 'eighty' }, /PORT must be integer/],
+    [{ PORT: '70000' }, /PORT must be <= 65535/],
+    [{ STORE: 'postgres' }, /STORE must be equal to one of the allowed values/],
+    [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL must match pattern/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ SHUTDOWN_GRACE_MS: '10' }, /SHUTDOWN_GRACE_MS must be >= 100/],
+    [{ INSTANCE_ID: 'has space' }, /INSTANCE_ID must match pattern/]
+  ]
+  for (const [env, message] of cases) {
+    t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))
+  }
+  t.ok(new ConfigError('x') instanceof Error)
+})

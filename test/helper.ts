@@ -1,0 +1,63 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Test } from 'tap'
+import { buildApp, type App, type BuildOptions } from '../src/app.js'
+import { loadConfig, type Config } from '../src/config.js'
+import { freePort } from '../src/lab/system/ports.js'
+import { stopPid } from '../src/lab/system/process.js'
+import { redisCommand, startRedisServer } from '../src/lab/system/redis-server.js'
+
+/** A redis-server of the test's own, on a free port (never the machine's 6379). */
+export interface TestRedis {
+  port: number
+  url: string
+  flush (): Promise<void>
+  /** Stops it (SIGTERM) and waits until it is gone. */
+  stop (): Promise<void>
+  /** Starts it again on the same port. */
+  start (): Promise<void>
+}
+
+/** Starts a Redis for this test file and stops it in teardown, pass or fail. */
+export async function startTestRedis (t: Test): Promise<TestRedis> {
+  const port = await freePort()
+  const dir = mkdtempSync(join(tmpdir(), 'scale-lab-redis-'))
+  let pid: number | undefined
+  const redis: TestRedis = {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async flush () { await redisCommand(port, ['FLUSHALL']) },
+    async stop () {
+      if (pid !== undefined) await stopPid(pid)
+      pid = undefined
+    },
+    async start () {
+      pid = await startRedisServer({ port, dir, appendonly: false, detached: false })
+    }
+  }
+  await redis.start()
+  t.teardown(async () => {
+    await redis.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return redis
+}
+
+/** The configuration tests build apps with: quiet, on a given store. */
+export function testConfig (overrides: Partial<Record<keyof Config, string>> = {}): Config {
+  return loadConfig({ LOG_LEVEL: 'silent', INSTANCE_ID: 'test-1', ...overrides })
+}
+
+/** Builds the app (not listening), ready for inject(); closed in teardown. */
+export async function build (t: Test, overrides: Partial<Record<keyof Config, string>> = {}, options: BuildOptions = {}): Promise<App> {
+  const app = await buildApp(testConfig(overrides), options)
+  t.teardown(() => app.close())
+  await app.ready()
+  return app
+}
+
+/** POSTs JSON through inject. */
+export function postJson (app: App, url: string, body: unknown, headers: Record<string, string> = {}) {
+  return app.inject({ method: 'POST', url, payload: body as object, headers: { 'content-type': 'application/json', ...headers } })
+}

@@ -1,0 +1,121 @@
+import t from 'tap'
+import { build, postJson, startTestRedis } from './helper.js'
+
+const redis = await startTestRedis(t)
+
+for (const store of ['redis', 'memory'] as const) {
+  t.test(`${store} store`, async (t) => {
+    t.beforeEach(() => redis.flush())
+    const config = { STORE: store, REDIS_URL: redis.url }
+
+    t.test('same Idempotency-Key twice: applied once, same answer, marked as a replay', async (t) => {
+      const app = await build(t, config)
+      const headers = { 'idempotency-key': 'incr-1' }
+      const first = await postJson(app, '/counters/c/incr', { by: 3 }, headers)
+      const again = await postJson(app, '/counters/c/incr', { by: 3 }, headers)
+      t.equal(first.statusCode, 200)
+      t.equal(again.statusCode, 200)
+      t.strictSame(again.json(), first.json())
+      t.strictSame(first.json(), { name: 'c', value: 3 })
+      t.notOk(first.headers['idempotent-replay'])
+      t.equal(again.headers['idempotent-replay'], 'true')
+      t.strictSame((await app.inject('/counters/c')).json(), { name: 'c', value: 3 }, 'one increment')
+
+      await postJson(app, '/counters/c/incr', { by: 1 }, { 'idempotency-key': 'incr-2' })
+      const replayOfFirst = await postJson(app, '/counters/c/incr', { by: 3 }, headers)
+      t.strictSame(replayOfFirst.json(), { name: 'c', value: 3 }, 'a replay answers as the first time, not with the current value')
+    })
+
+    t.test('kv writes replay with their status and version', async (t) => {
+      const app = await build(t, config)
+      const headers = { 'idempotency-key': 'put-1' }
+      const first = await postJson(app, '/kv/k', { value: 'a' }, headers)
+      await postJson(app, '/kv/k', { value: 'b' })
+      const again = await postJson(app, '/kv/k', { value: 'a' }, headers)
+      t.equal(first.statusCode, 201)
+      t.equal(again.statusCode, 201)
+      t.strictSame(again.json(), { key: 'k', value: 'a', version: 1 })
+      t.equal(again.headers['idempotent-replay'], 'true')
+      t.strictSame((await app.inject('/kv/k')).json(), { key: 'k', value: 'b', version: 2 }, 'the replay wrote nothing')
+    })
+
+    t.test('X-Request-Id (set by nginx) is the key when there is no Idempotency-Key', async (t) => {
+      const app = await build(t, config)
+      const headers = { 'x-request-id': '0123456789abcdef0123456789abcdef' }
+      await postJson(app, '/counters/r/incr', {}, headers)
+      const retried = await postJson(app, '/counters/r/incr', {}, headers)
+      t.equal(retried.headers['idempotent-replay'], 'true')
+      t.equal((await app.inject('/counters/r')).json().value, 1)
+      // Idempotency-Key wins over X-Request-Id.
+      const own = await postJson(app, '/counters/r/incr', {}, { ...headers, 'idempotency-key': 'mine' })
+      t.notOk(own.headers['idempotent-replay'])
+      t.equal(own.json().value, 2)
+    })
+
+    t.test('without a key every request applies', async (t) => {
+      const app = await build(t, config)
+      await postJson(app, '/counters/n/incr', {})
+      await postJson(app, '/counters/n/incr', {})
+      t.equal((await app.inject('/counters/n')).json().value, 2)
+    })
+
+    t.test('a key reused for a different request is refused with 422', async (t) => {
+      const app = await build(t, config)
+      const headers = { 'idempotency-key': 'shared' }
+      await postJson(app, '/counters/a/incr', { by: 1 }, headers)
+      const cases = [
+        ['/counters/a/incr', { by: 2 }],
+        ['/counters/b/incr', { by: 1 }],
+        ['/kv/a', { value: 1 }]
+      ] as const
+      for (const [url, body] of cases) {
+        const res = await postJson(app, url, body, headers)
+        t.equal(res.statusCode, 422, `${url} ${JSON.stringify(body)}`)
+        t.match(res.json(), { code: 'SL_IDEMPOTENCY_KEY_REUSED' })
+      }
+      t.equal((await app.inject('/counters/a')).json().value, 1)
+      t.equal((await app.inject('/counters/b')).json().value, 0)
+      t.equal((await app.inject('/kv/a')).statusCode, 404)
+    })
+
+    t.test('concurrent repeats of one key on one instance apply once', async (t) => {
+      const app = await build(t, config)
+      const results = await Promise.all(Array.from({ length: 20 }, () =>
+        postJson(app, '/counters/burst/incr', { by: 1 }, { 'idempotency-key': 'burst-1' })))
+      t.ok(results.every((r) => r.statusCode === 200 && r.json().value === 1))
+      t.equal(results.filter((r) => r.headers['idempotent-replay'] !== 'true').length, 1, 'exactly one was applied')
+      t.equal((await app.inject('/counters/burst')).json().value, 1)
+    })
+  })
+}
+
+t.test('two instances sharing Redis: racing repeats of one key apply once', async (t) => {
+  await redis.flush()
+  const config = { STORE: 'redis', REDIS_URL: redis.url }
+  const one = await build(t, { ...config, INSTANCE_ID: 'one' })
+  const two = await build(t, { ...config, INSTANCE_ID: 'two' })
+  for (let round = 0; round < 25; round++) {
+    const headers = { 'idempotency-key': `race-${round}` }
+    const [a, b] = await Promise.all([
+      postJson(one, '/counters/shared/incr', { by: 1 }, headers),
+      postJson(two, '/counters/shared/incr', { by: 1 }, headers)
+    ])
+    t.equal(a.statusCode, 200)
+    t.equal(b.statusCode, 200)
+    t.equal(a.json().value, b.json().value, `round ${round}: both answer with the one applied value`)
+    t.equal([a, b].filter((r) => r.headers['idempotent-replay'] === 'true').length, 1, `round ${round}: one replay`)
+  }
+  t.strictSame((await one.inject('/counters/shared')).json(), { name: 'shared', value: 25 })
+  t.strictSame((await two.inject('/counters/shared')).json(), { name: 'shared', value: 25 })
+})
+
+t.test('two instances on the memory store do NOT share anything (the lesson)', async (t) => {
+  const one = await build(t, { STORE: 'memory', INSTANCE_ID: 'one' })
+  const two = await build(t, { STORE: 'memory', INSTANCE_ID: 'two' })
+  const headers = { 'idempotency-key': 'split' }
+  await postJson(one, '/counters/split/incr', { by: 1 }, headers)
+  const onTwo = await postJson(two, '/counters/split/incr', { by: 1 }, headers)
+  t.notOk(onTwo.headers['idempotent-replay'], 'the other process never saw the key')
+  await postJson(one, '/kv/only-on-one', { value: 1 })
+  t.equal((await two.inject('/kv/only-on-one')).statusCode, 404, 'a write on one is invisible on two')
+})

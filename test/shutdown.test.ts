@@ -1,0 +1,63 @@
+import { connect } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import t from 'tap'
+import { buildApp } from '../src/app.js'
+import { testConfig } from './helper.js'
+
+/** Sends raw HTTP/1.1 on one socket and resolves with everything received until the server closes it. */
+function rawExchange (port: number, writes: Array<{ at: number, data: string }>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host: '127.0.0.1' })
+    let received = ''
+    socket.on('data', (chunk) => { received += chunk.toString() })
+    socket.on('close', () => resolve(received))
+    socket.on('error', reject)
+    for (const { at, data } of writes) setTimeout(() => socket.write(data), at)
+  })
+}
+
+t.test('graceful close: the in-flight request finishes, a new one gets 503 + Connection: close', async (t) => {
+  const app = await buildApp(testConfig({ STORE: 'memory' }))
+  // An I/O-bound request that is still running when close() begins.
+  app.get('/slow', async () => { await sleep(300); return { done: true } })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  const port = app.instance.port
+
+  const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: test\r\n\r\n`
+  const exchange = rawExchange(port, [
+    { at: 0, data: get('/slow') },
+    // Sent on the same (busy) connection after close() has begun.
+    { at: 150, data: get('/health/ready') }
+  ])
+  await sleep(50)
+  t.equal(app.isClosing(), false)
+  const closed = app.close()
+  await sleep(20)
+  t.equal(app.isClosing(), true, 'closing has begun')
+
+  const raw = await exchange
+  await closed
+  const [first, second] = raw.split(/(?=HTTP\/1\.1 )/)
+  t.match(first, /^HTTP\/1\.1 200 /, 'the in-flight request completed')
+  t.match(first, /\{"done":true\}/)
+  t.match(second, /^HTTP\/1\.1 503 /, 'the request that came during close got 503')
+  t.match(second, /connection: close/i, 'and Connection: close, so a balancer moves on')
+  t.match(second, /x-instance: test-1/i)
+  t.match(second, /"code":"SL_SHUTTING_DOWN"/)
+})
+
+t.test('closing with idle keep-alive connections open does not hang', async (t) => {
+  const app = await buildApp(testConfig({ STORE: 'memory' }))
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const port = app.instance.port
+  // Three keep-alive connections, each used once and then left idle.
+  const idle = await Promise.all([1, 2, 3].map(() => new Promise<void>((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' }, () => socket.write('GET / HTTP/1.1\r\nHost: test\r\n\r\n'))
+    socket.once('data', () => resolve())
+  })))
+  t.equal(idle.length, 3)
+  const started = performance.now()
+  await app.close()
+  t.ok(performance.now() - started < 2000, 'close() returned without waiting for the keep-alive timeout (72 s)')
+})
