@@ -1,14 +1,29 @@
 import { spawn, type SpawnOptions } from 'node:child_process'
-import { closeSync, openSync } from 'node:fs'
+import { closeSync, openSync, readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 
-/** True while a process with this PID exists (and is not a zombie we could reap). */
+/**
+ * True while a process with this PID runs. A zombie (exited, not yet reaped) counts
+ * as gone: the daemons the stack starts outlive the CLI that started them, and an
+ * init that reaps its orphans lazily leaves them as zombies for seconds (seen here).
+ */
 export function isAlive (pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+  return !isZombie(pid)
+}
+
+function isZombie (pid: number): boolean {
+  try {
+    // /proc/<pid>/stat: "pid (comm) S ..." — the state follows the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+    return state === 'Z' || state === 'X'
+  } catch {
+    return false // no /proc (macOS): kill(pid, 0) is all we have
   }
 }
 

@@ -1,0 +1,26 @@
+# syntax=docker/dockerfile:1
+# The API tier: four Fastify instances under pm2-runtime (ecosystem.config.js).
+
+# Build with the dev dependencies (TypeScript)...
+FROM node:20.20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts
+COPY tsconfig.json ./
+COPY src ./src
+RUN npm run build
+
+# ...run with the production dependencies only, as a non-root user.
+FROM node:20.20-bookworm-slim AS run
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY ecosystem.config.js ./
+USER node
+# The instances listen on 3001..3004 (INSTANCES and API_BASE_PORT in docker-compose.yml).
+EXPOSE 3001 3002 3003 3004
+# pm2-runtime keeps PM2 in the foreground, forwards SIGTERM to the apps (each
+# drains within SHUTDOWN_GRACE_MS, below kill_timeout) and streams their logs.
+CMD ["node_modules/.bin/pm2-runtime", "ecosystem.config.js"]

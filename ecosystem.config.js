@@ -1,0 +1,60 @@
+// PM2's description of the API tier: one fork-mode app per instance, each on its
+// own port, so nginx sees (and round-robins over) every instance separately.
+//
+// Explicit apps rather than `instances: 4` + `increment_var: 'PORT'`: with PM2 7.0.4,
+// `pm2 restart|reload ecosystem.config.js` then gives all four PORT=3001, and three
+// crash-loop while `pm2 ls` still says online (measured).
+//
+// Used as is by the local stack (`npm start`, which sets the variables below) and
+// by `pm2-runtime ecosystem.config.js` in the container (docker-compose.yml sets them).
+// An ES module: PM2 loads it with require(), which Node >= 20.19 allows for ESM; the
+// named `apps` export is what PM2 reads.
+import { join } from 'node:path'
+
+const env = process.env
+const projectDir = import.meta.dirname
+const instances = Number(env.INSTANCES || 4)
+const basePort = Number(env.API_BASE_PORT || 3001)
+// The local stack keeps logs in .stack/logs; in the container pm2-runtime streams them to stdout.
+const logDir = env.SCALE_LAB_LOG_DIR
+
+export const apps = Array.from({ length: instances }, (_, i) => {
+  const name = `api-${i + 1}`
+  return {
+    name,
+    script: join(projectDir, 'dist', 'server.js'),
+    cwd: projectDir,
+    exec_mode: 'fork',
+    env: {
+      PORT: String(basePort + i),
+      INSTANCE_ID: name,
+      HOST: env.HOST || '0.0.0.0',
+      STORE: env.STORE || 'redis',
+      REDIS_URL: env.REDIS_URL || 'redis://127.0.0.1:6379',
+      // warn by default: per-request log lines halve throughput (measured); LOG_LEVEL=info to see them.
+      LOG_LEVEL: env.LOG_LEVEL || 'warn',
+      TRUST_PROXY: env.TRUST_PROXY || '127.0.0.1',
+      // Below kill_timeout, so a draining instance exits by itself before PM2's SIGKILL.
+      SHUTDOWN_GRACE_MS: '4000'
+    },
+    // Wait for the instance's process.send('ready') (sent once it listens) before
+    // calling a start or reload done, and before reloading the next one.
+    wait_ready: true,
+    listen_timeout: 10000,
+    // PM2 sends SIGINT, then SIGKILL after this long.
+    kill_timeout: 5000,
+    // A killed worker is restarted 100 ms later: serving again within about a second.
+    autorestart: true,
+    restart_delay: 100,
+    // A real crash loop (10 exits, each within 1 s of starting) stops instead of spinning.
+    min_uptime: 1000,
+    max_restarts: 10,
+    max_memory_restart: '300M',
+    ...(logDir
+      ? { out_file: join(logDir, `${name}.out.log`), error_file: join(logDir, `${name}.err.log`) }
+      : {}),
+    time: false
+  }
+})
+
+export default { apps }

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+import { Command } from 'commander'
+import { MissingBinaryError } from './system/binaries.js'
+import { registerStackCommands } from './commands/stack.js'
+import { SettingsError } from './stack/settings.js'
+import { StackError } from './stack/stack.js'
+
+/**
+ * scale-lab: the lab's one command. Each lesson is a subcommand that prints a
+ * verdict and leaves a report behind.
+ */
+const program = new Command('scale-lab')
+  .description('A hands-on lab for learning how a web service scales: Fastify x PM2 x nginx x Redis')
+  .showHelpAfterError()
+
+registerStackCommands(program)
+
+try {
+  await program.parseAsync()
+} catch (err) {
+  // Expected failures get their message only; anything else keeps its stack.
+  if (err instanceof StackError || err instanceof SettingsError || err instanceof MissingBinaryError) {
+    console.error(`scale-lab: ${err.message}`)
+  } else {
+    console.error(err)
+  }
+  process.exitCode = 1
+}

@@ -1,0 +1,72 @@
+import type { Command } from 'commander'
+import { stackSettings } from '../stack/settings.js'
+import { down, status, up, type StackStatus } from '../stack/stack.js'
+
+const say = (line: string) => console.log(line)
+
+/** `up`, `down`, `status`: the local stack without Docker. */
+export function registerStackCommands (program: Command): void {
+  program.command('up')
+    .description('bring the local stack up (Redis, PM2 x INSTANCES, nginx); idempotent')
+    .option('--store <store>', 'redis or memory (default: $STORE or redis)')
+    .action(async (options: { store?: 'redis' | 'memory' }) => {
+      const settings = stackSettings(options.store ? { store: options.store } : {})
+      const started = performance.now()
+      await up(settings, say)
+      const seconds = ((performance.now() - started) / 1000).toFixed(1)
+      const base = settings.lbPort === 80 ? 'http://localhost' : `http://localhost:${settings.lbPort}`
+      console.log(`\nThe stack is up in ${seconds} s: nginx round-robins over ${settings.instances} instances (STORE=${settings.store}).`)
+      console.log(`  curl -i ${base}/            # x-instance names who answered; run it a few times`)
+      console.log(`  curl -s -X POST ${base}/counters/visits/incr`)
+      console.log('  npm run stack:status        # each part, and whether nginx reaches every instance')
+      console.log('  npm stop                    # take it all down')
+    })
+
+  program.command('down')
+    .description('stop exactly what `up` started, by PID')
+    .option('--purge', 'also delete the state folder (Redis data, logs)')
+    .action(async (options: { purge?: boolean }) => {
+      const settings = stackSettings()
+      const report = await down(settings.dir, { purge: options.purge === true }, say)
+      if (report.portsInUse.length > 0) {
+        console.error(`still listening after down: ${report.portsInUse.join(', ')}`)
+        process.exitCode = 1
+      } else {
+        console.log('The stack is down.')
+      }
+    })
+
+  program.command('status')
+    .description('show each part of the stack and whether nginx reaches every instance')
+    .option('--json', 'print the status as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const result = await status(stackSettings().dir)
+      if (options.json) console.log(JSON.stringify(result, null, 2))
+      else printStatus(result)
+      if (!healthy(result)) process.exitCode = 1
+    })
+}
+
+function healthy (s: StackStatus): boolean {
+  return s.up && s.redis?.answers === true && s.nginx?.answers === true &&
+    s.apps.length === s.settings?.instances && s.apps.every((a) => a.status === 'online' && a.ready) &&
+    s.throughNginx?.reached.length === s.throughNginx?.expected
+}
+
+function printStatus (s: StackStatus): void {
+  if (!s.up || s.settings === null) {
+    console.log('The stack is down (nothing recorded in the state folder). Start it with: npm start')
+    return
+  }
+  const mark = (ok: boolean) => (ok ? 'ok  ' : 'DOWN')
+  console.log(`redis   ${mark(s.redis?.answers === true)} pid ${s.redis?.pid ?? '-'}  port ${s.settings.redisPort}`)
+  console.log(`nginx   ${mark(s.nginx?.answers === true)} pid ${s.nginx?.pid ?? '-'}  port ${s.settings.lbPort}`)
+  console.log('app     status    pid      restarts  port   ready')
+  for (const app of s.apps) {
+    console.log(`${app.name.padEnd(7)} ${app.status.padEnd(9)} ${String(app.pid).padEnd(8)} ${String(app.restarts).padEnd(9)} ${String(app.port ?? '-').padEnd(6)} ${app.ready ? 'yes' : 'no'}`)
+  }
+  const reached = s.throughNginx?.reached ?? []
+  console.log(`through nginx: ${reached.length}/${s.throughNginx?.expected ?? 0} instances answered (${reached.join(', ') || 'none'})` +
+    ` — STORE=${s.settings.store}`)
+  console.log(healthy(s) ? 'All good.' : 'Something is not right: see above (npm stop && npm start starts afresh).')
+}

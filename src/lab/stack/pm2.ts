@@ -1,0 +1,72 @@
+import { execFile } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { ECOSYSTEM_FILE, PM2_BIN, PROJECT_DIR } from '../paths.js'
+
+const run = promisify(execFile)
+
+/** One PM2 app as `pm2 jlist` reports it. */
+export interface Pm2App {
+  name: string
+  pid: number
+  /** online, stopped, errored, launching... */
+  status: string
+  restarts: number
+  port: number | null
+}
+
+/** The environment of a PM2 command for a stack: its own PM2_HOME, never ~/.pm2. */
+export function pm2Env (pm2Home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, PM2_HOME: pm2Home, ...extra }
+  // A coverage collector's variable would follow the apps into the daemon.
+  delete env.NODE_V8_COVERAGE
+  return env
+}
+
+/** Runs the project's own pm2 CLI against the stack's PM2_HOME. */
+export async function pm2 (pm2Home: string, args: string[], extraEnv: Record<string, string> = {}): Promise<string> {
+  try {
+    const { stdout } = await run(process.execPath, [PM2_BIN, ...args, '--no-color'], {
+      env: pm2Env(pm2Home, extraEnv),
+      cwd: PROJECT_DIR,
+      maxBuffer: 16 * 1024 * 1024
+    })
+    return stdout
+  } catch (err) {
+    const { stdout = '', stderr = '' } = err as { stdout?: string, stderr?: string }
+    throw new Error(`pm2 ${args.join(' ')} failed: ${(stderr || stdout).trim().split('\n').slice(-5).join(' | ')}`)
+  }
+}
+
+/** Starts the apps of ecosystem.config.js; `appEnv` is what the file reads (STORE, INSTANCES...). */
+export async function pm2Start (pm2Home: string, appEnv: Record<string, string>): Promise<void> {
+  await pm2(pm2Home, ['start', ECOSYSTEM_FILE], appEnv)
+}
+
+export async function pm2Apps (pm2Home: string): Promise<Pm2App[]> {
+  if (pm2DaemonPid(pm2Home) === null) return []
+  const list = JSON.parse(await pm2(pm2Home, ['jlist'])) as Array<{
+    name: string
+    pid: number
+    pm2_env: { status: string, restart_time: number, PORT?: string, env?: { PORT?: string } }
+  }>
+  return list.map((app) => {
+    const port = app.pm2_env.PORT ?? app.pm2_env.env?.PORT
+    return {
+      name: app.name,
+      pid: app.pid,
+      status: app.pm2_env.status,
+      restarts: app.pm2_env.restart_time,
+      port: port === undefined ? null : Number(port)
+    }
+  })
+}
+
+/** The PM2 daemon's PID from PM2_HOME/pm2.pid, or null when there is none. */
+export function pm2DaemonPid (pm2Home: string): number | null {
+  const file = join(pm2Home, 'pm2.pid')
+  if (!existsSync(file)) return null
+  const pid = Number(readFileSync(file, 'utf8').trim())
+  return Number.isInteger(pid) && pid > 0 ? pid : null
+}

@@ -1,0 +1,152 @@
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import t from 'tap'
+import { isListening } from '../../src/lab/system/ports.js'
+import { isAlive, waitFor } from '../../src/lab/system/process.js'
+import { apiPortsOf } from '../../src/lab/stack/settings.js'
+import { pm2Apps } from '../../src/lab/stack/pm2.js'
+import { down, status, up } from '../../src/lab/stack/stack.js'
+import { stackPaths } from '../../src/lab/stack/state.js'
+import { startTestStack } from '../stack-helper.js'
+
+const run = promisify(execFile)
+
+async function get (url: string) {
+  const res = await fetch(url)
+  return { status: res.status, instance: res.headers.get('x-instance'), upstream: res.headers.get('x-upstream'), body: await res.json() as Record<string, unknown> }
+}
+
+async function post (url: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(url, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } })
+  return { status: res.status, instance: res.headers.get('x-instance'), body: await res.json() as Record<string, unknown> }
+}
+
+t.test('the stack on Redis', async (t) => {
+  const stack = await startTestStack(t)
+  const { base, settings } = stack
+
+  t.test('nginx round-robins: over 400 GETs each of the 4 instances serves 25% ± 5%', async (t) => {
+    const counts: Record<string, number> = {}
+    // 8 clients at a time, like a small load: every request's x-instance is counted.
+    for (let i = 0; i < 400; i += 8) {
+      const answers = await Promise.all(Array.from({ length: 8 }, () => get(`${base}/`)))
+      for (const a of answers) {
+        t.equal(a.status, 200)
+        counts[a.instance ?? 'none'] = (counts[a.instance ?? 'none'] ?? 0) + 1
+      }
+    }
+    t.strictSame(Object.keys(counts).sort(), ['api-1', 'api-2', 'api-3', 'api-4'])
+    for (const [instance, count] of Object.entries(counts)) {
+      t.ok(count >= 80 && count <= 120, `${instance} served ${count} of 400 (${(count / 4).toFixed(1)}%)`)
+    }
+  })
+
+  t.test('nginx answers by itself, names the upstream, and speaks JSON for its own errors', async (t) => {
+    const health = await fetch(`${base}/nginx-health`)
+    t.equal(health.status, 200)
+    t.strictSame(await health.json(), { status: 'ok' })
+    const root = await get(`${base}/`)
+    t.match(root.upstream, /^127\.0\.0\.1:\d+$/)
+    t.equal(root.upstream, `127.0.0.1:${root.body.port}`, 'x-upstream is the instance that answered')
+    const big = await fetch(`${base}/kv/big`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ value: 'x'.repeat(70_000) }) })
+    t.equal(big.status, 413)
+    t.match(await big.json(), { code: 'SL_BODY_TOO_LARGE' })
+    t.notOk(health.headers.get('server')?.match(/\d/), 'server_tokens off: no version')
+  })
+
+  t.test('a POST through nginx is read back through every instance', async (t) => {
+    const written = await post(`${base}/kv/shared-key`, { value: { from: 'nginx' } })
+    t.equal(written.status, 201)
+    for (const port of apiPortsOf(settings)) {
+      const direct = await get(`http://127.0.0.1:${port}/kv/shared-key`)
+      t.equal(direct.status, 200, `instance on :${port} sees it`)
+      t.strictSame(direct.body, { key: 'shared-key', value: { from: 'nginx' }, version: 1 })
+    }
+    for (let i = 0; i < 4; i++) t.equal((await get(`${base}/kv/shared-key`)).status, 200)
+  })
+
+  t.test('nginx sets X-Request-Id, so a POST retried on another instance applies once', async (t) => {
+    // The same client request retried by nginx keeps its X-Request-Id; two client
+    // requests get two ids. (The drills exercise the retry itself under kills.)
+    await post(`${base}/counters/rid/incr`, {})
+    await post(`${base}/counters/rid/incr`, {})
+    t.equal((await get(`${base}/counters/rid`)).body.value, 2, 'distinct requests both apply')
+    const own = { 'idempotency-key': 'client-key-1' }
+    await post(`${base}/counters/rid/incr`, {}, own)
+    const again = await fetch(`${base}/counters/rid/incr`, { method: 'POST', headers: own })
+    t.equal(again.headers.get('idempotent-replay'), 'true', "the client's Idempotency-Key passes through nginx")
+    t.equal((await get(`${base}/counters/rid`)).body.value, 3)
+  })
+
+  t.test('SIGKILL a worker under load: PM2 restarts it and nginx keeps answering GETs', async (t) => {
+    const before = await pm2Apps(stackPaths(settings.dir).pm2Home)
+    const victim = before.find((a) => a.name === 'api-2')!
+    const load = { stop: false }
+    const statuses: number[] = []
+    const clients = Array.from({ length: 8 }, async () => {
+      while (!load.stop) statuses.push((await fetch(`${base}/`).then(async (r) => { await r.arrayBuffer(); return r.status }, () => 0)))
+    })
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    process.kill(victim.pid, 'SIGKILL')
+    await waitFor('api-2 to be back', async () => {
+      const apps = await pm2Apps(stackPaths(settings.dir).pm2Home)
+      const app = apps.find((a) => a.name === 'api-2')
+      return app !== undefined && app.pid !== victim.pid && app.status === 'online' &&
+        (await fetch(`http://127.0.0.1:${app.port}/health/ready`).then((r) => r.ok, () => false))
+    }, 10_000)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    load.stop = true
+    await Promise.all(clients)
+    const after = (await pm2Apps(stackPaths(settings.dir).pm2Home)).find((a) => a.name === 'api-2')!
+    t.not(after.pid, victim.pid, 'a new process')
+    t.equal(after.restarts, victim.restarts + 1, 'PM2 counted one restart')
+    t.ok(statuses.length > 100, `${statuses.length} GETs during the kill`)
+    t.strictSame(statuses.filter((s) => s !== 200), [], 'not one GET failed')
+  })
+
+  t.test('`status` lists the four apps and says nginx reaches all of them', async (t) => {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/lab/cli.ts', 'status'], {
+      env: { ...process.env, STACK_DIR: settings.dir }
+    })
+    for (const name of ['api-1', 'api-2', 'api-3', 'api-4']) t.match(stdout, new RegExp(`^${name}\\s+online`, 'm'))
+    t.match(stdout, /through nginx: 4\/4 instances answered/)
+    t.match(stdout, /All good\./)
+  })
+
+  t.test('`up` again is a no-op', async (t) => {
+    const apps = await pm2Apps(stackPaths(settings.dir).pm2Home)
+    const again = await up(settings)
+    t.equal(again.redisPid, stack.state.redisPid)
+    t.equal(again.nginxPid, stack.state.nginxPid)
+    t.strictSame((await pm2Apps(stackPaths(settings.dir).pm2Home)).map((a) => a.pid), apps.map((a) => a.pid), 'same app processes')
+  })
+
+  t.test('the same stack on the memory store: the split brain the lab is about', async (t) => {
+    await up({ ...settings, store: 'memory' })
+    const written = await post(`${base}/kv/lonely`, { value: 1 })
+    t.equal(written.status, 201)
+    const holders = []
+    for (const port of apiPortsOf(settings)) {
+      if ((await get(`http://127.0.0.1:${port}/kv/lonely`)).status === 200) holders.push(port)
+    }
+    t.equal(holders.length, 1, 'only the instance that took the write has it')
+    let missed = 0
+    for (let i = 0; i < 8; i++) if ((await get(`${base}/kv/lonely`)).status === 404) missed++
+    t.ok(missed >= 4, `reads through nginx miss the write: ${missed} of 8 (ideally 6: 3 of every 4)`)
+    await up(settings) // back to Redis for whatever follows
+  })
+
+  t.test('`down` leaves no process and no port behind', async (t) => {
+    const paths = stackPaths(settings.dir)
+    const apps = await pm2Apps(paths.pm2Home)
+    const pids = [stack.state.redisPid!, stack.state.nginxPid!, ...apps.map((a) => a.pid)]
+    const report = await down(settings.dir)
+    t.strictSame(report.stopped.sort(), ['api', 'nginx', 'redis'])
+    t.strictSame(report.portsInUse, [])
+    for (const pid of pids) t.notOk(isAlive(pid), `pid ${pid} is gone`)
+    for (const port of [settings.lbPort, settings.redisPort, ...apiPortsOf(settings)]) {
+      t.notOk(await isListening(port), `port ${port} is free`)
+    }
+    t.equal((await status(settings.dir)).up, false)
+  })
+})

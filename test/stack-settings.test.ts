@@ -1,0 +1,42 @@
+import t from 'tap'
+import { apiPortsOf, appNames, stackSettings } from '../src/lab/stack/settings.js'
+import { NEXT_UPSTREAM_DEFAULT, NEXT_UPSTREAM_WITH_RETRY, renderTemplate, templateValues } from '../src/lab/stack/nginx.js'
+import { balancerOptions } from '../src/lab/stack/stack.js'
+
+t.test('stack settings: the design card by default, the environment over it', async (t) => {
+  const defaults = stackSettings({}, {})
+  t.match(defaults, { lbPort: 80, redisPort: 6379, apiBasePort: 3001, instances: 4, store: 'redis', logLevel: 'warn', appendfsync: 'everysec', accessLog: true, retryNonIdempotent: true, keepalive: 256 })
+  t.match(defaults.dir, /\.stack$/)
+  t.strictSame(apiPortsOf(defaults), [3001, 3002, 3003, 3004])
+  t.strictSame(appNames(defaults), ['api-1', 'api-2', 'api-3', 'api-4'])
+  const env = stackSettings({}, { LB_PORT: '8080', REDIS_PORT: '6380', API_BASE_PORT: '4001', INSTANCES: '2', STORE: 'memory', BENCH: '1', STACK_DIR: '/tmp/x' })
+  t.match(env, { lbPort: 8080, redisPort: 6380, apiBasePort: 4001, instances: 2, store: 'memory', accessLog: false, dir: '/tmp/x' })
+})
+
+t.test('stack settings: bad values are refused with the variable named', async (t) => {
+  t.throws(() => stackSettings({}, { LB_PORT: 'eighty' }), { name: 'SettingsError', message: /LB_PORT must be an integer/ })
+  t.throws(() => stackSettings({}, { INSTANCES: '0' }), { message: /INSTANCES must be an integer from 1 to 16/ })
+  t.throws(() => stackSettings({}, { STORE: 'mongo' }), { message: /STORE must be one of redis, memory/ })
+  t.throws(() => stackSettings({}, { LB_PORT: '3002' }), { message: /port 3002 is given to two parts/ })
+  t.throws(() => stackSettings({}, { REDIS_PORT: '80' }), { message: /port 80 is given to two parts/ })
+})
+
+t.test('the nginx template renders every placeholder, with the switches the lab uses', async (t) => {
+  const settings = stackSettings({ lbPort: 8080, dir: '/tmp/s' }, {})
+  const conf = renderTemplate(templateValues(balancerOptions(settings)))
+  t.notMatch(conf, /\$\{SL_[A-Z_]+\}/, 'no placeholder left')
+  t.match(conf, /listen 127\.0\.0\.1:8080 default_server;/)
+  for (const port of [3001, 3002, 3003, 3004]) t.match(conf, new RegExp(`server 127\\.0\\.0\\.1:${port} max_fails=0;`))
+  t.match(conf, /keepalive 256;/)
+  t.match(conf, new RegExp(`proxy_next_upstream ${NEXT_UPSTREAM_WITH_RETRY};`))
+  t.match(conf, /access_log \/tmp\/s\/nginx\/logs\/access\.log scale_lab buffer=64k flush=1s;/)
+  t.match(conf, /proxy_set_header X-Request-Id \$request_id;/, "nginx's own variables are left alone")
+  t.match(conf, /proxy_http_version 1\.1;[\s\S]*proxy_set_header Connection "";/)
+
+  const before = renderTemplate(templateValues(balancerOptions({ ...settings, retryNonIdempotent: false, keepalive: 0, accessLog: false })))
+  t.match(before, new RegExp(`proxy_next_upstream ${NEXT_UPSTREAM_DEFAULT};`), '--no-retry: nginx default, POSTs never retried')
+  t.notMatch(before, /^\s*keepalive \d+;/m, 'keepalive off')
+  t.match(before, /access_log off;/, 'BENCH=1')
+  // eslint-disable-next-line no-template-curly-in-string -- a literal placeholder, as in the template
+  t.throws(() => renderTemplate(templateValues(balancerOptions(settings)), 'listen ${SL_NOPE};'), /no value for \$\{SL_NOPE\}/)
+})
