@@ -1,0 +1,21 @@
+// Stand-in for `k6/metrics`: each add() is recorded as a sample of the metric.
+const state = () => globalThis.__k6stub
+
+function metric (type) {
+  return function (name, isTime) {
+    this.name = name
+    this.type = type
+    this.isTime = Boolean(isTime)
+    state().declared.push({ name, type })
+    this.add = (value, tags) => {
+      state().samples.push({ metric: name, type, value: Number(value), tags: tags || {} })
+    }
+  }
+}
+
+export const Counter = metric('counter')
+export const Rate = metric('rate')
+export const Trend = metric('trend')
+export const Gauge = metric('gauge')
+
+export default { Counter, Rate, Trend, Gauge }
