@@ -110,7 +110,7 @@ export interface DrillResult {
   events: DrillEvent[]
   /** kill: per killed worker, how long until it answered /health/ready and until nginx routed to it. */
   recoveries?: Array<{ target: string, killedAtSeconds: number, readyAfterMs: number | null, routedAfterMs: number | null }>
-  /** PM2's restart count per app at the end. */
+  /** PM2's restarts per app during the drill. */
   restarts?: Record<string, number>
   audit: AuditResult
   verdict: Verdict

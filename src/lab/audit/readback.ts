@@ -1,0 +1,65 @@
+import { Ledger, type Mutation } from './ledger.js'
+import type { Replay, StoreReadback } from './audit.js'
+
+/** Runs `task` over `items`, `limit` at a time. */
+export async function inPool<T, R> (items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length)
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await task(items[i]!)
+    }
+  }))
+  return results
+}
+
+async function getJson (url: string): Promise<{ status: number, body: Record<string, unknown> | null }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5000) })
+  const text = await res.text()
+  try {
+    return { status: res.status, body: JSON.parse(text) as Record<string, unknown> }
+  } catch {
+    return { status: res.status, body: null }
+  }
+}
+
+export async function readCounter (base: string, name: string): Promise<number> {
+  const { status, body } = await getJson(`${base}/counters/${name}`)
+  if (status !== 200 || typeof body?.value !== 'number') throw new Error(`reading counter ${name}: HTTP ${status}`)
+  return body.value
+}
+
+/** Reads every counter and kv key the ledger touched, through `base` (the balancer). */
+export async function readBack (base: string, ledger: Ledger): Promise<StoreReadback> {
+  const counters = new Map<string, number>()
+  for (const name of ledger.byTarget('incr').keys()) counters.set(name, await readCounter(base, name))
+  const kv: StoreReadback['kv'] = new Map()
+  await inPool([...ledger.byTarget('kv').keys()], 16, async (key) => {
+    const { status, body } = await getJson(`${base}/kv/${key}`)
+    if (status === 404) kv.set(key, null)
+    else if (status === 200 && body && typeof body.version === 'number') kv.set(key, { version: body.version, valueJson: JSON.stringify(body.value) })
+    else throw new Error(`reading ${key}: HTTP ${status}`)
+  })
+  return { counters, kv }
+}
+
+/** Sends acknowledged mutations again, with their own Idempotency-Keys (up to `max` of them). */
+export async function replayAcknowledged (base: string, ledger: Ledger, max = 200): Promise<Replay[]> {
+  const acknowledged = [...ledger.mutations.values()].filter((m) => Ledger.outcomeOf(m) === 'acknowledged')
+  const step = Math.max(1, Math.floor(acknowledged.length / max))
+  const sample = acknowledged.filter((_, i) => i % step === 0).slice(0, max)
+  return inPool(sample, 8, async (mutation: Mutation): Promise<Replay> => {
+    const path = mutation.kind === 'incr' ? `/counters/${mutation.target}/incr` : `/kv/${mutation.target}`
+    const body = mutation.kind === 'incr' ? JSON.stringify({ by: mutation.by ?? 1 }) : `{"value":${mutation.valueJson}}`
+    const res = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': mutation.idempotencyKey },
+      body,
+      signal: AbortSignal.timeout(5000)
+    })
+    const parsed = await res.json().catch(() => null) as { value?: unknown, version?: unknown } | null
+    const answer = typeof parsed?.version === 'number' ? parsed.version : typeof parsed?.value === 'number' ? parsed.value : undefined
+    return { mutation, status: res.status, replayed: res.headers.get('idempotent-replay') === 'true', answer }
+  })
+}

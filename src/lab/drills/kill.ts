@@ -1,0 +1,158 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { auditLedger, auditReplays } from '../audit/audit.js'
+import { readBack, replayAcknowledged } from '../audit/readback.js'
+import type { DrillEvent, DrillResult, RunMeta, VerdictCheck } from '../results.js'
+import { newRunId } from '../run.js'
+import { isAlive, waitFor } from '../system/process.js'
+import { pm2Apps } from '../stack/pm2.js'
+import { isReady } from '../stack/probe.js'
+import { apiPortsOf, appNames } from '../stack/settings.js'
+import { stackPaths } from '../stack/state.js'
+import type { RunningStack } from './running-stack.js'
+import { runTraffic, type Mix } from './traffic.js'
+import { auditChecks, progressPrinter, secondsSince, type DrillIo } from './drill-io.js'
+
+export interface KillOptions {
+  everySeconds: number
+  durationSeconds: number
+  signal: NodeJS.Signals
+  mix: Mix
+  connections: number
+  /** Requests per second (absent: as fast as answers come). */
+  rate?: number
+  /** The "before" picture: nginx without `non_idempotent`, so POSTs are not retried. */
+  noRetry: boolean
+  /** The verdict's bound on each killed worker's time to serve again. */
+  readyWithinMs: number
+}
+
+interface Recovery {
+  target: string
+  pid: number
+  killedAtMs: number
+  deadAtMs?: number
+  readyAfterMs: number | null
+  routedAfterMs: number | null
+  superseded?: boolean
+}
+
+/**
+ * Under the steady mixed load, kill a random PM2 worker by PID every interval;
+ * measure what clients saw, how fast each worker came back (ready, and routed to
+ * by nginx), and audit every write.
+ */
+export async function killDrill (stack: RunningStack, options: KillOptions, meta: RunMeta, io: DrillIo): Promise<DrillResult> {
+  const names = appNames(stack.settings)
+  const ports = apiPortsOf(stack.settings)
+  const events: DrillEvent[] = []
+  const recoveries: Recovery[] = []
+  const watchers: Array<Promise<void>> = []
+  let startedAt = 0
+  const now = () => performance.now() - startedAt
+
+  const killLoop = async () => {
+    for (let at = options.everySeconds; at <= options.durationSeconds - 1; at += options.everySeconds) {
+      await sleep(Math.max(0, at * 1000 - now()))
+      const i = Math.floor(Math.random() * names.length)
+      const target = names[i]!
+      // Its PID, from the instance itself (GET / answers with it): fast, and it proves the worker is up.
+      const pid = await fetch(`http://127.0.0.1:${ports[i]}/`, { signal: AbortSignal.timeout(500) })
+        .then(async (r) => ((await r.json()) as { pid: number }).pid, () => null)
+      if (pid === null) continue // still restarting from an earlier kill: skip this tick
+      const recovery: Recovery = { target, pid, killedAtMs: now(), readyAfterMs: null, routedAfterMs: null }
+      // A worker killed again before nginx routed to it: the earlier recovery has no routed time.
+      for (const r of recoveries) if (r.target === target) r.superseded = true
+      process.kill(pid, options.signal)
+      recoveries.push(recovery)
+      events.push({ t: secondsSince(recovery.killedAtMs), type: 'kill', target, detail: `pid ${pid}, ${options.signal}` })
+      io.say(`  kill ${target} (pid ${pid}, ${options.signal}) at ${(recovery.killedAtMs / 1000).toFixed(1)} s`)
+      watchers.push((async () => {
+        await waitFor(`pid ${pid} to exit`, () => !isAlive(pid), 10_000, 10)
+        recovery.deadAtMs = now()
+        await waitFor(`${target} to be ready again`, async () => !isAlive(pid) && await isReady(ports[i]!), 15_000, 20)
+          .then(() => {
+            recovery.readyAfterMs = Math.round(now() - recovery.killedAtMs)
+            events.push({ t: secondsSince(now()), type: 'ready', target, detail: `${recovery.readyAfterMs} ms after the kill` })
+          }, () => {})
+      })())
+    }
+  }
+
+  const pm2Home = stackPaths(stack.settings.dir).pm2Home
+  const restartsBefore = new Map((await pm2Apps(pm2Home)).map((a) => [a.name, a.restarts]))
+  let loop: Promise<void> = Promise.resolve()
+  const traffic = await runTraffic({
+    label: `drill kill every ${options.everySeconds}s for ${options.durationSeconds}s`,
+    url: stack.base,
+    connections: options.connections,
+    rate: options.rate,
+    durationSeconds: options.durationSeconds,
+    mix: options.mix,
+    runId: newRunId(),
+    onStart: (at) => { startedAt = at; loop = killLoop() },
+    onTick: progressPrinter(io),
+    onAnswer: (answer) => {
+      // Routed again: the first answer from a killed worker to a request sent after its
+      // old process was gone (an answer already on its way when it died does not count).
+      for (const r of recoveries) {
+        if (r.routedAfterMs === null && !r.superseded && r.deadAtMs !== undefined && answer.instance === r.target &&
+            answer.atMs - answer.latencyMs > r.deadAtMs) {
+          r.routedAfterMs = Math.round(answer.atMs - r.killedAtMs)
+          events.push({ t: secondsSince(answer.atMs), type: 'routed', target: r.target, detail: `${r.routedAfterMs} ms after the kill` })
+        }
+      }
+    }
+  })
+  await loop
+  await Promise.all(watchers)
+
+  const store = await readBack(stack.base, traffic.ledger)
+  const audit = auditLedger(traffic.ledger, store, { kvBaseVersion: 1 })
+  const replays = await replayAcknowledged(stack.base, traffic.ledger)
+  const after = await readBack(stack.base, traffic.ledger)
+  audit.rules.push(auditReplays(replays, store.counters, after.counters))
+
+  // PM2's restarts during the drill (its counters run from the stack's start).
+  const restarts = Object.fromEntries((await pm2Apps(pm2Home)).map((a) => [a.name, a.restarts - (restartsBefore.get(a.name) ?? 0)]))
+  const ready = recoveries.map((r) => r.readyAfterMs)
+  const slowest = ready.some((ms) => ms === null) ? null : Math.max(0, ...(ready as number[]))
+  const routed = recoveries.map((r) => r.routedAfterMs).filter((ms): ms is number => ms !== null)
+  const checks: VerdictCheck[] = [
+    { name: 'client-visible errors on GETs', expected: '0', actual: String(traffic.errorsByOperation.reads), pass: traffic.errorsByOperation.reads === 0 },
+    { name: 'client-visible errors on POSTs', expected: '0', actual: String(traffic.errorsByOperation.writes), pass: traffic.errorsByOperation.writes === 0 },
+    { name: 'workers killed', expected: '≥ 1', actual: String(recoveries.length), pass: recoveries.length > 0 },
+    {
+      name: 'each killed worker ready again',
+      expected: `≤ ${options.readyWithinMs} ms`,
+      actual: slowest === null ? 'one never came back' : `slowest ${slowest} ms`,
+      pass: slowest !== null && slowest <= options.readyWithinMs
+    },
+    {
+      name: 'routed to again by nginx (slowest)',
+      expected: 'soon after ready',
+      actual: routed.length > 0 ? `${Math.max(...routed)} ms` : 'not observed',
+      pass: true,
+      informational: true
+    },
+    ...auditChecks(audit)
+  ]
+  return {
+    kind: 'drill',
+    drill: 'kill',
+    meta,
+    options: {
+      every: `${options.everySeconds}s`,
+      duration: `${options.durationSeconds}s`,
+      signal: options.signal,
+      connections: options.connections,
+      rate: options.rate ?? 'max',
+      retry: !options.noRetry
+    },
+    load: traffic.summary,
+    events: events.sort((a, b) => a.t - b.t),
+    recoveries: recoveries.map((r) => ({ target: r.target, killedAtSeconds: secondsSince(r.killedAtMs), readyAfterMs: r.readyAfterMs, routedAfterMs: r.routedAfterMs })),
+    restarts,
+    audit,
+    verdict: { pass: checks.every((c) => c.informational || c.pass), checks }
+  }
+}

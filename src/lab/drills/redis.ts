@@ -1,0 +1,118 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { auditLedger, auditReplays } from '../audit/audit.js'
+import { readBack, replayAcknowledged } from '../audit/readback.js'
+import type { DrillEvent, DrillResult, RunMeta, VerdictCheck } from '../results.js'
+import { newRunId, quantile } from '../run.js'
+import { stopPid } from '../system/process.js'
+import { redisCommand, startRedisServer } from '../system/redis-server.js'
+import { stackPaths } from '../stack/state.js'
+import { auditChecks, progressPrinter, secondsSince, type DrillIo } from './drill-io.js'
+import type { RunningStack } from './running-stack.js'
+import { runTraffic, type Mix } from './traffic.js'
+
+export interface RedisDrillOptions {
+  downSeconds: number
+  /** SIGKILL (no chance to fsync) instead of SIGTERM (Redis writes its AOF and exits). */
+  hard: boolean
+  /** appendfsync while the drill runs. */
+  fsync: 'everysec' | 'always'
+  mix: Mix
+  connections: number
+  /** The verdict's bounds (defaults: the targets below). */
+  failureP99BoundMs?: number
+  recoveryBoundMs?: number
+  /** Requests per second (absent: as fast as answers come). */
+  rate?: number
+}
+
+/** The verdict's bounds: failures must be fast, recovery quick. */
+export const FAILURE_P99_BOUND_MS = 200
+export const RECOVERY_BOUND_MS = 1000
+
+/**
+ * Stop Redis under load, keep it down, restart it from the same AOF. Requests
+ * that need the store must fail fast (no hang), the service must recover by
+ * itself once Redis answers, and no acknowledged write may be lost on a SIGTERM.
+ * With --hard, what is lost depends on appendfsync: the audit reports it.
+ */
+export async function redisDrill (stack: RunningStack, options: RedisDrillOptions, meta: RunMeta, io: DrillIo): Promise<DrillResult> {
+  const { redisPort } = stack.settings
+  const events: DrillEvent[] = []
+  let startedAt = 0
+  const now = () => performance.now() - startedAt
+  let redisUpAtMs: number | null = null
+  let firstStoreOkAtMs: number | null = null
+  let downAtMs = 0
+
+  await redisCommand(redisPort, ['CONFIG', 'SET', 'appendfsync', options.fsync])
+  const outage = async () => {
+    await sleep(2000)
+    const pid = stack.state.redisPid
+    if (pid === undefined) throw new Error('the stack has no Redis PID recorded')
+    downAtMs = now()
+    events.push({ t: secondsSince(downAtMs), type: 'redis-down', target: 'redis', detail: `${options.hard ? 'SIGKILL' : 'SIGTERM'}, appendfsync ${options.fsync}` })
+    io.say(`  redis down (${options.hard ? 'SIGKILL' : 'SIGTERM'}) at ${(downAtMs / 1000).toFixed(1)} s`)
+    await stopPid(pid, { signal: options.hard ? 'SIGKILL' : 'SIGTERM', graceMs: 10_000 })
+    await sleep(Math.max(0, options.downSeconds * 1000 - (now() - downAtMs)))
+    // The same data folder and AOF: what was written before the stop is replayed.
+    const newPid = await startRedisServer({ port: redisPort, dir: stackPaths(stack.settings.dir).redis, appendonly: true, appendfsync: stack.settings.appendfsync })
+    stack.recordRedisPid(newPid)
+    redisUpAtMs = now()
+    events.push({ t: secondsSince(redisUpAtMs), type: 'redis-up', target: 'redis', detail: `pid ${newPid}, answering PING` })
+    io.say(`  redis up again (pid ${newPid}) at ${(redisUpAtMs / 1000).toFixed(1)} s`)
+  }
+
+  let fault: Promise<void> = Promise.resolve()
+  const durationSeconds = 2 + options.downSeconds + 6
+  const traffic = await runTraffic({
+    label: `drill redis down ${options.downSeconds}s${options.hard ? ' (hard)' : ''}`,
+    url: stack.base,
+    connections: options.connections,
+    rate: options.rate,
+    durationSeconds,
+    mix: options.mix,
+    runId: newRunId(),
+    onStart: (at) => { startedAt = at; fault = outage() },
+    onTick: progressPrinter(io),
+    onAnswer: (answer) => {
+      if (firstStoreOkAtMs === null && redisUpAtMs !== null && answer.operation !== 'root' &&
+          answer.status >= 200 && answer.status < 300 && answer.atMs - answer.latencyMs >= redisUpAtMs) {
+        firstStoreOkAtMs = answer.atMs
+        events.push({ t: secondsSince(answer.atMs), type: 'first-2xx', target: 'store', detail: `${Math.round(answer.atMs - redisUpAtMs)} ms after Redis answered` })
+      }
+    }
+  })
+  await fault
+
+  const store = await readBack(stack.base, traffic.ledger)
+  const audit = auditLedger(traffic.ledger, store, { kvBaseVersion: 1 })
+  const replays = await replayAcknowledged(stack.base, traffic.ledger)
+  audit.rules.push(auditReplays(replays, store.counters, (await readBack(stack.base, traffic.ledger)).counters))
+  await redisCommand(redisPort, ['CONFIG', 'SET', 'appendfsync', stack.settings.appendfsync])
+
+  const failureBound = options.failureP99BoundMs ?? FAILURE_P99_BOUND_MS
+  const recoveryBound = options.recoveryBoundMs ?? RECOVERY_BOUND_MS
+  const failureP99 = quantile(traffic.failureLatenciesMs, 0.99)
+  const timeouts = traffic.summary.errors.byKind.timeout ?? 0
+  const recoveryMs = firstStoreOkAtMs !== null && redisUpAtMs !== null ? Math.round(firstStoreOkAtMs - redisUpAtMs) : null
+  // A hard kill with everysec may lose up to a second of writes: that is what it shows, not a failure.
+  const lossExpected = options.hard && options.fsync === 'everysec'
+  const decides = (rule: string) => rule.startsWith('counters') || rule.startsWith('kv') || rule.startsWith('no double')
+  const checks: VerdictCheck[] = [
+    { name: 'failures answered fast (p99 of non-2xx)', expected: `≤ ${failureBound} ms`, actual: `${failureP99.toFixed(1)} ms over ${traffic.failureLatenciesMs.length} failures`, pass: failureP99 <= failureBound },
+    { name: 'no request hangs (client timeouts)', expected: '0', actual: String(timeouts), pass: timeouts === 0 },
+    { name: 'recovery: first store 2xx after Redis answers', expected: `≤ ${recoveryBound} ms`, actual: recoveryMs === null ? 'never' : `${recoveryMs} ms`, pass: recoveryMs !== null && recoveryMs <= recoveryBound },
+    { name: 'client-visible errors during the outage', expected: 'fast 503s', actual: `${traffic.summary.errors.total} (${Object.entries(traffic.summary.errors.byKind).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'})`, pass: true, informational: true },
+    ...auditChecks(audit, (rule) => !decides(rule) || lossExpected)
+  ]
+  return {
+    kind: 'drill',
+    drill: 'redis',
+    meta,
+    options: { down: `${options.downSeconds}s`, hard: options.hard, fsync: options.fsync, connections: options.connections, rate: options.rate ?? 'max' },
+    load: traffic.summary,
+    events: events.sort((a, b) => a.t - b.t),
+    audit,
+    verdict: { pass: checks.every((c) => c.informational || c.pass), checks }
+  }
+}

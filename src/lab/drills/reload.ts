@@ -1,0 +1,93 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { auditLedger, auditReplays } from '../audit/audit.js'
+import { readBack, replayAcknowledged } from '../audit/readback.js'
+import type { DrillEvent, DrillResult, RunMeta, VerdictCheck } from '../results.js'
+import { newRunId } from '../run.js'
+import { waitFor } from '../system/process.js'
+import { pm2, pm2Apps } from '../stack/pm2.js'
+import { isReady } from '../stack/probe.js'
+import { apiPortsOf, appNames } from '../stack/settings.js'
+import { stackPaths } from '../stack/state.js'
+import { auditChecks, progressPrinter, secondsSince, type DrillIo } from './drill-io.js'
+import type { RunningStack } from './running-stack.js'
+import { runTraffic, type Mix } from './traffic.js'
+
+export interface ReloadOptions {
+  /** The longest the load may run; it ends 2 s after the last reload. */
+  durationSeconds: number
+  mix: Mix
+  connections: number
+  /** Requests per second (absent: as fast as answers come). */
+  rate?: number
+}
+
+/**
+ * A rolling `pm2 reload` under load: one app at a time, each waiting until it is
+ * ready again before the next. In fork mode a reload is stop-then-start, so the
+ * drain (503 + Connection: close while closing), nginx's retries and
+ * `max_fails=0` are what keep clients from seeing it. Goal: zero errors.
+ */
+export async function reloadDrill (stack: RunningStack, options: ReloadOptions, meta: RunMeta, io: DrillIo): Promise<DrillResult> {
+  const names = appNames(stack.settings)
+  const ports = apiPortsOf(stack.settings)
+  const pm2Home = stackPaths(stack.settings.dir).pm2Home
+  const events: DrillEvent[] = []
+  let startedAt = 0
+  const now = () => performance.now() - startedAt
+  const reloaded: string[] = []
+
+  const rolling = async () => {
+    await sleep(2000)
+    for (const [i, name] of names.entries()) {
+      const began = now()
+      events.push({ t: secondsSince(began), type: 'reload-start', target: name })
+      io.say(`  reload ${name} at ${(began / 1000).toFixed(1)} s`)
+      await pm2(pm2Home, ['reload', name])
+      await waitFor(`${name} to be ready after its reload`, () => isReady(ports[i]!), 15_000, 20)
+      events.push({ t: secondsSince(now()), type: 'reload-done', target: name, detail: `${Math.round(now() - began)} ms` })
+      if (now() < options.durationSeconds * 1000) reloaded.push(name)
+    }
+  }
+
+  const restartsBefore = new Map((await pm2Apps(pm2Home)).map((a) => [a.name, a.restarts]))
+  let rollout: Promise<void> = Promise.resolve()
+  let rolloutStarted!: () => void
+  const rolloutBegun = new Promise<void>((resolve) => { rolloutStarted = resolve })
+  const traffic = await runTraffic({
+    label: `drill reload over ${options.durationSeconds}s`,
+    url: stack.base,
+    connections: options.connections,
+    rate: options.rate,
+    durationSeconds: options.durationSeconds,
+    mix: options.mix,
+    runId: newRunId(),
+    until: rolloutBegun.then(() => rollout).then(() => sleep(2000)),
+    onStart: (at) => { startedAt = at; rollout = rolling(); rolloutStarted() },
+    onTick: progressPrinter(io)
+  })
+  await rollout
+
+  const store = await readBack(stack.base, traffic.ledger)
+  const audit = auditLedger(traffic.ledger, store, { kvBaseVersion: 1 })
+  const replays = await replayAcknowledged(stack.base, traffic.ledger)
+  audit.rules.push(auditReplays(replays, store.counters, (await readBack(stack.base, traffic.ledger)).counters))
+  const restarts = Object.fromEntries((await pm2Apps(pm2Home)).map((a) => [a.name, a.restarts - (restartsBefore.get(a.name) ?? 0)]))
+
+  const errors = traffic.errorsByOperation.reads + traffic.errorsByOperation.writes
+  const checks: VerdictCheck[] = [
+    { name: 'apps reloaded while the load ran', expected: `${names.length}`, actual: `${reloaded.length} (${reloaded.join(', ') || 'none'})`, pass: reloaded.length === names.length },
+    { name: 'client-visible errors', expected: '0', actual: `${errors} (GET ${traffic.errorsByOperation.reads}, POST ${traffic.errorsByOperation.writes})`, pass: errors === 0 },
+    ...auditChecks(audit)
+  ]
+  return {
+    kind: 'drill',
+    drill: 'reload',
+    meta,
+    options: { duration: `${options.durationSeconds}s`, connections: options.connections, rate: options.rate ?? 'max' },
+    load: traffic.summary,
+    events: events.sort((a, b) => a.t - b.t),
+    restarts,
+    audit,
+    verdict: { pass: checks.every((c) => c.informational || c.pass), checks }
+  }
+}

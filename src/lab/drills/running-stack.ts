@@ -1,0 +1,55 @@
+import { stackSettings, type StackSettings } from '../stack/settings.js'
+import { down, up, type Say } from '../stack/stack.js'
+import { readState, writeState, type StackState } from '../stack/state.js'
+
+/** A stack a lab command runs against, and how to leave it as it was found. */
+export interface RunningStack {
+  settings: StackSettings
+  state: StackState
+  /** http://127.0.0.1:<LB_PORT> */
+  base: string
+  /** Records a new PID for a part the command restarted (the Redis drill). */
+  recordRedisPid (pid: number): void
+  /** Puts the stack back as it was: down if the command brought it up, its old settings otherwise. */
+  release (): Promise<void>
+}
+
+/**
+ * The local stack with `changes` applied (e.g. another store): the running one
+ * (STACK_DIR) if there is one, else one brought up now on the environment's
+ * settings. Release restores what was there. Ctrl-C releases too.
+ */
+export async function useStack (changes: Partial<StackSettings>, say: Say, dir?: string): Promise<RunningStack> {
+  const defaults = stackSettings(dir ? { dir } : {})
+  const previous = readState(defaults.dir)
+  const settings = { ...(previous?.settings ?? defaults), ...changes }
+  if (!previous) say(`No stack is up: bringing one up (LB_PORT=${settings.lbPort}); it is taken down at the end.`)
+  const state = await up(settings, previous ? () => {} : say)
+
+  let released = false
+  const release = async () => {
+    if (released) return
+    released = true
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    if (!previous) await down(settings.dir, {}, say)
+    else await up({ ...previous.settings, dir: settings.dir }, () => {})
+  }
+  const onSignal = () => {
+    say('Interrupted: putting the stack back as it was...')
+    release().finally(() => process.exit(130))
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+
+  return {
+    settings,
+    state,
+    base: `http://127.0.0.1:${settings.lbPort}`,
+    recordRedisPid (pid: number) {
+      state.redisPid = pid
+      writeState(state)
+    },
+    release
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Reads a run folder: every *.json, recognised by its `kind` (results.ts) or,
+ * for k6, by its name (k6-<script>.json, written by k6's handleSummary, which
+ * has no `kind`). Anything else is ignored, so the report's own outputs and
+ * stray files never break it. A file that claims a kind but does not fit the
+ * contract is set aside with the reason, and the report says so.
+ */
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { BenchResult, CheckResult, DrillResult, LoadResult } from '../results.js'
+import { benchResult, checkResult, drillResult, loadResult } from './result-shapes.js'
+import { problemsOf, type Validator } from './shape.js'
+
+/** A result and the file it came from (chart names and headings use the file). */
+export interface FromFile<T> {
+  file: string
+  result: T
+}
+
+export interface RunData {
+  dir: string
+  bench: FromFile<BenchResult> | null
+  drills: Array<FromFile<DrillResult>>
+  checks: Array<FromFile<CheckResult>>
+  loads: Array<FromFile<LoadResult>>
+  /** k6 summaries as parsed JSON: k6-summary.ts reads them defensively. */
+  k6: Array<FromFile<Record<string, unknown>> & { script: string }>
+  /** "<file>: <why it was not used>" */
+  skipped: string[]
+}
+
+/** The run folder held nothing the report knows how to show (or was not there). */
+export class NothingToReportError extends Error {
+  override name = 'NothingToReportError'
+}
+
+const K6_FILE = /^k6-(.+)\.json$/
+
+/** The order a newcomer meets them in: kill first, the store last. */
+const DRILL_ORDER = ['kill', 'reload', 'redis']
+const STORE_ORDER = ['memory', 'redis']
+
+function isObject (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** Shows at most a few problems: one wrong field is often repeated per cell. */
+function summarise (problems: string[]): string {
+  const shown = problems.slice(0, 3).join('; ')
+  return problems.length > 3 ? `${shown}; and ${problems.length - 3} more` : shown
+}
+
+export async function readRun (dir: string): Promise<RunData> {
+  const names = (await readdir(dir)).filter((name) => name.endsWith('.json')).sort()
+  const run: RunData = { dir, bench: null, drills: [], checks: [], loads: [], k6: [], skipped: [] }
+  const benches: Array<FromFile<BenchResult>> = []
+
+  for (const file of names) {
+    let data: unknown
+    try {
+      data = JSON.parse(await readFile(join(dir, file), 'utf8'))
+    } catch (err) {
+      run.skipped.push(`${file}: not valid JSON (${(err as Error).message})`)
+      continue
+    }
+    if (!isObject(data)) continue
+
+    // Validates against the contract; on failure records why and returns null.
+    const accept = <T>(validator: Validator<T>): T | null => {
+      const problems = problemsOf(validator, data)
+      if (problems.length === 0) return data as T
+      run.skipped.push(`${file}: does not match results.ts (${summarise(problems)})`)
+      return null
+    }
+
+    switch (data.kind) {
+      case 'bench': {
+        const result = accept(benchResult)
+        if (result !== null) benches.push({ file, result })
+        break
+      }
+      case 'drill': {
+        const result = accept(drillResult)
+        if (result !== null) run.drills.push({ file, result })
+        break
+      }
+      case 'check': {
+        const result = accept(checkResult)
+        if (result !== null) run.checks.push({ file, result })
+        break
+      }
+      case 'load': {
+        const result = accept(loadResult)
+        if (result !== null) run.loads.push({ file, result })
+        break
+      }
+      default: {
+        const k6 = K6_FILE.exec(file)
+        if (k6 === null || data.kind !== undefined) break
+        if (isObject(data.metrics)) run.k6.push({ file, script: k6[1] as string, result: data })
+        else run.skipped.push(`${file}: named like a k6 summary but has no "metrics" object`)
+      }
+    }
+  }
+
+  // A run is one bench: prefer bench.json, and say which others were left out.
+  const chosen = benches.find((b) => b.file === 'bench.json') ?? benches[0]
+  run.bench = chosen ?? null
+  for (const other of benches) {
+    if (other !== chosen) run.skipped.push(`${other.file}: a run holds one bench; ${chosen?.file} is the one shown`)
+  }
+
+  const rank = (order: string[], value: string): number => order.indexOf(value)
+  run.drills.sort((a, b) => rank(DRILL_ORDER, a.result.drill) - rank(DRILL_ORDER, b.result.drill))
+  run.checks.sort((a, b) => rank(STORE_ORDER, a.result.store) - rank(STORE_ORDER, b.result.store))
+  return run
+}
+
+/** True when the folder held nothing the report can show. */
+export function isEmpty (run: RunData): boolean {
+  return run.bench === null && run.drills.length === 0 && run.checks.length === 0 && run.loads.length === 0 && run.k6.length === 0
+}

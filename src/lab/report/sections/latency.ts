@@ -1,0 +1,64 @@
+/**
+ * 3. Latency percentiles: p50/p90/p99 per bench cell, the open-model run beside
+ * them, and Little's law to show that closed-loop latency at saturation is
+ * mostly time spent waiting in a queue.
+ */
+import { chartName, COLORS, renderChart } from '../charts.js'
+import { chart, table, text, why, type Block, type Section } from '../document.js'
+import { formatCount, formatMs } from '../format.js'
+import type { RunData } from '../read-run.js'
+
+const PERCENTILES = ['p50', 'p90', 'p99'] as const
+
+export async function latencySection (run: RunData): Promise<Section | null> {
+  const bench = run.bench?.result
+  if (bench === undefined) return null
+  const { cells, openModel } = bench
+  if (cells.length === 0 && openModel === null) return null
+
+  const rows = cells.map((c) => ({ label: c.label, ...c.median.latencyMs }))
+  if (openModel !== null) {
+    rows.push({ label: `open model at ${formatCount(openModel.targetRps ?? openModel.rps)} req/s`, ...openModel.latencyMs })
+  }
+  const values = rows.flatMap((r) => PERCENTILES.map((p) => ({ label: r.label, percentile: p, ms: r[p] })))
+    // A log scale cannot show 0 ms; the table still has the number.
+    .filter((v) => v.ms > 0)
+
+  const blocks: Block[] = []
+  if (values.length > 0) {
+    blocks.push(chart(await renderChart(chartName('latency'), 'Latency percentiles (ms, log scale)', {
+      data: { values },
+      title: 'Latency percentiles (ms, log scale)',
+      width: 560,
+      height: { step: 10 },
+      mark: { type: 'bar' },
+      encoding: {
+        y: { field: 'label', type: 'nominal', sort: null, title: null },
+        yOffset: { field: 'percentile', type: 'nominal', sort: [...PERCENTILES] },
+        x: { field: 'ms', type: 'quantitative', title: 'milliseconds (log scale)', scale: { type: 'log' }, stack: null },
+        color: { field: 'percentile', type: 'nominal', title: 'percentile', sort: [...PERCENTILES], scale: { range: [COLORS.blue, COLORS.orange, COLORS.red] } },
+        tooltip: [{ field: 'label' }, { field: 'percentile' }, { field: 'ms', format: '.1f' }]
+      }
+    })))
+  }
+
+  if (cells.length > 0) {
+    blocks.push(text(`The bench is a closed loop: ${bench.connections} connections each send the next request as soon as the last one is answered. Little's law then predicts the average latency from throughput alone: connections ÷ req/s.`))
+    blocks.push(table(['configuration', 'req/s', 'p50 ms', 'p99 ms', `${bench.connections} ÷ req/s, ms`], cells.map((c) => [
+      c.label, formatCount(c.median.rps), formatMs(c.median.latencyMs.p50), formatMs(c.median.latencyMs.p99),
+      c.median.rps > 0 ? formatMs(bench.connections / c.median.rps * 1000) : ''
+    ])))
+  }
+  if (openModel !== null) {
+    blocks.push(text(`Open model: requests sent at a fixed rate whatever the answers, like real users (${openModel.label}).`))
+    blocks.push(table(['target req/s', 'achieved req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors'], [[
+      formatCount(openModel.targetRps), formatCount(openModel.rps), formatMs(openModel.latencyMs.p50),
+      formatMs(openModel.latencyMs.p90), formatMs(openModel.latencyMs.p99), formatMs(openModel.latencyMs.max), formatCount(openModel.errors.total)
+    ]]))
+  }
+  blocks.push(why(
+    'The load generator keeps every connection busy, so once the service is saturated a request mostly waits its turn in a queue: latency ≈ connections ÷ throughput, however fast the code is.',
+    'The open-model run sends requests at a fixed rate below the maximum, as real users do, so its percentiles are the ones to set a latency goal (an SLO) on.'
+  ))
+  return { id: 'latency', title: 'Latency percentiles', blocks }
+}

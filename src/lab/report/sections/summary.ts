@@ -1,0 +1,64 @@
+/**
+ * 1. Summary: every verdict of the run on one screen, then the bench targets.
+ * Headlines are the two or three numbers that explain the verdict.
+ */
+import type { CheckResult, DrillResult } from '../../results.js'
+import { table, text, why, type Block, type Section } from '../document.js'
+import { formatCount, formatNumber, passFail, NOT_MEASURED } from '../format.js'
+import { k6Passed, readK6Summary } from '../k6-summary.js'
+import type { RunData } from '../read-run.js'
+
+function drillHeadline (drill: DrillResult): string {
+  const { load, audit } = drill
+  const parts = [
+    `${formatCount(load.requests)} responses`,
+    `${formatCount(load.errors.total)} client errors`,
+    `${formatCount(audit.acknowledged)} writes acknowledged, ${formatCount(audit.indeterminate)} indeterminate`
+  ]
+  const kills = drill.events.filter((e) => e.type === 'kill').length
+  if (kills > 0) parts.push(`${formatCount(kills)} workers killed`)
+  return parts.join('; ')
+}
+
+function checkHeadline (check: CheckResult): string {
+  const { reads } = check
+  const counters = check.counters.map((c) => `${c.name} ${formatCount(c.final)} of ${formatCount(c.acknowledged)}`)
+  return [
+    `${formatCount(reads.missed)} of ${formatCount(reads.total)} reads missed, ${formatCount(reads.stale)} stale`,
+    ...(counters.length > 0 ? [`counters read back: ${counters.join(', ')}`] : [])
+  ].join('; ')
+}
+
+export async function summarySection (run: RunData): Promise<Section | null> {
+  const verdicts: string[][] = [
+    ...run.drills.map(({ file, result }) => [`drill ${result.drill}`, file, passFail(result.verdict.pass), drillHeadline(result)]),
+    ...run.checks.map(({ file, result }) => [`check, STORE=${result.store}`, file, passFail(result.verdict.pass), checkHeadline(result)])
+  ]
+  for (const { file, script, result } of run.k6) {
+    const k6 = readK6Summary(file, script, result)
+    const pass = k6Passed(k6)
+    if (pass === null) continue
+    const held = k6.thresholds.filter((t) => t.ok === true).length
+    verdicts.push([`k6 ${script}`, file, passFail(pass), `${held} of ${k6.thresholds.length} thresholds held`])
+  }
+  const targets = run.bench?.result.targets ?? []
+  if (verdicts.length === 0 && targets.length === 0) return null
+
+  const blocks: Block[] = []
+  if (verdicts.length > 0) {
+    const failed = verdicts.filter((v) => v[2] === 'FAIL').length
+    blocks.push(text(failed === 0 ? `All ${verdicts.length} verdicts passed.` : `${failed} of ${verdicts.length} verdicts failed.`))
+    blocks.push(table(['result', 'file', 'verdict', 'headline'], verdicts))
+  }
+  if (targets.length > 0) {
+    blocks.push(text(`Bench targets (${run.bench?.file}), measured in the same run:`))
+    blocks.push(table(['target', 'formula', 'value', 'goal', 'met'], targets.map((t) => [
+      t.name, t.formula, formatNumber(t.value), t.goal, t.met === null ? NOT_MEASURED : t.met ? 'yes' : 'no'
+    ])))
+  }
+  blocks.push(why(
+    'A verdict is a rule checked against numbers measured in this run, so PASS means the rule held here, on this machine, today.',
+    'Targets are ratios of configurations measured side by side, because raw req/s drifts by ±30% between runs on a small machine while ratios hold.'
+  ))
+  return { id: 'summary', title: 'Summary', blocks }
+}

@@ -1,0 +1,67 @@
+import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { basename, join, resolve } from 'node:path'
+import { promisify } from 'node:util'
+import { REPORTS_DIR } from './paths.js'
+import type { AnyResult, RunMeta, Verdict } from './results.js'
+import { findBinary } from './system/binaries.js'
+import { nginxVersion } from './stack/nginx.js'
+
+const run = promisify(execFile)
+
+/** A run folder: reports/<UTC time>/ unless `out` names one. Created if missing. */
+export function runDir (out?: string): string {
+  const dir = out ? resolve(out) : join(REPORTS_DIR, new Date().toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z'))
+  mkdirSync(dir, { recursive: true })
+  return dir
+}
+
+/** Where and when: the header of every result file. */
+export async function runMeta (dir: string): Promise<RunMeta> {
+  const redis = findBinary('redis-server')
+  const redisVersion = redis
+    ? (await run(redis, ['--version']).then(({ stdout }) => /v=(\S+)/.exec(stdout)?.[1], () => undefined))
+    : undefined
+  const nginx = findBinary('nginx') ? await nginxVersion().catch(() => undefined) : undefined
+  return {
+    run: basename(dir),
+    startedAt: new Date().toISOString(),
+    host: {
+      cpus: cpus().length,
+      node: process.version,
+      ...(nginx ? { nginx } : {}),
+      ...(redisVersion ? { redis: redisVersion } : {})
+    }
+  }
+}
+
+export function writeResult (dir: string, file: string, result: AnyResult): string {
+  const path = join(dir, file)
+  writeFileSync(path, JSON.stringify(result, null, 2) + '\n')
+  return path
+}
+
+/** A short id naming one run's keys, counters and Idempotency-Keys. */
+export function newRunId (): string {
+  return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
+}
+
+/** The value at quantile q (0..1) of a list (nearest rank), or 0 for an empty list. */
+export function quantile (values: number[], q: number): number {
+  if (values.length === 0) return 0
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
+}
+
+/** Prints a verdict as a table; informational rows are marked and do not decide. */
+export function printVerdict (title: string, verdict: Verdict, log: (line: string) => void = console.log): void {
+  const rows = verdict.checks.map((c) => [c.informational ? 'info' : c.pass ? 'PASS' : 'FAIL', c.name, c.expected, c.actual])
+  const widths = [4, ...[1, 2, 3].map((i) => Math.min(60, Math.max(...rows.map((r) => r[i]!.length), ['check', 'expected', 'measured'][i - 1]!.length)))]
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')
+  log('')
+  log(`${title}: ${verdict.pass ? 'PASS' : 'FAIL'}`)
+  log(line(['', 'check', 'expected', 'measured']))
+  for (const row of rows) log(line(row))
+}

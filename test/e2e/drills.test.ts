@@ -1,0 +1,113 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { consistencyCheck } from '../../src/lab/drills/check.js'
+import { killDrill } from '../../src/lab/drills/kill.js'
+import { redisDrill } from '../../src/lab/drills/redis.js'
+import { reloadDrill } from '../../src/lab/drills/reload.js'
+import { useStack } from '../../src/lab/drills/running-stack.js'
+import { parseMix } from '../../src/lab/drills/traffic.js'
+import type { DrillResult, Verdict } from '../../src/lab/results.js'
+import { runMeta, writeResult } from '../../src/lab/run.js'
+import { isAlive } from '../../src/lab/system/process.js'
+import { readState, stackPaths } from '../../src/lab/stack/state.js'
+import { startTestStack } from '../stack-helper.js'
+
+// Short versions of every drill and the consistency check, against one real
+// stack, asserting their verdicts. Bounds on time are the drills' own checks,
+// loosened here to what a busy CI machine can hold: speed is the bench's job;
+// these assert that the mechanisms work (nothing lost, nothing doubled, no
+// client error, a worker comes back, Redis failures are answers and not hangs).
+
+const check = (verdict: Verdict, prefix: string) => {
+  const row = verdict.checks.find((c) => c.name.startsWith(prefix))
+  if (!row) throw new Error(`no verdict row "${prefix}" in ${verdict.checks.map((c) => c.name).join(' | ')}`)
+  return row
+}
+
+const mix = parseMix('root:25,kv-get:25,kv-set:25,incr:25')
+
+t.test('drills against one stack', async (t) => {
+  const test = await startTestStack(t)
+  const out = mkdtempSync(join(tmpdir(), 'sl-drills-'))
+  const lines: string[] = []
+  const io = { say: (line: string) => { lines.push(line) } }
+  const stack = await useStack({}, io.say, test.settings.dir)
+  t.teardown(() => stack.release())
+  const meta = await runMeta(out)
+
+  t.test('kill: workers SIGKILLed under load, no client error, every write exactly once', async (t) => {
+    const result = await killDrill(stack, { everySeconds: 1.5, durationSeconds: 6, signal: 'SIGKILL', mix, connections: 16, rate: 800, noRetry: false, readyWithinMs: 10_000 }, meta, io)
+    writeResult(out, 'kill.json', result)
+    t.ok(result.verdict.pass, JSON.stringify(result.verdict.checks.filter((c) => !c.pass)))
+    t.equal(check(result.verdict, 'client-visible errors on GETs').actual, '0')
+    t.equal(check(result.verdict, 'client-visible errors on POSTs').actual, '0')
+    t.ok(result.recoveries!.length >= 2, `${result.recoveries!.length} workers killed`)
+    t.ok(result.recoveries!.every((r) => r.readyAfterMs !== null), 'every killed worker came back')
+    const restarts = Object.values(result.restarts!).reduce((a, b) => a + b, 0)
+    t.equal(restarts, result.recoveries!.length, 'PM2 restarted each killed worker once')
+    t.ok(check(result.verdict, 'strict').pass, 'final == acknowledged')
+    t.ok(check(result.verdict, 'no double application').pass)
+    t.ok(result.audit.acknowledged > 100, `${result.audit.acknowledged} mutations acknowledged`)
+    t.ok(result.events.some((e) => e.type === 'kill') && result.events.some((e) => e.type === 'ready'))
+    t.ok(result.load.timeline!.length >= 6, 'a per-second timeline')
+    t.ok(lines.some((l) => /req\/s/.test(l)), 'progress was shown while it ran')
+  })
+
+  t.test('reload: a rolling pm2 reload under load, no client error', async (t) => {
+    const result = await reloadDrill(stack, { durationSeconds: 60, mix, connections: 16, rate: 800 }, meta, io)
+    writeResult(out, 'reload.json', result)
+    t.ok(result.verdict.pass, JSON.stringify(result.verdict.checks.filter((c) => !c.pass)))
+    t.equal(check(result.verdict, 'apps reloaded').pass, true)
+    t.match(check(result.verdict, 'client-visible errors').actual, /^0 /)
+    t.equal(result.events.filter((e) => e.type === 'reload-done').length, 4)
+  })
+
+  t.test('redis: fast failures while Redis is down, recovery by itself, no acknowledged write lost', async (t) => {
+    const before = readState(test.settings.dir)!.redisPid!
+    const result = await redisDrill(stack, { downSeconds: 2, hard: false, fsync: 'everysec', mix, connections: 16, rate: 800, failureP99BoundMs: 1000, recoveryBoundMs: 5000 }, meta, io)
+    writeResult(out, 'redis.json', result)
+    t.ok(result.verdict.pass, JSON.stringify(result.verdict.checks.filter((c) => !c.pass)))
+    t.equal(check(result.verdict, 'no request hangs').actual, '0')
+    t.ok(result.load.errors.total > 0, 'the outage was visible: 503s')
+    t.ok(check(result.verdict, 'counters').pass && check(result.verdict, 'kv').pass, 'nothing acknowledged was lost (AOF)')
+    const after = readState(test.settings.dir)!.redisPid!
+    t.not(after, before, 'Redis runs as a new process')
+    t.notOk(isAlive(before))
+    t.ok(isAlive(after), 'and the stack records its PID, so down stops it')
+    t.ok(result.events.some((e) => e.type === 'first-2xx'), 'requests succeeded again')
+  })
+
+  t.test('check on Redis: every read sees its write, counters == acknowledged', async (t) => {
+    const result = await consistencyCheck(stack, { keys: 300, concurrency: 20 }, meta, io)
+    t.ok(result.verdict.pass, JSON.stringify(result.verdict.checks.filter((c) => !c.pass)))
+    t.match(result.reads, { total: 300, missed: 0, stale: 0, wrongValue: 0 })
+    for (const counter of result.counters) t.equal(counter.final, counter.acknowledged)
+  })
+
+  t.test('check on the memory store: reads miss and counters split (the lesson)', async (t) => {
+    const memory = await useStack({ store: 'memory' }, io.say, test.settings.dir)
+    const result = await consistencyCheck(memory, { keys: 300, concurrency: 20 }, meta, io)
+    await memory.release()
+    t.notOk(result.verdict.pass)
+    t.ok(result.reads.missed > 100, `${result.reads.missed} of ${result.reads.total} reads missed (about 3 in 4 expected)`)
+    for (const counter of result.counters) {
+      t.ok(counter.final < counter.acknowledged, `${counter.name}: nginx shows ${counter.final} of ${counter.acknowledged}`)
+      const sum = Object.values(counter.perInstance).reduce((a, b) => a + b, 0)
+      t.equal(sum, counter.acknowledged, 'the increments are all there, split across the four instances')
+      t.ok(Object.values(counter.perInstance).filter((v) => v > 0).length >= 3, 'split four ways')
+    }
+    t.notOk(check(result.verdict, 'no double application').pass, 'replays land on another instance and apply again')
+    t.equal(readState(test.settings.dir)!.settings.store, 'redis', 'the stack is back on Redis')
+  })
+
+  t.test('the result files are written for the report', async (t) => {
+    for (const file of ['kill.json', 'reload.json', 'redis.json']) {
+      t.ok(existsSync(join(out, file)))
+      const parsed = JSON.parse(readFileSync(join(out, file), 'utf8')) as DrillResult
+      t.equal(parsed.kind, 'drill')
+    }
+    t.ok(existsSync(stackPaths(test.settings.dir).state), 'the stack is still up for the teardown to stop')
+  })
+})

@@ -1,0 +1,337 @@
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Command, CommanderError } from 'commander'
+import t, { type Test } from 'tap'
+import type { BenchResult, DrillResult } from '../src/lab/results.js'
+import { newestRunDir, registerReportCommand } from '../src/lab/report/command.js'
+import { formatCount, formatMs, formatPercent, formatRatio, NOT_MEASURED } from '../src/lab/report/format.js'
+import { readK6Summary } from '../src/lab/report/k6-summary.js'
+import { NothingToReportError, renderReport } from '../src/lab/report/render-report.js'
+import { benchResult, checkResult, drillResult, loadResult } from '../src/lab/report/result-shapes.js'
+import { problemsOf } from '../src/lab/report/shape.js'
+import { bench, FIXTURE_DIR, fixtureFiles, killDrill } from './fixtures/report-run.js'
+
+/** An empty temp folder, removed after the test. */
+function tempDir (t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'scale-lab-report-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** A temp folder holding the given fixture files (all of them by default). */
+function runDir (t: Test, files: string[] = Object.keys(fixtureFiles())): string {
+  const dir = tempDir(t)
+  for (const file of files) cpSync(join(FIXTURE_DIR, file), join(dir, file))
+  return dir
+}
+
+function writeJson (dir: string, file: string, data: unknown): void {
+  writeFileSync(join(dir, file), JSON.stringify(data))
+}
+
+const count = (text: string, pattern: RegExp): number => text.match(pattern)?.length ?? 0
+
+/** The "why" lines every section ends with (first words of each line). */
+const WHY: Record<string, [string, string]> = {
+  summary: ['A verdict is a rule checked against numbers measured in this run', 'Targets are ratios of configurations measured side by side'],
+  throughput: ['Behind nginx every request makes two extra hops', 'Per-request logging and opening a new upstream connection per request'],
+  latency: ['once the service is saturated a request mostly waits its turn in a queue', 'The open-model run sends requests at a fixed rate below the maximum'],
+  scaling: ['A CPU-bound route gets faster with more instances only up to the number of cores (2 here)', 'The trivial route is limited by nginx and the load generator'],
+  drills: ['nginx retries those requests on another instance and the idempotency key makes a retried POST apply only once', 'When Redis stops, the service answers 503 at once'],
+  consistency: ['With STORE=memory each instance keeps its own private copy', 'With Redis all instances read and write the same store'],
+  load: ['Round robin hands each instance the next request in turn', 'A share well below that means an instance was slow'],
+  k6: ['k6 is the load tool you run yourself', 'Its percentiles are measured from the client']
+}
+
+t.test('the fixture files are what the typed fixture module builds, and fit results.ts', async (t) => {
+  const built = fixtureFiles()
+  const onDisk = readdirSync(FIXTURE_DIR).filter((f) => f.endsWith('.json')).sort()
+  t.strictSame(onDisk, Object.keys(built).sort(), 'no fixture file missing or extra')
+  for (const [file, data] of Object.entries(built)) {
+    // Through JSON, as the files were written: drops undefined, turns -0 into 0.
+    t.strictSame(JSON.parse(readFileSync(join(FIXTURE_DIR, file), 'utf8')), JSON.parse(JSON.stringify(data)),
+      `${file} is current (regenerate: npx tsx test/fixtures/report-run.ts)`)
+  }
+  const problems: Record<string, (value: unknown) => string[]> = {
+    bench: (v) => problemsOf(benchResult, v),
+    drill: (v) => problemsOf(drillResult, v),
+    check: (v) => problemsOf(checkResult, v),
+    load: (v) => problemsOf(loadResult, v)
+  }
+  for (const [file, data] of Object.entries(built)) {
+    const kind = (data as { kind?: string }).kind
+    if (kind === undefined) continue
+    t.strictSame(problems[kind]?.(JSON.parse(readFileSync(join(FIXTURE_DIR, file), 'utf8'))), [], `${file} fits the ${kind} contract`)
+  }
+})
+
+t.test('the runtime check names what drifted from the contract', async (t) => {
+  const drill = killDrill() as unknown as Record<string, unknown>
+  const load = drill.load as Record<string, unknown>
+  delete load.rps
+  drill.drill = 'explode'
+  ;(drill.events as Array<Record<string, unknown>>)[0]!.t = '5'
+  t.strictSame(problemsOf(drillResult, drill), [
+    '$.drill should be one of kill, reload, redis, got "explode"',
+    '$.load.rps should be a number, got undefined',
+    '$.events[0].t should be a number, got "5"'
+  ])
+  t.strictSame(problemsOf(benchResult, []), ['$ should be an object, got an array'])
+  t.strictSame(problemsOf(benchResult, { ...bench(), cells: null }), ['$.cells should be an array, got null'])
+  t.strictSame(problemsOf(loadResult, { kind: 'load', meta: { run: 'r', startedAt: 's', host: { cpus: 2, node: 'v20', redis: 7 } }, runs: [] }),
+    ['$.meta.host.redis should be a string, got 7'])
+  t.match(problemsOf(drillResult, { ...killDrill(), restarts: 3, options: { a: null } }), [/options\.a should be a string, number or boolean/, /restarts should be an object, got 3/])
+  t.match(problemsOf(drillResult, { ...killDrill(), verdict: { pass: 'yes', checks: [] } }), [/verdict\.pass should be true or false, got "yes"/])
+})
+
+t.test('numbers are formatted for people', async (t) => {
+  t.equal(formatCount(71500), '71,500')
+  t.equal(formatMs(0.7), '0.7')
+  t.equal(formatMs(515), '515.0')
+  t.equal(formatRatio(0.69), '0.69×')
+  t.equal(formatRatio(180 / 71500), '0.0025×', 'a small ratio never reads as 0×')
+  t.equal(formatPercent(0.25), '25.0 %')
+  t.equal(formatCount(null), NOT_MEASURED)
+  t.equal(formatMs(Number.NaN), NOT_MEASURED)
+})
+
+t.test('a full run renders every section, with charts, numbers and the why of each', async (t) => {
+  const dir = runDir(t)
+  const report = await renderReport(dir)
+  t.strictSame(report.sections, ['summary', 'throughput', 'latency', 'scaling', 'drills', 'consistency', 'load', 'k6'])
+  t.strictSame(report.skipped, [])
+  t.strictSame(report.warnings, [], 'vega-lite and vega had nothing to warn about')
+  t.equal(report.markdownPath, join(dir, 'report.md'))
+  t.equal(report.htmlPath, join(dir, 'report.html'))
+  t.ok(existsSync(report.markdownPath) && existsSync(report.htmlPath))
+
+  const html = readFileSync(report.htmlPath, 'utf8')
+  const md = readFileSync(report.markdownPath, 'utf8')
+  const charts = ['counters-check-memory', 'counters-check-redis', 'latency', 'load-share', 'scaling-balanced', 'scaling-cpu',
+    'throughput', 'timeline-kill', 'timeline-redis', 'timeline-reload']
+  t.strictSame(readdirSync(join(dir, 'charts')).sort(), charts.map((c) => `${c}.svg`))
+  t.equal(count(html, /<svg[\s>]/g), charts.length, 'one inline <svg> per chart')
+  for (const chart of charts) {
+    t.match(md, `](charts/${chart}.svg)`, `report.md embeds charts/${chart}.svg`)
+    t.match(readFileSync(join(dir, 'charts', `${chart}.svg`), 'utf8'), /^<svg [^>]*width="\d+(\.\d+)?" height="\d+(\.\d+)?"/)
+  }
+
+  t.notMatch(html, /<script/i, 'no scripts')
+  t.notMatch(html, /<link/i, 'no linked stylesheets')
+  t.notMatch(html, /\b(src|href)\s*=\s*["']?\s*(https?:)?\/\//i, 'nothing fetched from elsewhere')
+  t.notMatch(html, /url\(\s*["']?(https?:)?\/\//i, 'no remote url() in styles')
+  const ids = [...html.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1])
+  t.equal(new Set(ids).size, ids.length, 'ids are unique across the inline charts')
+  t.match(html, '<title>scale-lab report: 2026-11-28T01-20-00Z</title>')
+  t.match(html, '2 CPU cores, Node v20.20.0, nginx 1.22.1, Redis 7.0.15')
+
+  for (const doc of [html, md]) {
+    t.match(doc, '71,500', 'the nginx ceiling, formatted')
+    t.match(doc, '16,300', 'one instance direct')
+    t.match(doc, '4,300', 'Express')
+    t.match(doc, '3.79', 'a target value')
+    t.match(doc, NOT_MEASURED, 'a target without a value')
+    t.match(doc, '0.69×', 'nginx → 4 vs 1 direct')
+    t.match(doc, '1,497', 'the memory check\'s missed reads')
+    t.match(doc, /drill kill: PASS/)
+    t.match(doc, /STORE=memory: FAIL/)
+    t.match(doc, '1 of 6 verdicts failed.')
+    t.match(doc, 'PASS (informational)')
+    t.match(doc, '4,200', 'the open model\'s target rate')
+    t.match(doc, 'api-1 27.0 %', 'a load run\'s per-instance share')
+    t.match(doc, '8.9', 'k6 p(95)')
+    for (const [section, [first, second]] of Object.entries(WHY)) {
+      t.match(doc, first, `the ${section} why, line 1`)
+      t.match(doc, second, `the ${section} why, line 2`)
+    }
+  }
+  t.equal(count(html, /<aside class="why">/g), 8, 'one why per section')
+  t.equal(count(md, /^> \*\*Why:\*\*/gm), 8)
+})
+
+t.test('a folder with one kind shows only its sections', async (t) => {
+  const kill = await renderReport(runDir(t, ['kill.json']))
+  t.strictSame(kill.sections, ['summary', 'drills'])
+  const html = readFileSync(kill.htmlPath, 'utf8')
+  t.equal(count(html, /<svg[\s>]/g), 1)
+  t.notMatch(html, 'Throughput by configuration')
+  t.notMatch(html, 'Consistency check')
+  t.match(html, 'drill kill: PASS')
+
+  const onlyBench = await renderReport(runDir(t, ['bench.json']))
+  t.strictSame(onlyBench.sections, ['summary', 'throughput', 'latency', 'scaling'])
+
+  const onlyLoad = await renderReport(runDir(t, ['load.json']))
+  t.strictSame(onlyLoad.sections, ['load'], 'no verdicts and no targets: no summary')
+
+  const onlyK6 = await renderReport(runDir(t, ['k6-load.json']))
+  t.strictSame(onlyK6.sections, ['summary', 'k6'])
+  t.match(readFileSync(onlyK6.markdownPath, 'utf8'), /# scale-lab report: scale-lab-report-/, 'no meta: the folder names the run')
+
+  const checks = await renderReport(runDir(t, ['check-redis.json', 'check-memory.json']))
+  t.strictSame(checks.sections, ['summary', 'consistency'])
+  const md = readFileSync(checks.markdownPath, 'utf8')
+  t.ok(md.indexOf('STORE=memory: FAIL') < md.indexOf('STORE=redis: PASS'), 'memory first: the mistake, then the fix')
+})
+
+t.test('an empty folder is an error that says what a run folder holds', async (t) => {
+  const dir = tempDir(t)
+  await t.rejects(renderReport(dir), { name: 'NothingToReportError', message: /nothing to report in .*bench\.json/ })
+  t.notOk(existsSync(join(dir, 'report.html')), 'nothing written')
+  await t.rejects(renderReport(join(dir, 'missing')), NothingToReportError)
+  writeFileSync(join(dir, 'bench.json'), '{ "kind": "bench"')
+  await t.rejects(renderReport(dir), { message: /bench\.json: not valid JSON/ }, 'the unusable file is named')
+})
+
+t.test('unknown files are ignored; a result that breaks the contract is set aside and named', async (t) => {
+  const dir = runDir(t, ['kill.json'])
+  writeJson(dir, 'notes.json', { hello: 'world' })
+  writeJson(dir, 'other.json', { kind: 'something-else' })
+  writeJson(dir, 'list.json', [1, 2, 3])
+  writeJson(dir, 'bench.json', { ...bench(), cells: 'none' })
+  writeJson(dir, 'k6-broken.json', { root_group: {} })
+  const report = await renderReport(dir)
+  t.strictSame(report.sections, ['summary', 'drills'])
+  t.strictSame(report.skipped, [
+    'bench.json: does not match results.ts ($.cells should be an array, got "none")',
+    'k6-broken.json: named like a k6 summary but has no "metrics" object'
+  ])
+  t.match(readFileSync(report.htmlPath, 'utf8'), /Files not used.*bench\.json: does not match results\.ts/s)
+  t.match(readFileSync(report.markdownPath, 'utf8'), 'Files not used:')
+
+  // Many problems are summarised, not dumped.
+  const many = runDir(t, ['kill.json'])
+  writeJson(many, 'check-x.json', { kind: 'check' })
+  const [skipped] = (await renderReport(many)).skipped
+  t.match(skipped, /^check-x\.json: does not match results\.ts \(\$\.meta should be an object.*; and \d+ more\)$/)
+})
+
+t.test('re-rendering replaces the report and its charts', async (t) => {
+  const dir = runDir(t)
+  await renderReport(dir)
+  for (const file of readdirSync(dir).filter((f) => f !== 'kill.json' && f.endsWith('.json'))) rmSync(join(dir, file))
+  const again = await renderReport(dir)
+  t.strictSame(again.sections, ['summary', 'drills'], 'report.md and report.html are not read back as results')
+  t.strictSame(readdirSync(join(dir, 'charts')), ['timeline-kill.svg'], 'stale charts are gone')
+})
+
+t.test('a bench without the reference cells leaves out the ratios and says why', async (t) => {
+  const dir = tempDir(t)
+  const base = bench()
+  const cells = base.cells.filter((c) => c.via !== 'nginx-only' && c.via !== 'direct')
+  // A duplicate instance count stays off the curve; an open-model run may be absent.
+  const duplicate = { ...cells.find((c) => c.id === 'nginx-2-work')!, id: 'nginx-2-work-again', label: 'nginx → 2 again' }
+  const result: BenchResult = { ...base, cells: [...cells, duplicate], openModel: null, targets: [] }
+  writeJson(dir, 'bench.json', result)
+  const report = await renderReport(dir)
+  t.strictSame(report.sections, ['throughput', 'latency', 'scaling'], 'no targets and no verdicts: no summary')
+  const md = readFileSync(report.markdownPath, 'utf8')
+  t.match(md, 'No cell is one instance direct on GET /, so there is no "× 1 direct" column.')
+  t.match(md, 'No nginx-only cell was measured, so there is no "× ceiling" column.')
+  t.notMatch(md, '| × 1 direct |')
+  t.notMatch(md, 'Open model:')
+  t.match(md, 'Not on the curve (another cell has the same instance count): nginx → 2 again.')
+
+  const flat = tempDir(t)
+  writeJson(flat, 'bench.json', { ...base, cells: base.cells.filter((c) => c.group !== 'cpu' && c.group !== 'balanced') })
+  t.strictSame((await renderReport(flat)).sections, ['summary', 'throughput', 'latency'], 'no series with two instance counts: no scaling curve')
+
+  const empty = tempDir(t)
+  writeJson(empty, 'bench.json', { ...base, cells: [], openModel: null })
+  t.strictSame((await renderReport(empty)).sections, ['summary'], 'targets alone')
+})
+
+t.test('a run with two bench files shows bench.json and says so', async (t) => {
+  const dir = runDir(t, ['bench.json'])
+  writeJson(dir, 'bench-old.json', bench())
+  const report = await renderReport(dir)
+  t.strictSame(report.skipped, ['bench-old.json: a run holds one bench; bench.json is the one shown'])
+})
+
+t.test('drills without timeline, events or recoveries still render', async (t) => {
+  const dir = tempDir(t)
+  const drill = killDrill()
+  const bare: DrillResult = { ...drill, drill: 'reload', options: {}, events: [], recoveries: undefined, restarts: {}, load: { ...drill.load, timeline: undefined, errors: { total: 0, byKind: {} } }, audit: { ...drill.audit, rules: [] } }
+  writeJson(dir, 'reload.json', bare)
+  const report = await renderReport(dir)
+  const md = readFileSync(report.markdownPath, 'utf8')
+  t.match(md, 'No per-second timeline was recorded')
+  t.match(md, 'No events were recorded.')
+  t.notMatch(md, 'worker killed')
+  t.notMatch(md, 'audit rule')
+  t.notOk(existsSync(join(dir, 'charts', 'timeline-reload.svg')))
+})
+
+t.test('k6 summaries are read defensively', async (t) => {
+  const sparse = readK6Summary('k6-x.json', 'x', { metrics: { http_reqs: { values: { count: 10 } }, 'http_reqs{instance:api-1}': { values: { count: 7 } }, weird: 5 } })
+  t.equal(sparse.requests, 10)
+  t.equal(sparse.rps, null)
+  t.equal(sparse.duration.p95, null)
+  t.equal(sparse.durationMs, null)
+  t.strictSame(sparse.instances, { 'api-1': 7 }, 'any instance-tagged metric will do')
+  t.strictSame(sparse.thresholds, [])
+  const older = readK6Summary('k6-y.json', 'y', {
+    metrics: {
+      'instance_responses{instance:api-2}': { values: { count: 3 } },
+      failures: { type: 'rate', values: { rate: 0.5 } },
+      http_req_failed: { values: { rate: 0.1 }, thresholds: { 'rate<0.01': { ok: false }, 'rate<1': {} } }
+    }
+  })
+  t.strictSame(older.instances, { 'api-2': 3 })
+  t.strictSame(older.custom, [{ name: 'failures', kind: 'rate', value: 0.5 }])
+  t.strictSame(older.thresholds, [{ metric: 'http_req_failed', expression: 'rate<0.01', ok: false }, { metric: 'http_req_failed', expression: 'rate<1', ok: null }])
+
+  const dir = tempDir(t)
+  writeJson(dir, 'k6-y.json', { metrics: older.thresholds.length > 0 ? { http_req_failed: { values: { rate: 0.1 }, thresholds: { 'rate<0.01': { ok: false } } } } : {} })
+  writeJson(dir, 'k6-z.json', { metrics: {} })
+  const report = await renderReport(dir)
+  t.strictSame(report.sections, ['summary', 'k6'])
+  const md = readFileSync(report.markdownPath, 'utf8')
+  t.match(md, '| k6 y | k6-y.json | FAIL | 0 of 1 thresholds held |')
+  t.match(md, 'No thresholds were set in this script.')
+  t.match(md, `| p(95) ms | ${NOT_MEASURED} |`)
+})
+
+t.test('the report command renders a folder, or the newest run, and prints the paths', async (t) => {
+  const reports = tempDir(t)
+  for (const run of ['2026-11-27T10-00-00Z', '2026-11-28T01-20-00Z']) {
+    mkdirSync(join(reports, run))
+    cpSync(join(FIXTURE_DIR, 'kill.json'), join(reports, run, 'kill.json'))
+  }
+  t.equal(await newestRunDir(reports), join(reports, '2026-11-28T01-20-00Z'))
+  await t.rejects(newestRunDir(join(reports, 'nope')), { message: /no .*nope folder/ })
+  const emptyReports = tempDir(t)
+  await t.rejects(newestRunDir(emptyReports), { message: /no run folders in/ })
+
+  const logged: string[] = []
+  const originalLog = console.log
+  console.log = (...args: unknown[]) => { logged.push(args.join(' ')) }
+  t.teardown(() => { console.log = originalLog })
+  const program = new Command().exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} })
+  registerReportCommand(program)
+  await program.parseAsync(['node', 'scale-lab', 'report', join(reports, '2026-11-27T10-00-00Z')])
+  console.log = originalLog
+  t.strictSame(logged, ['sections: summary, drills', join(reports, '2026-11-27T10-00-00Z', 'report.md'), join(reports, '2026-11-27T10-00-00Z', 'report.html')])
+
+  // Without a folder: the newest run under ./reports, printed relative to the working folder.
+  const cwd = process.cwd()
+  t.teardown(() => process.chdir(cwd))
+  const inReports = tempDir(t)
+  mkdirSync(join(inReports, 'reports', 'run-b'), { recursive: true })
+  cpSync(join(FIXTURE_DIR, 'load.json'), join(inReports, 'reports', 'run-b', 'load.json'))
+  mkdirSync(join(inReports, 'reports', 'run-a'))
+  process.chdir(inReports)
+  logged.length = 0
+  console.log = (...args: unknown[]) => { logged.push(args.join(' ')) }
+  const newest = new Command().exitOverride()
+  registerReportCommand(newest)
+  await newest.parseAsync(['node', 'scale-lab', 'report'])
+  console.log = originalLog
+  process.chdir(cwd)
+  t.strictSame(logged, ['sections: load', join('reports', 'run-b', 'report.md'), join('reports', 'run-b', 'report.html')])
+
+  const failing = new Command().exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} })
+  registerReportCommand(failing)
+  await t.rejects(failing.parseAsync(['node', 'scale-lab', 'report', emptyReports]), CommanderError, 'an empty folder is a one-line error and exit code 1')
+})
