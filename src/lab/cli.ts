@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { Command } from 'commander'
 import { MissingBinaryError } from './system/binaries.js'
+import { registerDrillCommands } from './commands/drill.js'
 import { registerStackCommands } from './commands/stack.js'
+import { registerReportCommand } from './report/command.js'
 import { SettingsError } from './stack/settings.js'
 import { StackError } from './stack/stack.js'
 
@@ -14,6 +16,8 @@ const program = new Command('scale-lab')
   .showHelpAfterError()
 
 registerStackCommands(program)
+registerDrillCommands(program)
+registerReportCommand(program)
 
 try {
   await program.parseAsync()
