@@ -314,7 +314,7 @@ t.test('the report command renders a folder, or the newest run, and prints the p
   console.log = originalLog
   t.strictSame(logged, ['sections: summary, drills', join(reports, '2026-11-27T10-00-00Z', 'report.md'), join(reports, '2026-11-27T10-00-00Z', 'report.html')])
 
-  // Without a folder: the newest run under ./reports, printed relative to the working folder.
+  // Without a folder: the newest run under the reports folder, printed relative to the working folder.
   const cwd = process.cwd()
   t.teardown(() => process.chdir(cwd))
   const inReports = tempDir(t)
@@ -325,7 +325,7 @@ t.test('the report command renders a folder, or the newest run, and prints the p
   logged.length = 0
   console.log = (...args: unknown[]) => { logged.push(args.join(' ')) }
   const newest = new Command().exitOverride()
-  registerReportCommand(newest)
+  registerReportCommand(newest, join(inReports, 'reports'))
   await newest.parseAsync(['node', 'scale-lab', 'report'])
   console.log = originalLog
   process.chdir(cwd)

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 import { Command } from 'commander'
 import { MissingBinaryError } from './system/binaries.js'
+import { registerBenchCommand } from './commands/bench.js'
 import { registerDrillCommands } from './commands/drill.js'
+import { registerLabCommand } from './commands/lab.js'
+import { registerLoadCommand } from './commands/load.js'
 import { registerStackCommands } from './commands/stack.js'
 import { registerReportCommand } from './report/command.js'
 import { SettingsError } from './stack/settings.js'
@@ -16,8 +19,11 @@ const program = new Command('scale-lab')
   .showHelpAfterError()
 
 registerStackCommands(program)
+registerLoadCommand(program)
 registerDrillCommands(program)
+registerBenchCommand(program)
 registerReportCommand(program)
+registerLabCommand(program)
 
 try {
   await program.parseAsync()

@@ -157,7 +157,8 @@ export interface BenchCell {
   /** Stable identifier, e.g. "nginx-4-kv-redis". */
   id: string
   label: string
-  group: 'baseline' | 'ceiling' | 'direct' | 'balanced' | 'store' | 'cpu'
+  /** hot-path: the stack with one hot-path choice undone (logging, keepalive...), to measure what it is worth. */
+  group: 'baseline' | 'ceiling' | 'direct' | 'balanced' | 'store' | 'cpu' | 'hot-path'
   /** What served it: the seed's Express, node:cluster, nginx alone, one instance direct, or nginx in front. */
   via: 'express' | 'cluster' | 'nginx-only' | 'direct' | 'nginx'
   /** API instances behind it (null for nginx alone). */

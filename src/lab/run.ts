@@ -48,13 +48,6 @@ export function newRunId (): string {
   return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
 }
 
-/** The value at quantile q (0..1) of a list (nearest rank), or 0 for an empty list. */
-export function quantile (values: number[], q: number): number {
-  if (values.length === 0) return 0
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
-}
-
 /** Prints a verdict as a table; informational rows are marked and do not decide. */
 export function printVerdict (title: string, verdict: Verdict, log: (line: string) => void = console.log): void {
   const rows = verdict.checks.map((c) => [c.informational ? 'info' : c.pass ? 'PASS' : 'FAIL', c.name, c.expected, c.actual])

@@ -1,5 +1,6 @@
+import type { AuditResult } from '../results.js'
+import { auditLedger, auditReplays, type AuditOptions, type Replay, type StoreReadback } from './audit.js'
 import { Ledger, type Mutation } from './ledger.js'
-import type { Replay, StoreReadback } from './audit.js'
 
 /** Runs `task` over `items`, `limit` at a time. */
 export async function inPool<T, R> (items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
@@ -62,4 +63,17 @@ export async function replayAcknowledged (base: string, ledger: Ledger, max = 20
     const answer = typeof parsed?.version === 'number' ? parsed.version : typeof parsed?.value === 'number' ? parsed.value : undefined
     return { mutation, status: res.status, replayed: res.headers.get('idempotent-replay') === 'true', answer }
   })
+}
+
+/**
+ * The whole write audit against the live store, through the balancer: read back
+ * what the ledger touched, check the bounds, then replay acknowledged mutations
+ * and check that nothing moved.
+ */
+export async function auditStore (base: string, ledger: Ledger, options: AuditOptions = {}): Promise<AuditResult> {
+  const store = await readBack(base, ledger)
+  const audit = auditLedger(ledger, store, options)
+  const replays = await replayAcknowledged(base, ledger)
+  audit.rules.push(auditReplays(replays, store.counters, (await readBack(base, ledger)).counters))
+  return audit
 }

@@ -1,8 +1,7 @@
 import type autocannon from 'autocannon'
-import { auditLedger, auditReplays } from '../audit/audit.js'
 import { Ledger } from '../audit/ledger.js'
 import { outcomeOfAnswer } from '../audit/outcome.js'
-import { readBack, readCounter, replayAcknowledged } from '../audit/readback.js'
+import { auditStore, readCounter } from '../audit/readback.js'
 import { ClosingConnectionGuard, runAutocannon } from '../load/autocannon.js'
 import type { CheckResult, RunMeta, VerdictCheck } from '../results.js'
 import { newRunId } from '../run.js'
@@ -144,10 +143,7 @@ export async function consistencyCheck (stack: RunningStack, options: CheckOptio
     })
   }
 
-  const store = await readBack(stack.base, ledger)
-  const audit = auditLedger(ledger, store)
-  const replays = await replayAcknowledged(stack.base, ledger)
-  audit.rules.push(auditReplays(replays, store.counters, (await readBack(stack.base, ledger)).counters))
+  const audit = await auditStore(stack.base, ledger)
 
   const counterMismatch = counterRows.filter((c) => c.final !== c.acknowledged)
   const checks: VerdictCheck[] = [

@@ -1,10 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { auditLedger, auditReplays } from '../audit/audit.js'
-import { readBack, replayAcknowledged } from '../audit/readback.js'
+import { auditStore } from '../audit/readback.js'
 import type { DrillEvent, DrillResult, RunMeta, VerdictCheck } from '../results.js'
 import { newRunId } from '../run.js'
 import { isAlive, waitFor } from '../system/process.js'
-import { pm2Apps } from '../stack/pm2.js'
+import { restartsSince } from '../stack/pm2.js'
 import { isReady } from '../stack/probe.js'
 import { apiPortsOf, appNames } from '../stack/settings.js'
 import { stackPaths } from '../stack/state.js'
@@ -79,7 +78,7 @@ export async function killDrill (stack: RunningStack, options: KillOptions, meta
   }
 
   const pm2Home = stackPaths(stack.settings.dir).pm2Home
-  const restartsBefore = new Map((await pm2Apps(pm2Home)).map((a) => [a.name, a.restarts]))
+  const restartsDuring = await restartsSince(pm2Home)
   let loop: Promise<void> = Promise.resolve()
   const traffic = await runTraffic({
     label: `drill kill every ${options.everySeconds}s for ${options.durationSeconds}s`,
@@ -106,14 +105,10 @@ export async function killDrill (stack: RunningStack, options: KillOptions, meta
   await loop
   await Promise.all(watchers)
 
-  const store = await readBack(stack.base, traffic.ledger)
-  const audit = auditLedger(traffic.ledger, store, { kvBaseVersion: 1 })
-  const replays = await replayAcknowledged(stack.base, traffic.ledger)
-  const after = await readBack(stack.base, traffic.ledger)
-  audit.rules.push(auditReplays(replays, store.counters, after.counters))
+  const audit = await auditStore(stack.base, traffic.ledger, { kvBaseVersion: traffic.kvBaseVersion })
 
   // PM2's restarts during the drill (its counters run from the stack's start).
-  const restarts = Object.fromEntries((await pm2Apps(pm2Home)).map((a) => [a.name, a.restarts - (restartsBefore.get(a.name) ?? 0)]))
+  const restarts = await restartsDuring()
   const ready = recoveries.map((r) => r.readyAfterMs)
   const slowest = ready.some((ms) => ms === null) ? null : Math.max(0, ...(ready as number[]))
   const routed = recoveries.map((r) => r.routedAfterMs).filter((ms): ms is number => ms !== null)

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { auditLedger, auditReplays } from '../audit/audit.js'
-import { readBack, replayAcknowledged } from '../audit/readback.js'
+import { auditStore } from '../audit/readback.js'
 import type { DrillEvent, DrillResult, RunMeta, VerdictCheck } from '../results.js'
-import { newRunId, quantile } from '../run.js'
+import { newRunId } from '../run.js'
+import { percentile } from '../stats.js'
 import { stopPid } from '../system/process.js'
 import { redisCommand, startRedisServer } from '../system/redis-server.js'
 import { stackPaths } from '../stack/state.js'
@@ -84,15 +84,12 @@ export async function redisDrill (stack: RunningStack, options: RedisDrillOption
   })
   await fault
 
-  const store = await readBack(stack.base, traffic.ledger)
-  const audit = auditLedger(traffic.ledger, store, { kvBaseVersion: 1 })
-  const replays = await replayAcknowledged(stack.base, traffic.ledger)
-  audit.rules.push(auditReplays(replays, store.counters, (await readBack(stack.base, traffic.ledger)).counters))
+  const audit = await auditStore(stack.base, traffic.ledger, { kvBaseVersion: traffic.kvBaseVersion })
   await redisCommand(redisPort, ['CONFIG', 'SET', 'appendfsync', stack.settings.appendfsync])
 
   const failureBound = options.failureP99BoundMs ?? FAILURE_P99_BOUND_MS
   const recoveryBound = options.recoveryBoundMs ?? RECOVERY_BOUND_MS
-  const failureP99 = quantile(traffic.failureLatenciesMs, 0.99)
+  const failureP99 = percentile([...traffic.failureLatenciesMs].sort((a, b) => a - b), 99)
   const timeouts = traffic.summary.errors.byKind.timeout ?? 0
   const recoveryMs = firstStoreOkAtMs !== null && redisUpAtMs !== null ? Math.round(firstStoreOkAtMs - redisUpAtMs) : null
   // A hard kill with everysec may lose up to a second of writes: that is what it shows, not a failure.

@@ -1,10 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { auditLedger, auditReplays } from '../audit/audit.js'
-import { readBack, replayAcknowledged } from '../audit/readback.js'
+import { auditStore } from '../audit/readback.js'
 import type { DrillEvent, DrillResult, RunMeta, VerdictCheck } from '../results.js'
 import { newRunId } from '../run.js'
 import { waitFor } from '../system/process.js'
-import { pm2, pm2Apps } from '../stack/pm2.js'
+import { pm2, restartsSince } from '../stack/pm2.js'
 import { isReady } from '../stack/probe.js'
 import { apiPortsOf, appNames } from '../stack/settings.js'
 import { stackPaths } from '../stack/state.js'
@@ -49,7 +48,7 @@ export async function reloadDrill (stack: RunningStack, options: ReloadOptions, 
     }
   }
 
-  const restartsBefore = new Map((await pm2Apps(pm2Home)).map((a) => [a.name, a.restarts]))
+  const restartsDuring = await restartsSince(pm2Home)
   let rollout: Promise<void> = Promise.resolve()
   let rolloutStarted!: () => void
   const rolloutBegun = new Promise<void>((resolve) => { rolloutStarted = resolve })
@@ -67,11 +66,8 @@ export async function reloadDrill (stack: RunningStack, options: ReloadOptions, 
   })
   await rollout
 
-  const store = await readBack(stack.base, traffic.ledger)
-  const audit = auditLedger(traffic.ledger, store, { kvBaseVersion: 1 })
-  const replays = await replayAcknowledged(stack.base, traffic.ledger)
-  audit.rules.push(auditReplays(replays, store.counters, (await readBack(stack.base, traffic.ledger)).counters))
-  const restarts = Object.fromEntries((await pm2Apps(pm2Home)).map((a) => [a.name, a.restarts - (restartsBefore.get(a.name) ?? 0)]))
+  const audit = await auditStore(stack.base, traffic.ledger, { kvBaseVersion: traffic.kvBaseVersion })
+  const restarts = await restartsDuring()
 
   const errors = traffic.errorsByOperation.reads + traffic.errorsByOperation.writes
   const checks: VerdictCheck[] = [

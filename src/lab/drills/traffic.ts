@@ -74,6 +74,8 @@ export interface Traffic {
   errorsByOperation: { reads: number, writes: number }
   counterName: string
   kvKeyNames: string[]
+  /** The version every kv key has before the load: each was written once as a seed. */
+  kvBaseVersion: number
 }
 
 interface Context {
@@ -185,7 +187,7 @@ export async function runTraffic (options: TrafficOptions): Promise<Traffic> {
   errorsByOperation.writes += unanswered
   const socketErrors = Object.entries(summary.errors.byKind).filter(([kind]) => !kind.startsWith('non2xx')).reduce((a, [, n]) => a + n, 0)
   errorsByOperation.reads += Math.max(0, socketErrors - unanswered)
-  return { summary, ledger, failureLatenciesMs, errorsByOperation, counterName, kvKeyNames }
+  return { summary, ledger, failureLatenciesMs, errorsByOperation, counterName, kvKeyNames, kvBaseVersion: 1 }
 }
 
 /** The counter value or the kv version of an acknowledged answer. */

@@ -1,5 +1,6 @@
 import autocannon from 'autocannon'
 import type { LoadSummary, TimelinePoint } from '../results.js'
+import { round } from '../stats.js'
 
 /** What one second of a running load looked like, for progress lines. */
 export interface LoadTick {
@@ -138,11 +139,6 @@ function countInstances (client: autocannon.Client, counts: Record<string, numbe
     }
     counts[name] = (counts[name] ?? 0) + 1
   })
-}
-
-export function round (value: number, digits: number): number {
-  const factor = 10 ** digits
-  return Math.round(value * factor) / factor
 }
 
 /**

@@ -29,14 +29,15 @@ function shortPath (path: string): string {
   return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? resolve(path) : rel
 }
 
-export function registerReportCommand (program: Command): Command {
+/** `reportsDir`: where run folders are looked for without an argument (the project's reports/). */
+export function registerReportCommand (program: Command, reportsDir = REPORTS_DIR): Command {
   return program
     .command('report')
     .description('render a run folder\'s JSON results to report.md and report.html (with charts/*.svg)')
     .argument('[runDir]', 'the run folder (default: the newest under ./reports)')
     .action(async (runDir: string | undefined, _options: unknown, command: Command) => {
       try {
-        const dir = runDir ?? await newestRunDir(REPORTS_DIR)
+        const dir = runDir ?? await newestRunDir(reportsDir)
         // Loaded here, not at the top: vega and vega-lite are only needed to
         // render, so the rest of the CLI starts fast and works without them.
         const { renderReport } = await import('./render-report.js')

@@ -97,7 +97,7 @@ export const loadResult = object<LoadResult>({ kind: oneOf('load'), meta: runMet
 const benchCell = object<BenchCell>({
   id: string,
   label: string,
-  group: oneOf('baseline', 'ceiling', 'direct', 'balanced', 'store', 'cpu'),
+  group: oneOf('baseline', 'ceiling', 'direct', 'balanced', 'store', 'cpu', 'hot-path'),
   via: oneOf('express', 'cluster', 'nginx-only', 'direct', 'nginx'),
   instances: nullable(number),
   keepalive: optional(boolean),

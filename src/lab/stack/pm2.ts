@@ -70,3 +70,9 @@ export function pm2DaemonPid (pm2Home: string): number | null {
   const pid = Number(readFileSync(file, 'utf8').trim())
   return Number.isInteger(pid) && pid > 0 ? pid : null
 }
+
+/** PM2's restart counts now; the function it returns gives the restarts since, per app. */
+export async function restartsSince (pm2Home: string): Promise<() => Promise<Record<string, number>>> {
+  const before = new Map((await pm2Apps(pm2Home)).map((a) => [a.name, a.restarts]))
+  return async () => Object.fromEntries((await pm2Apps(pm2Home)).map((a) => [a.name, a.restarts - (before.get(a.name) ?? 0)]))
+}

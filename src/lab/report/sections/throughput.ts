@@ -16,7 +16,8 @@ const GROUP_COLORS: Record<BenchCell['group'], string> = {
   direct: COLORS.blue,
   balanced: COLORS.orange,
   store: COLORS.teal,
-  cpu: COLORS.purple
+  cpu: COLORS.purple,
+  'hot-path': COLORS.yellow
 }
 
 export async function throughputSection (run: RunData): Promise<Section | null> {

@@ -1,0 +1,305 @@
+/**
+ * The processes a bench run starts: one Redis, pools of API instances, one nginx
+ * per topology, the seed's Express and node:cluster. All on free ports, in one
+ * temporary folder, attached to this process's group, stopped by PID at the end
+ * (and on failure half-way). They stay up for the whole run.
+ */
+import { execFile } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { PROJECT_DIR, SERVER_SCRIPT } from '../paths.js'
+import { requireBinary } from '../system/binaries.js'
+import { freePort, isListening } from '../system/ports.js'
+import { isAlive, spawnDaemon, stopPid, waitFor } from '../system/process.js'
+import { startRedisServer } from '../system/redis-server.js'
+import { startNginx, stopNginx, writeNginxConfig } from '../stack/nginx.js'
+import { POOLS, topologyId, type CellSpec, type Needs, type PoolId, type PoolSpec, type Topology } from './matrix.js'
+import { parentMap, readProcStat, withDescendants } from './proc-cpu.js'
+
+const run = promisify(execFile)
+
+export type Group = 'nginx' | 'api' | 'redis'
+
+export interface StartedProcess {
+  name: string
+  group: Group
+  pid: number
+  port: number
+  /** Child processes seen once it was up (nginx workers, cluster workers). */
+  children: number[]
+}
+
+/** Ports someone else's stack uses on this machine: never ours, even if free. */
+const RESERVED_PORTS = new Set([80, 8080, 6379, 3000, 3001, 3002, 3003, 3004])
+
+export const SEED_EXPRESS_SCRIPT = join(PROJECT_DIR, 'dist', 'lab', 'bench', 'seed-express.js')
+export const SEED_CLUSTER_SCRIPT = join(PROJECT_DIR, 'dist', 'lab', 'bench', 'seed-cluster.js')
+
+export class FleetError extends Error {
+  override name = 'FleetError'
+}
+
+/** The environment of a child: ours without loaders or coverage hooks (tap's), plus `extra`. */
+export function childEnv (extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra }
+  delete env.NODE_OPTIONS
+  delete env.NODE_V8_COVERAGE
+  return env
+}
+
+function tail (file: string, lines = 3): string {
+  return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join(' | ') : '(no log)'
+}
+
+async function answers (url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(1000) })
+    await res.arrayBuffer()
+    return res.ok
+  } catch {
+    return false
+  }
+}
+
+/**
+ * A scratch copy of dist/ (the service only) with one hot-path choice undone,
+ * to measure what it is worth without touching src/. Fails loudly when the
+ * compiled code no longer has the line it patches.
+ */
+export function prepareVariant (root: string, patch: NonNullable<PoolSpec['patch']>): string {
+  const dir = join(root, `variant-${patch}`)
+  cpSync(join(PROJECT_DIR, 'dist'), join(dir, 'dist'), { recursive: true, filter: (src) => !src.startsWith(join(PROJECT_DIR, 'dist', 'lab')) })
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n')
+  symlinkSync(join(PROJECT_DIR, 'node_modules'), join(dir, 'node_modules'), 'dir')
+  const edit = (file: string, find: string, replace: string) => {
+    const path = join(dir, 'dist', file)
+    const text = readFileSync(path, 'utf8')
+    if (!text.includes(find)) throw new FleetError(`cannot build the ${patch} variant: dist/${file} has no "${find}" (rebuild, or update src/lab/bench/fleet.ts)`)
+    writeFileSync(path, text.replace(find, replace))
+  }
+  // dist/server.js is the esbuild bundle of the whole service (scripts/bundle-server.js): patch it.
+  if (patch === 'no-pipelining') {
+    edit('server.js', 'enableAutoPipelining: true', 'enableAutoPipelining: false')
+  } else {
+    // Strip every route's response schemas as routes are declared: Fastify then serialises with JSON.stringify.
+    edit('server.js', '}).withTypeProvider();', '}).withTypeProvider();\n  app.addHook("onRoute", (route) => { if (route.schema) { const { response, ...rest } = route.schema; route.schema = rest; } });')
+  }
+  return join(dir, 'dist', 'server.js')
+}
+
+export class Fleet {
+  readonly processes: StartedProcess[] = []
+  readonly pools = new Map<PoolId, number[]>()
+  readonly nginxPorts = new Map<string, number>()
+  redisPort: number | null = null
+  expressPort: number | null = null
+  clusterPort: number | null = null
+  readonly #usedPorts = new Set<number>()
+  /** The command name of every child seen, so a final sweep never signals a recycled PID. */
+  readonly #childComm = new Map<number, string>()
+
+  constructor (readonly dir: string, private readonly log: (line: string) => void = () => {}) {
+    mkdirSync(dir, { recursive: true })
+  }
+
+  /** Starts everything `needs` asks for; on any failure stops what it started and rethrows. */
+  async start (needs: Needs): Promise<void> {
+    try {
+      if (needs.redis) {
+        const port = await this.port()
+        const dir = join(this.dir, 'redis')
+        this.redisPort = port
+        const pid = await startRedisServer({ port, dir, appendonly: true, appendfsync: 'everysec', detached: false })
+          .catch(async (err: unknown) => { await this.#stopStrayRedis(port); throw err })
+        this.processes.push({ name: 'redis', group: 'redis', pid, port, children: [] })
+      }
+      const variants = new Map<PoolId, string>()
+      for (const id of needs.pools.keys()) {
+        const patch = POOLS[id].patch
+        if (patch !== undefined) variants.set(id, prepareVariant(this.dir, patch))
+      }
+      const starts: Array<Promise<void>> = []
+      for (const [id, count] of needs.pools) {
+        const ports: number[] = []
+        for (let i = 1; i <= count; i++) ports.push(await this.port())
+        this.pools.set(id, ports)
+        ports.forEach((port, i) => starts.push(this.#startApi(POOLS[id], i + 1, port, variants.get(id) ?? SERVER_SCRIPT)))
+      }
+      if (needs.express) starts.push(this.#startExpress())
+      if (needs.clusterWorkers > 0) starts.push(this.#startCluster(needs.clusterWorkers))
+      const settled = await Promise.allSettled(starts)
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')
+      if (failed !== undefined) throw failed.reason
+      for (const [id, topology] of needs.topologies) await this.#startNginx(id, topology)
+      this.#refreshChildren()
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
+  }
+
+  /** http://127.0.0.1:<port> of whatever serves a cell. */
+  baseUrl (cell: CellSpec): string {
+    const s = cell.server
+    const port = s.kind === 'express'
+      ? this.expressPort
+      : s.kind === 'cluster'
+        ? this.clusterPort
+        : s.kind === 'direct'
+          ? this.pools.get(s.pool)?.[0]
+          : this.nginxPorts.get(topologyId(s.topology))
+    if (port === null || port === undefined) throw new FleetError(`nothing started for cell ${cell.id}`)
+    return `http://127.0.0.1:${port}`
+  }
+
+  /** Every PID of each group, children included, as /proc shows them now. */
+  groupPids (): Record<Group, number[]> {
+    const parents = parentMap()
+    const groups: Record<Group, number[]> = { nginx: [], api: [], redis: [] }
+    for (const p of this.processes) groups[p.group].push(...withDescendants([p.pid], parents))
+    return groups
+  }
+
+  /** Every PID started (children included) and every port used: for checks that all is gone. */
+  allPids (): number[] {
+    return this.processes.flatMap((p) => [p.pid, ...p.children])
+  }
+
+  allPorts (): number[] {
+    return this.processes.map((p) => p.port)
+  }
+
+  /**
+   * Stops everything by PID: the balancers first (their idle upstream connections
+   * would hold the instances), then the servers, then Redis. Returns what is
+   * still alive afterwards (nothing, unless SIGKILL failed).
+   */
+  async stop (): Promise<number[]> {
+    this.#refreshChildren()
+    const byGroup = (group: Group) => this.processes.filter((p) => p.group === group)
+    await Promise.all(byGroup('nginx').map((p) => stopNginx(p.pid)))
+    await Promise.all(byGroup('api').map((p) => stopPid(p.pid, { signal: 'SIGTERM', graceMs: 5000 })))
+    await Promise.all(byGroup('redis').map((p) => stopPid(p.pid, { signal: 'SIGTERM', graceMs: 5000 })))
+    // Children normally die with their parent; make sure of it (same PID and same command only).
+    const strays = this.processes.flatMap((p) => p.children).filter((pid) => isAlive(pid) && readProcStat(pid)?.comm === this.#childComm.get(pid))
+    await Promise.all(strays.map((pid) => stopPid(pid, { signal: 'SIGKILL', graceMs: 1000 })))
+    return this.allPids().filter((pid) => isAlive(pid) && (this.processes.some((p) => p.pid === pid) || readProcStat(pid)?.comm === this.#childComm.get(pid)))
+  }
+
+  /** A free port, never one of the reserved ones, never one this fleet already took. */
+  async port (): Promise<number> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const port = await freePort()
+      if (RESERVED_PORTS.has(port) || this.#usedPorts.has(port)) continue
+      this.#usedPorts.add(port)
+      return port
+    }
+    throw new FleetError('no free port found')
+  }
+
+  #refreshChildren (): void {
+    const parents = parentMap()
+    for (const p of this.processes) {
+      for (const child of withDescendants([p.pid], parents)) {
+        if (child === p.pid || p.children.includes(child)) continue
+        p.children.push(child)
+        this.#childComm.set(child, readProcStat(child)?.comm ?? '')
+      }
+    }
+  }
+
+  async #startApi (pool: PoolSpec, index: number, port: number, script: string): Promise<void> {
+    const name = `api ${pool.id}-${index}`
+    const logFile = join(this.dir, `api-${pool.id}-${index}.log`)
+    const env = childEnv({
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      INSTANCE_ID: `${pool.id}-${index}`,
+      STORE: pool.store,
+      REDIS_URL: `redis://127.0.0.1:${this.redisPort ?? 1}`,
+      LOG_LEVEL: pool.logLevel,
+      TRUST_PROXY: '127.0.0.1'
+    })
+    const pid = spawnDaemon(process.execPath, [script], { logFile, env, cwd: this.dir, detached: false })
+    this.processes.push({ name, group: 'api', pid, port, children: [] })
+    await waitFor(`${name} to answer /health/ready on port ${port}`, async () => {
+      if (!isAlive(pid)) throw new FleetError(`${name} exited at start: ${tail(logFile)}`)
+      return answers(`http://127.0.0.1:${port}/health/ready`)
+    }, 30_000, 100)
+  }
+
+  async #startExpress (): Promise<void> {
+    if (!existsSync(SEED_EXPRESS_SCRIPT)) throw new FleetError(`${SEED_EXPRESS_SCRIPT} is missing: run npm run build`)
+    const port = await this.port()
+    const logFile = join(this.dir, 'seed-express.log')
+    const pid = spawnDaemon(process.execPath, [SEED_EXPRESS_SCRIPT], { logFile, env: childEnv({ HOST: '127.0.0.1', PORT: String(port) }), cwd: this.dir, detached: false })
+    this.processes.push({ name: 'seed express', group: 'api', pid, port, children: [] })
+    this.expressPort = port
+    await waitFor(`the seed's Express on port ${port}`, async () => {
+      if (!isAlive(pid)) throw new FleetError(`the seed's Express exited at start: ${tail(logFile)}`)
+      return answers(`http://127.0.0.1:${port}/`)
+    }, 30_000, 100)
+  }
+
+  async #startCluster (workers: number): Promise<void> {
+    if (!existsSync(SEED_CLUSTER_SCRIPT)) throw new FleetError(`${SEED_CLUSTER_SCRIPT} is missing: run npm run build`)
+    const port = await this.port()
+    const logFile = join(this.dir, 'seed-cluster.log')
+    const env = childEnv({ HOST: '127.0.0.1', PORT: String(port), WORKERS: String(workers) })
+    const pid = spawnDaemon(process.execPath, [SEED_CLUSTER_SCRIPT], { logFile, env, cwd: this.dir, detached: false })
+    this.processes.push({ name: 'seed cluster', group: 'api', pid, port, children: [] })
+    this.clusterPort = port
+    await waitFor(`the seed's cluster (${workers} workers) on port ${port}`, () => {
+      if (!isAlive(pid)) throw new FleetError(`the seed's cluster exited at start: ${tail(logFile)}`)
+      return existsSync(logFile) && readFileSync(logFile, 'utf8').includes('seed cluster ready')
+    }, 30_000, 100)
+  }
+
+  async #startNginx (id: string, topology: Topology): Promise<void> {
+    const port = await this.port()
+    const prefix = join(this.dir, `nginx-${id}`)
+    // nginx alone points at a port nothing listens on: only /nginx-health, which it answers itself, is asked.
+    const upstreams = topology.pool === null
+      ? [`127.0.0.1:${await this.port()}`]
+      : (this.pools.get(topology.pool) ?? []).slice(0, topology.instances).map((p) => `127.0.0.1:${p}`)
+    if (topology.pool !== null && upstreams.length < topology.instances) throw new FleetError(`topology ${id}: too few instances started`)
+    await writeNginxConfig(prefix, {
+      listen: `127.0.0.1:${port}`,
+      upstreams,
+      keepalive: topology.keepalive ? 256 : 0,
+      retryNonIdempotent: true,
+      accessLogFile: topology.accessLog ? join(prefix, 'logs', 'access.log') : null
+    })
+    const pid = await startNginx(prefix, port, { detached: false })
+    this.processes.push({ name: `nginx ${id}`, group: 'nginx', pid, port, children: [] })
+    this.nginxPorts.set(id, port)
+  }
+
+  /** startRedisServer does not stop a redis-server that never answered: find our child by its port. */
+  async #stopStrayRedis (port: number): Promise<void> {
+    for (const [pid, ppid] of parentMap()) {
+      if (ppid !== process.pid || readProcStat(pid)?.comm !== 'redis-server') continue
+      let cmdline = ''
+      try { cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8') } catch {}
+      if (cmdline.includes(`:${port}`)) await stopPid(pid)
+    }
+  }
+}
+
+/** "7.0.15" from `redis-server --version`, or undefined. */
+export async function redisVersion (): Promise<string | undefined> {
+  try {
+    const { stdout } = await run(requireBinary('redis-server'), ['--version'])
+    return /v=(\S+)/.exec(stdout)?.[1]
+  } catch {
+    return undefined
+  }
+}
+
+/** True when nothing listens on any of the ports any more. */
+export async function portsFree (ports: readonly number[]): Promise<number[]> {
+  const busy: number[] = []
+  for (const port of ports) if (await isListening(port)) busy.push(port)
+  return busy
+}

@@ -1,0 +1,154 @@
+/**
+ * CPU time per process group, from /proc (Linux): where the cores went during a
+ * load run. utime + stime of every PID in a group (children included: nginx
+ * workers, cluster workers), read before and after the run.
+ */
+import { execFileSync } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
+
+export interface ProcStat {
+  pid: number
+  comm: string
+  state: string
+  ppid: number
+  /** Clock ticks in user and kernel mode. */
+  utime: number
+  stime: number
+  /** Clock ticks of waited-for children (a reaped `wrk` lands here). */
+  cutime: number
+  cstime: number
+}
+
+/**
+ * Parses one /proc/<pid>/stat line: "pid (comm) state ppid ... utime stime cutime cstime ...".
+ * comm may hold spaces and parentheses, so fields are counted from the last ')'.
+ */
+export function parseProcStat (line: string): ProcStat {
+  const open = line.indexOf('(')
+  const close = line.lastIndexOf(')')
+  if (open < 0 || close < open) throw new Error(`not a /proc/<pid>/stat line: ${line.slice(0, 60)}`)
+  // Field 3 (state) is rest[0], so field n is rest[n - 3].
+  const rest = line.slice(close + 2).trim().split(/\s+/)
+  const field = (n: number): number => {
+    const value = Number(rest[n - 3])
+    if (!Number.isFinite(value)) throw new Error(`/proc stat field ${n} missing in: ${line.slice(0, 60)}`)
+    return value
+  }
+  return {
+    pid: Number(line.slice(0, open).trim()),
+    comm: line.slice(open + 1, close),
+    state: rest[0] ?? '?',
+    ppid: field(4),
+    utime: field(14),
+    stime: field(15),
+    cutime: field(16),
+    cstime: field(17)
+  }
+}
+
+export function readProcStat (pid: number | 'self'): ProcStat | null {
+  try {
+    return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return null
+  }
+}
+
+let ticks: number | undefined
+/** Clock ticks per second (`getconf CLK_TCK`, 100 nearly everywhere). */
+export function clockTicks (): number {
+  if (ticks === undefined) {
+    try {
+      ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+    } catch {
+      ticks = 100
+    }
+  }
+  return ticks
+}
+
+/** Every process's parent, from /proc/*\/stat. */
+export function parentMap (): Map<number, number> {
+  const parents = new Map<number, number>()
+  let entries: string[] = []
+  try { entries = readdirSync('/proc') } catch { return parents }
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue
+    const stat = readProcStat(Number(name))
+    if (stat !== null) parents.set(stat.pid, stat.ppid)
+  }
+  return parents
+}
+
+/** The roots and all their descendants (children, grandchildren...), given a pid → ppid map. */
+export function withDescendants (roots: readonly number[], parents: ReadonlyMap<number, number>): number[] {
+  const children = new Map<number, number[]>()
+  for (const [pid, ppid] of parents) children.set(ppid, [...(children.get(ppid) ?? []), pid])
+  const seen = new Set<number>()
+  const queue = [...roots]
+  while (queue.length > 0) {
+    const pid = queue.shift()!
+    if (seen.has(pid)) continue
+    seen.add(pid)
+    queue.push(...(children.get(pid) ?? []))
+  }
+  return [...seen]
+}
+
+/** A snapshot of utime + stime (ticks) per PID. */
+export type CpuSnapshot = Map<number, number>
+
+export function snapshot (pids: readonly number[]): CpuSnapshot {
+  const snap: CpuSnapshot = new Map()
+  for (const pid of pids) {
+    const stat = readProcStat(pid)
+    if (stat !== null) snap.set(pid, stat.utime + stat.stime)
+  }
+  return snap
+}
+
+/** CPU seconds spent between two snapshots, over the PIDs present in both. */
+export function cpuSecondsBetween (before: CpuSnapshot, after: CpuSnapshot, hz = clockTicks()): number {
+  let total = 0
+  for (const [pid, end] of after) {
+    const start = before.get(pid)
+    if (start !== undefined && end >= start) total += end - start
+  }
+  return total / hz
+}
+
+/** CPU seconds of this process's reaped children (cutime + cstime): how a finished `wrk` is counted. */
+export function reapedChildrenSeconds (hz = clockTicks()): number {
+  const self = readProcStat('self')
+  return self === null ? 0 : (self.cutime + self.cstime) / hz
+}
+
+/** Busy and softirq ticks of the whole machine so far. */
+export interface MachineTicks {
+  /** user + nice + system + irq + softirq + steal: everything but idle and iowait. */
+  busy: number
+  /** Of which softirq: mostly the kernel's loopback network work, charged to no process. */
+  softirq: number
+}
+
+/**
+ * The first line of /proc/stat (cpu  user nice system idle iowait irq softirq steal ...).
+ * The difference between two readings, minus the groups measured, is what the
+ * kernel's softirqs and other work on the machine took meanwhile.
+ */
+export function parseMachineTicks (procStat: string): MachineTicks {
+  const line = procStat.split('\n').find((l) => l.startsWith('cpu '))
+  if (line === undefined) throw new Error('no "cpu" line in /proc/stat')
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number)
+  return { busy: user + nice + system + irq + softirq + steal, softirq }
+}
+
+/** The machine's busy and softirq CPU seconds so far, or null without /proc. */
+export function machineSeconds (hz = clockTicks()): MachineTicks | null {
+  try {
+    const ticks = parseMachineTicks(readFileSync('/proc/stat', 'utf8'))
+    return { busy: ticks.busy / hz, softirq: ticks.softirq / hz }
+  } catch {
+    return null
+  }
+}

@@ -1,0 +1,140 @@
+import { Agent, request } from 'node:http'
+import type { LoadSummary } from '../results.js'
+import { percentile } from '../stats.js'
+
+/**
+ * An open-model load generator: request i is due at start + i / rate, whatever
+ * happened to the requests before it, and its latency is counted from that
+ * scheduled time, not from when it could be sent. A slow server therefore shows
+ * as latency (queueing included), instead of quietly lowering the rate the way a
+ * closed loop does (coordinated omission). autocannon's `overallRate` is not
+ * this: each connection fires its per-second quota back-to-back at each second
+ * boundary, i.e. bursts at saturation.
+ */
+export interface OpenModelOptions {
+  label: string
+  /** Full URL, always 127.0.0.1. */
+  url: string
+  /** Requests per second. */
+  rate: number
+  durationSeconds: number
+  method?: 'GET' | 'POST'
+  body?: string
+  headers?: Record<string, string>
+  /** Keep-alive sockets at most (default 64); requests beyond wait their turn, and that wait counts. */
+  maxSockets?: number
+  /** Per-request timeout (default 10 s). */
+  timeoutMs?: number
+  /**
+   * Seconds sent on the same schedule before the measured part, not recorded (default 0).
+   * Opening the sockets (and nginx's upstream connections) costs tens of ms at first,
+   * which would otherwise land in a short run's p99.
+   */
+  warmupSeconds?: number
+}
+
+/** Sends `rate × durationSeconds` requests on schedule (after the warm-up's) and summarises them (engine 'open-model'). */
+export function runOpenModel (options: OpenModelOptions): Promise<LoadSummary> {
+  const target = new URL(options.url)
+  if (target.hostname !== '127.0.0.1') throw new Error(`load only targets 127.0.0.1, not ${target.hostname}`)
+  if (!(options.rate > 0) || !(options.durationSeconds > 0)) throw new Error('rate and duration must be positive')
+
+  const measured = Math.max(1, Math.round(options.rate * options.durationSeconds))
+  const skipped = Math.round(options.rate * (options.warmupSeconds ?? 0))
+  const total = skipped + measured
+  const intervalMs = 1000 / options.rate
+  const timeoutMs = options.timeoutMs ?? 10_000
+  const maxSockets = options.maxSockets ?? 64
+  const agent = new Agent({ keepAlive: true, maxSockets })
+  const headers = { ...options.headers, ...(options.body !== undefined ? { 'content-length': String(Buffer.byteLength(options.body)) } : {}) }
+  const latencies = new Float64Array(measured)
+  const errorsByKind: Record<string, number> = {}
+  let responses = 0
+  let settled = 0
+  let sent = 0
+  let lastAnswer = 0
+
+  return new Promise((resolve) => {
+    const start = performance.now()
+    const measuredStart = start + skipped * intervalMs
+    let pumpTimer: NodeJS.Timeout | undefined
+    let finished = false
+
+    const finish = () => {
+      if (finished) return
+      finished = true
+      clearTimeout(pumpTimer)
+      clearTimeout(hardStop)
+      agent.destroy()
+      const unanswered = measured - settledMeasured
+      if (unanswered > 0) errorsByKind['not-sent-or-unanswered'] = unanswered
+      const sorted = latencies.slice(0, responses).sort()
+      const elapsed = Math.max(0, (lastAnswer || performance.now()) - measuredStart) / 1000
+      const round = (v: number) => Math.round(v * 1000) / 1000
+      resolve({
+        label: options.label,
+        engine: 'open-model',
+        target: options.url,
+        connections: maxSockets,
+        durationSeconds: Math.round(elapsed * 100) / 100,
+        requests: responses,
+        rps: elapsed > 0 ? Math.round(responses / elapsed * 10) / 10 : 0,
+        latencyMs: {
+          p50: round(percentile(sorted, 50)),
+          p90: round(percentile(sorted, 90)),
+          p99: round(percentile(sorted, 99)),
+          max: round(sorted.length > 0 ? sorted[sorted.length - 1]! : 0),
+          mean: round(sorted.length > 0 ? sorted.reduce((a, b) => a + b, 0) / sorted.length : 0)
+        },
+        errors: { total: Object.values(errorsByKind).reduce((a, b) => a + b, 0), byKind: errorsByKind },
+        targetRps: options.rate
+      })
+    }
+    // Bounded in time as well as in requests: the schedule, plus one timeout, plus a second.
+    const hardStop = setTimeout(finish, total * intervalMs + timeoutMs + 1000)
+
+    let settledMeasured = 0
+    const settle = (i: number, kind: string | null) => {
+      if (i >= skipped) {
+        if (kind !== null) errorsByKind[kind] = (errorsByKind[kind] ?? 0) + 1
+        settledMeasured++
+      }
+      settled++
+      if (settled === total) finish()
+    }
+
+    const send = (i: number) => {
+      const scheduled = start + i * intervalMs
+      let done = false
+      const req = request(target, { agent, method: options.method ?? 'GET', headers, timeout: timeoutMs }, (res) => {
+        res.resume()
+        res.once('end', () => {
+          if (done) return
+          done = true
+          if (i >= skipped) {
+            lastAnswer = performance.now()
+            latencies[responses++] = lastAnswer - scheduled
+          }
+          const status = res.statusCode ?? 0
+          settle(i, status >= 200 && status <= 299 ? null : `non2xx:${status}`)
+        })
+      })
+      req.once('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })))
+      req.once('error', (err: NodeJS.ErrnoException) => {
+        if (done) return
+        done = true
+        settle(i, err.code === 'TIMEOUT' ? 'timeout' : `socket:${err.code ?? err.message}`)
+      })
+      req.end(options.body)
+    }
+
+    // Send whatever is due, then sleep until the next request is (timers are ~1 ms grained;
+    // a late timer shows up as latency, since latency counts from the scheduled time).
+    const pump = () => {
+      const due = Math.min(total, Math.floor((performance.now() - start) / intervalMs) + 1)
+      while (sent < due) send(sent++)
+      if (sent < total) pumpTimer = setTimeout(pump, Math.max(0, start + sent * intervalMs - performance.now()))
+    }
+    pump()
+  })
+}

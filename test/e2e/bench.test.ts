@@ -1,0 +1,103 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import type { StartedProcess } from '../../src/lab/bench/fleet.js'
+import { runBench } from '../../src/lab/bench/run.js'
+import { STACK_CELL } from '../../src/lab/bench/matrix.js'
+import { findBinary } from '../../src/lab/system/binaries.js'
+import { isListening } from '../../src/lab/system/ports.js'
+import { isAlive } from '../../src/lab/system/process.js'
+
+// A tiny real bench: real Redis, real instances, real nginx, real load. Speed is
+// never asserted here (targets live in the bench's output); shapes and cleanup are.
+
+async function gone (t: Test, processes: StartedProcess[]): Promise<void> {
+  const pids = processes.flatMap((p) => [p.pid, ...p.children])
+  t.ok(pids.length >= processes.length, `${pids.length} PIDs recorded`)
+  t.strictSame(pids.filter(isAlive), [], 'every process the bench started is gone')
+  const listening = []
+  for (const p of processes) if (await isListening(p.port)) listening.push(p.port)
+  t.strictSame(listening, [], 'and its ports are free')
+}
+
+t.test('wrk engine: bench.json in the BenchResult shape, CPU per group, open model, nothing left running', { skip: findBinary('wrk') === null ? 'wrk not installed' : false }, async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'sl-bench-e2e-'))
+  t.teardown(() => rmSync(out, { recursive: true, force: true }))
+  let started: StartedProcess[] = []
+  const lines: string[] = []
+  const result = await runBench({
+    engine: 'wrk',
+    cells: ['nginx-only', 'direct-1-trivial', STACK_CELL],
+    repetitions: 2,
+    durationSeconds: 1,
+    warmupSeconds: 0,
+    openModelSeconds: 1,
+    out,
+    log: (line) => lines.push(line),
+    onStarted: (processes) => { started = processes }
+  })
+
+  t.strictSame(Object.keys(result).sort(), ['cells', 'connections', 'durationSeconds', 'engine', 'kind', 'meta', 'openModel', 'repetitions', 'targets'])
+  t.match(result, { kind: 'bench', engine: 'wrk', repetitions: 2, durationSeconds: 1, connections: 100 })
+  t.match(result.meta, { run: String, startedAt: String, host: { cpus: Number, node: process.version, nginx: /^\d+\.\d+/, redis: /^\d+\.\d+/ } })
+  t.strictSame(result.cells.map((c) => c.id), ['nginx-only', 'direct-1-trivial', STACK_CELL])
+  for (const cell of result.cells) {
+    t.strictSame(Object.keys(cell).sort(), ['cpuSeconds', 'group', 'id', 'instances', 'label', 'median', 'route', 'runs', 'via', ...(cell.keepalive !== undefined ? ['keepalive'] : []), ...(cell.store !== undefined ? ['store'] : [])].sort())
+    t.equal(cell.runs.length, 2, `${cell.id}: one run per repetition`)
+    t.ok(cell.median.rps > 0, `${cell.id}: ${cell.median.rps} req/s`)
+    t.ok(cell.runs.every((r) => r.engine === 'wrk' && r.requests > 0))
+    t.strictSame(Object.keys(cell.cpuSeconds).sort(), ['api', 'loadgen', 'nginx', 'redis'])
+    t.ok(cell.cpuSeconds.loadgen > 0, `${cell.id}: the load generator's CPU is counted`)
+  }
+  const [ceiling, direct, stack] = result.cells
+  t.ok(ceiling!.cpuSeconds.nginx > 0, 'nginx alone: nginx CPU')
+  t.equal(ceiling!.cpuSeconds.api, 0, 'nginx alone: no API CPU')
+  t.ok(direct!.cpuSeconds.api > 0, 'direct: API CPU')
+  t.equal(direct!.cpuSeconds.nginx, 0, 'direct: no nginx CPU')
+  t.ok(stack!.cpuSeconds.nginx > 0 && stack!.cpuSeconds.api > 0 && stack!.cpuSeconds.redis > 0, 'the stack: nginx, API and Redis CPU')
+
+  t.match(result.openModel, { engine: 'open-model', targetRps: Number })
+  t.ok(result.openModel!.requests > 0)
+  t.equal(result.openModel!.targetRps, Math.round(stack!.median.rps / 2), 'at half the stack\'s median')
+  t.equal(result.targets.length, 4)
+  for (const target of result.targets) t.strictSame(Object.keys(target).sort(), ['formula', 'goal', 'met', 'name', 'value'])
+  t.equal(result.targets[1]!.value, Math.round(stack!.median.rps / direct!.median.rps * 100) / 100)
+  t.equal(result.targets[0]!.met, null, 'no Express cell: not judged')
+
+  t.strictSame(JSON.parse(readFileSync(join(out, 'bench.json'), 'utf8')), result, 'bench.json holds what runBench returned')
+  const md = readFileSync(join(out, 'bench.md'), 'utf8')
+  t.match(md, /\| cell \| configuration \| req\/s \| × 1 direct \| × ceiling \|/)
+  t.match(md, /## Targets/)
+  t.ok(lines.some((l) => /\[\s*\d+\/6\] rep 2 /.test(l)), 'progress lines per run')
+
+  t.ok(started.some((p) => p.group === 'nginx' && p.children.length > 0), 'nginx workers were recorded')
+  await gone(t, started)
+})
+
+t.test('autocannon engine: the seed baselines, nothing left running', async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'sl-bench-e2e-'))
+  t.teardown(() => rmSync(out, { recursive: true, force: true }))
+  let started: StartedProcess[] = []
+  const result = await runBench({
+    engine: 'autocannon',
+    cells: ['express-1-trivial', 'cluster-4-trivial'],
+    repetitions: 1,
+    durationSeconds: 1,
+    warmupSeconds: 0,
+    out,
+    log: () => {},
+    onStarted: (processes) => { started = processes }
+  })
+  t.equal(result.engine, 'autocannon')
+  t.equal(result.openModel, null, 'no stack cell, no open model')
+  t.strictSame(result.cells.map((c) => [c.id, c.via, c.runs[0]!.engine]), [['express-1-trivial', 'express', 'autocannon'], ['cluster-4-trivial', 'cluster', 'autocannon']])
+  for (const cell of result.cells) {
+    t.ok(cell.median.rps > 0, `${cell.id}: ${cell.median.rps} req/s`)
+    t.ok(cell.cpuSeconds.loadgen > 0 && cell.cpuSeconds.api > 0, `${cell.id}: load generator (this process) and API CPU`)
+  }
+  t.equal(result.meta.host.redis, undefined, 'the seed needs no Redis, so none was started')
+  t.equal(started.find((p) => p.name === 'seed cluster')?.children.length, 4, 'the cluster primary had 4 workers')
+  t.ok(existsSync(join(out, 'bench.md')))
+  await gone(t, started)
+})
