@@ -3,7 +3,7 @@
 // a small margin; raise them when coverage rises, never lower them to pass.
 import { readFileSync } from 'node:fs'
 
-const floors = { lines: 90, statements: 90, functions: 80, branches: 85 }
+const floors = { lines: 97, statements: 97, functions: 95, branches: 88 }
 
 const summary = JSON.parse(readFileSync('.tap/report/coverage-summary.json', 'utf8')).total
 const failures = Object.entries(floors)

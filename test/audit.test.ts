@@ -56,6 +56,7 @@ t.test('indeterminate mutations widen the bounds but fail the strict goal', asyn
   for (const applied of [1, 2, 3]) {
     const result = auditLedger(ledger, store({ c: applied }))
     t.ok(rule(result, 'counters').pass, `applied ${applied} is within [1, 3]`)
+    t.match(rule(result, 'counters').detail, `${applied - 1} of 2 indeterminate increment(s) of c were applied`, 'says how many the client could not know about')
     t.notOk(rule(result, 'strict').pass, 'strict needs no indeterminate mutation')
   }
   t.notOk(rule(auditLedger(ledger, store({ c: 4 })), 'counters').pass, 'applied 4 > 1 + 2')

@@ -48,10 +48,10 @@ export function newRunId (): string {
   return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
 }
 
-/** Prints a verdict as a table; informational rows are marked and do not decide. */
+/** Prints a verdict as a table; informational rows are marked "(info)" and do not decide. */
 export function printVerdict (title: string, verdict: Verdict, log: (line: string) => void = console.log): void {
-  const rows = verdict.checks.map((c) => [c.informational ? 'info' : c.pass ? 'PASS' : 'FAIL', c.name, c.expected, c.actual])
-  const widths = [4, ...[1, 2, 3].map((i) => Math.min(60, Math.max(...rows.map((r) => r[i]!.length), ['check', 'expected', 'measured'][i - 1]!.length)))]
+  const rows = verdict.checks.map((c) => [c.pass ? 'PASS' : 'FAIL', c.informational ? `${c.name} (info)` : c.name, c.expected, c.actual])
+  const widths = [4, ...[1, 2, 3].map((i) => Math.min(80, Math.max(...rows.map((r) => r[i]!.length), ['check', 'expected', 'measured'][i - 1]!.length)))]
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')
   log('')
   log(`${title}: ${verdict.pass ? 'PASS' : 'FAIL'}`)

@@ -51,10 +51,12 @@ t.test('wrk engine: bench.json in the BenchResult shape, CPU per group, open mod
     t.ok(cell.cpuSeconds.loadgen > 0, `${cell.id}: the load generator's CPU is counted`)
   }
   const [ceiling, direct, stack] = result.cells
+  // Idle processes of the other cells still tick (timers, GC): "none" means next to
+  // nothing beside the group that served the cell.
   t.ok(ceiling!.cpuSeconds.nginx > 0, 'nginx alone: nginx CPU')
-  t.equal(ceiling!.cpuSeconds.api, 0, 'nginx alone: no API CPU')
+  t.ok(ceiling!.cpuSeconds.api < ceiling!.cpuSeconds.nginx / 10, `nginx alone: next to no API CPU (${ceiling!.cpuSeconds.api} s)`)
   t.ok(direct!.cpuSeconds.api > 0, 'direct: API CPU')
-  t.equal(direct!.cpuSeconds.nginx, 0, 'direct: no nginx CPU')
+  t.ok(direct!.cpuSeconds.nginx < direct!.cpuSeconds.api / 10, `direct: next to no nginx CPU (${direct!.cpuSeconds.nginx} s)`)
   t.ok(stack!.cpuSeconds.nginx > 0 && stack!.cpuSeconds.api > 0 && stack!.cpuSeconds.redis > 0, 'the stack: nginx, API and Redis CPU')
 
   t.match(result.openModel, { engine: 'open-model', targetRps: Number })

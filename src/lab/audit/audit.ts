@@ -44,10 +44,13 @@ export function auditLedger (ledger: Ledger, store: StoreReadback, options: Audi
   const kvBase = options.kvBaseVersion ?? 0
 
   const counterProblems: string[] = []
+  const appliedUnseen: string[] = []
   let strictOk = counts.failed === 0 && counts.indeterminate === 0
   for (const [name, mutations] of ledger.byTarget('incr')) {
     const { acknowledged, indeterminate } = bounds(mutations, (m) => m.by ?? 1)
     const applied = (store.counters.get(name) ?? 0) - counterBase
+    // What the indeterminate ones did: applied although the client saw an error (or nothing).
+    if (indeterminate > 0 && applied >= acknowledged) appliedUnseen.push(`${applied - acknowledged} of ${indeterminate} indeterminate increment(s) of ${name} were applied`)
     if (applied < acknowledged) counterProblems.push(`${name}: ${acknowledged - applied} acknowledged increment(s) lost (applied ${applied} < acknowledged ${acknowledged})`)
     if (applied > acknowledged + indeterminate) counterProblems.push(`${name}: ${applied - acknowledged - indeterminate} increment(s) applied that no request accounts for (applied ${applied} > ${acknowledged} + ${indeterminate})`)
     if (applied !== acknowledged) strictOk = false
@@ -56,7 +59,9 @@ export function auditLedger (ledger: Ledger, store: StoreReadback, options: Audi
   rules.push({
     name: 'counters: acknowledged ≤ final ≤ acknowledged + indeterminate',
     pass: counterProblems.length === 0,
-    detail: counterProblems.length === 0 ? `${counterTargets} counter(s) within bounds` : counterProblems.slice(0, 5).join('; ')
+    detail: counterProblems.length === 0
+      ? [`${counterTargets} counter(s) within bounds`, ...appliedUnseen].join('; ')
+      : counterProblems.slice(0, 5).join('; ')
   })
 
   const kvProblems: string[] = []

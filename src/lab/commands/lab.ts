@@ -75,8 +75,8 @@ function stepRunners (stack: RunningStack, dir: string, meta: RunMeta, say: (lin
     redis: async () => {
       const result = await redisDrill(stack, { downSeconds: 5, hard: false, fsync: 'everysec', mix, connections: 16, rate: 1000 }, meta, { say })
       save('redis.json', result)
-      const lines = result.verdict.checks.filter((c) => c.name.startsWith('failures') || c.name.startsWith('recovery')).map((c) => c.actual)
-      return [{ step: 'drill redis', status: result.verdict.pass ? 'PASS' : 'FAIL', headline: lines.join('; ') }]
+      const actual = (prefix: string) => result.verdict.checks.find((c) => c.name.startsWith(prefix))?.actual ?? '?'
+      return [{ step: 'drill redis', status: result.verdict.pass ? 'PASS' : 'FAIL', headline: `503s answered in p99 ${actual('failures')}; back ${actual('recovery')} after Redis answered` }]
     },
     bench: async () => {
       const { runBench } = await import('../bench/run.js')

@@ -52,12 +52,16 @@ export async function killDrill (stack: RunningStack, options: KillOptions, meta
   const killLoop = async () => {
     for (let at = options.everySeconds; at <= options.durationSeconds - 1; at += options.everySeconds) {
       await sleep(Math.max(0, at * 1000 - now()))
-      const i = Math.floor(Math.random() * names.length)
+      // A random worker among those serving: one still coming back from an earlier kill
+      // would muddle that kill's recovery time (and is not what an outage looks like).
+      const serving = names.map((_, i) => i).filter((i) => !recoveries.some((r) => r.target === names[i] && r.readyAfterMs === null))
+      if (serving.length === 0) continue
+      const i = serving[Math.floor(Math.random() * serving.length)]!
       const target = names[i]!
       // Its PID, from the instance itself (GET / answers with it): fast, and it proves the worker is up.
       const pid = await fetch(`http://127.0.0.1:${ports[i]}/`, { signal: AbortSignal.timeout(500) })
         .then(async (r) => ((await r.json()) as { pid: number }).pid, () => null)
-      if (pid === null) continue // still restarting from an earlier kill: skip this tick
+      if (pid === null) continue // not answering: skip this tick
       const recovery: Recovery = { target, pid, killedAtMs: now(), readyAfterMs: null, routedAfterMs: null }
       // A worker killed again before nginx routed to it: the earlier recovery has no routed time.
       for (const r of recoveries) if (r.target === target) r.superseded = true
