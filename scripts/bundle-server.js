@@ -14,7 +14,16 @@ await build({
   target: 'node20',
   sourcemap: true,
   external: ['pino', 'pino-pretty', 'thread-stream'],
-  // Bundled CommonJS dependencies call require(): give the ES module one.
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  // Bundled CommonJS dependencies call require() and read __dirname: give the ES module both.
+  banner: {
+    js: [
+      "import { createRequire as __createRequire } from 'node:module';",
+      "import { fileURLToPath as __fileURLToPath } from 'node:url';",
+      "import { dirname as __pathDirname } from 'node:path';",
+      'const require = __createRequire(import.meta.url);',
+      'const __filename = __fileURLToPath(import.meta.url);',
+      'const __dirname = __pathDirname(__filename);'
+    ].join(' ')
+  },
   logLevel: 'warning'
 })

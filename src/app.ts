@@ -1,8 +1,8 @@
-import { STATUS_CODES } from 'node:http'
 import Fastify, { LogController, type FastifyReply, type FastifyServerOptions } from 'fastify'
 import sensible from '@fastify/sensible'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { trustedProxies, type Config } from './config.js'
+import { errorBody } from './errors.js'
 import errorsPlugin from './plugins/errors.js'
 import instancePlugin from './plugins/instance.js'
 import shutdownPlugin from './plugins/shutdown.js'
@@ -49,12 +49,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
     frameworkErrors: (error, _request, reply) => {
       const statusCode = error.statusCode ?? 400
       const untyped = reply as FastifyReply
-      untyped.header('x-instance', config.INSTANCE_ID).code(statusCode).send({
-        statusCode,
-        code: error.code,
-        error: STATUS_CODES[statusCode] ?? 'Bad Request',
-        message: error.message
-      })
+      untyped.header('x-instance', config.INSTANCE_ID).code(statusCode).send(errorBody(statusCode, error.code, error.message))
     }
   }).withTypeProvider<TypeBoxTypeProvider>()
 

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { hostname } from 'node:os'
 import envSchema from 'env-schema'
 import { Type, type Static } from 'typebox'
@@ -19,7 +20,7 @@ export const ConfigSchema = Type.Object({
   // the balancer's, never "everyone". Empty trusts no proxy.
   TRUST_PROXY: Type.String({ default: '127.0.0.1' }),
   // How long a graceful shutdown may take before the process exits anyway. Must stay
-  // below PM2's kill_timeout (5 s in ecosystem.config.js) and Docker's stop grace (10 s).
+  // below PM2's kill_timeout (5 s in ecosystem.config.js) and Docker's stop grace.
   SHUTDOWN_GRACE_MS: Type.Integer({ default: 4000, minimum: 100, maximum: 60000 })
 })
 
@@ -46,11 +47,29 @@ export function loadConfig (source?: Record<string, string | undefined>): Config
     throw new ConfigError(`Invalid configuration: ${(err as Error).message}`)
   }
   if (config.INSTANCE_ID === '') config.INSTANCE_ID = `${hostname()}:${config.PORT}`
+  const untrusty = trustList(config.TRUST_PROXY).find((entry) => !isProxyAddress(entry))
+  if (untrusty !== undefined) {
+    throw new ConfigError(`Invalid configuration: env/TRUST_PROXY: "${untrusty}" is not an IP address or a CIDR range (and "everyone" is never trusted)`)
+  }
   return config
+}
+
+function trustList (value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean)
+}
+
+/** An address or a CIDR range, but not one that matches every address. */
+function isProxyAddress (entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/')
+  const family = isIP(address)
+  if (family === 0 || rest.length > 0) return false
+  if (prefix === undefined) return true
+  const bits = Number(prefix)
+  return /^\d+$/.test(prefix) && bits >= 1 && bits <= (family === 4 ? 32 : 128)
 }
 
 /** TRUST_PROXY as Fastify's `trustProxy` option: a list of addresses, or false. */
 export function trustedProxies (config: Pick<Config, 'TRUST_PROXY'>): string[] | false {
-  const list = config.TRUST_PROXY.split(',').map((s) => s.trim()).filter(Boolean)
+  const list = trustList(config.TRUST_PROXY)
   return list.length > 0 ? list : false
 }

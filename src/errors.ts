@@ -1,10 +1,18 @@
+import { STATUS_CODES } from 'node:http'
 import createError from '@fastify/error'
+
+/** Every error leaves in this shape (see ErrorResponse in schemas/common.ts). */
+export function errorBody (statusCode: number, code: string, message: string) {
+  return { statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message }
+}
 
 // Domain errors: a stable `code` for clients, the status, and a message that is safe to show.
 
+// For a POST the outcome is unknown (a Redis command can time out after Redis ran
+// it): retry with the same Idempotency-Key, which applies it at most once.
 export const StoreUnavailableError = createError(
   'SL_STORE_UNAVAILABLE',
-  'The store is unavailable; retry shortly',
+  'The store did not answer; retry (a POST with the same Idempotency-Key)',
   503
 )
 

@@ -20,6 +20,7 @@ t.test('values come from the environment, typed', async (t) => {
   t.equal(config.INSTANCE_ID, 'api-4')
   t.strictSame(trustedProxies(config), ['10.0.0.1', '10.0.1.0/24'])
   t.equal(trustedProxies({ TRUST_PROXY: '' }), false, 'empty trusts nobody')
+  t.strictSame(trustedProxies(loadConfig({ TRUST_PROXY: '::1,fd00::/8' })), ['::1', 'fd00::/8'], 'IPv6 too')
 })
 
 t.test('a bad value stops the boot with a message naming the variable', async (t) => {
@@ -30,7 +31,13 @@ t.test('a bad value stops the boot with a message naming the variable', async (t
     [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL must match pattern/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ SHUTDOWN_GRACE_MS: '10' }, /SHUTDOWN_GRACE_MS must be >= 100/],
-    [{ INSTANCE_ID: 'has space' }, /INSTANCE_ID must match pattern/]
+    [{ INSTANCE_ID: 'has space' }, /INSTANCE_ID must match pattern/],
+    [{ SHUTDOWN_GRACE_MS: '600000' }, /SHUTDOWN_GRACE_MS must be <= 60000/],
+    [{ HOST: '' }, /HOST must NOT have fewer than 1 characters/],
+    [{ TRUST_PROXY: '10.0.0.300' }, /TRUST_PROXY: "10\.0\.0\.300" is not an IP address/],
+    [{ TRUST_PROXY: 'true' }, /TRUST_PROXY: "true"/],
+    [{ TRUST_PROXY: '127.0.0.1,0.0.0.0/0' }, /TRUST_PROXY: "0\.0\.0\.0\/0"/],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, /TRUST_PROXY: "10\.0\.0\.0\/33"/]
   ]
   for (const [env, message] of cases) {
     t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))

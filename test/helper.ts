@@ -17,10 +17,12 @@ export interface TestRedis {
   stop (): Promise<void>
   /** Starts it again on the same port. */
   start (): Promise<void>
+  /** The running redis-server's PID (to pause it, say). */
+  pid (): number | undefined
 }
 
-/** Starts a Redis for this test file and stops it in teardown, pass or fail. */
-export async function startTestRedis (t: Test): Promise<TestRedis> {
+/** Starts a Redis for this test file (or only picks its port, with `start: false`) and stops it in teardown, pass or fail. */
+export async function startTestRedis (t: Test, { start = true } = {}): Promise<TestRedis> {
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'scale-lab-redis-'))
   let pid: number | undefined
@@ -34,9 +36,10 @@ export async function startTestRedis (t: Test): Promise<TestRedis> {
     },
     async start () {
       pid = await startRedisServer({ port, dir, appendonly: false, detached: false })
-    }
+    },
+    pid: () => pid
   }
-  await redis.start()
+  if (start) await redis.start()
   t.teardown(async () => {
     await redis.stop()
     rmSync(dir, { recursive: true, force: true })

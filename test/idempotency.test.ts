@@ -46,10 +46,13 @@ for (const store of ['redis', 'memory'] as const) {
       const retried = await postJson(app, '/counters/r/incr', {}, headers)
       t.equal(retried.headers['idempotent-replay'], 'true')
       t.equal((await app.inject('/counters/r')).json().value, 1)
-      // Idempotency-Key wins over X-Request-Id.
+      // Idempotency-Key wins over X-Request-Id, and the two never collide even when equal.
       const own = await postJson(app, '/counters/r/incr', {}, { ...headers, 'idempotency-key': 'mine' })
       t.notOk(own.headers['idempotent-replay'])
       t.equal(own.json().value, 2)
+      const sameText = await postJson(app, '/counters/r/incr', {}, { 'idempotency-key': headers['x-request-id'] })
+      t.notOk(sameText.headers['idempotent-replay'], "a client's key equal to a request id is another key")
+      t.equal(sameText.json().value, 3)
     })
 
     t.test('without a key every request applies', async (t) => {
@@ -63,6 +66,10 @@ for (const store of ['redis', 'memory'] as const) {
       const app = await build(t, config)
       const headers = { 'idempotency-key': 'shared' }
       await postJson(app, '/counters/a/incr', { by: 1 }, headers)
+      await postJson(app, '/kv/doc', { value: { v: 1 } }, { 'idempotency-key': 'doc-write' })
+      const otherValue = await postJson(app, '/kv/doc', { value: { v: 2 } }, { 'idempotency-key': 'doc-write' })
+      t.equal(otherValue.statusCode, 422, 'same key, same kv key, another value')
+      t.strictSame((await app.inject('/kv/doc')).json(), { key: 'doc', value: { v: 1 }, version: 1 })
       const cases = [
         ['/counters/a/incr', { by: 2 }],
         ['/counters/b/incr', { by: 1 }],

@@ -1,11 +1,5 @@
 import t from 'tap'
-import { freePort } from '../src/lab/system/ports.js'
 import { waitFor } from '../src/lab/system/process.js'
-import { startRedisServer } from '../src/lab/system/redis-server.js'
-import { stopPid } from '../src/lab/system/process.js'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { build, postJson, startTestRedis } from './helper.js'
 
 // A store that is down must cost a request a fast 503, never a hang or a crash,
@@ -34,7 +28,7 @@ t.test('Redis stopped mid-test: fast 503s and ready=503; restarted: recovers wit
     t.equal(res.headers['x-instance'], 'test-1')
   }
   const down = await app.inject('/kv/k')
-  t.match(down.json(), { statusCode: 503, code: 'SL_STORE_UNAVAILABLE', message: 'The store is unavailable; retry shortly' })
+  t.match(down.json(), { statusCode: 503, code: 'SL_STORE_UNAVAILABLE', message: 'The store did not answer; retry (a POST with the same Idempotency-Key)' })
   t.match((await app.inject('/health/ready')).json(), { status: 'unavailable', store: 'redis' })
   t.equal((await app.inject('/')).statusCode, 200, 'routes that need no store still answer')
   t.equal((await app.inject('/health/live')).statusCode, 200, 'and the process is live')
@@ -43,18 +37,40 @@ t.test('Redis stopped mid-test: fast 503s and ready=503; restarted: recovers wit
   await waitFor('ready again', async () => (await app.inject('/health/ready')).statusCode === 200, 10_000)
   const after = await postJson(app, '/counters/c/incr', {}, { 'idempotency-key': 'after-outage' })
   t.equal(after.statusCode, 200, 'writes work again on the same app')
+  // The increment refused during the outage, retried with its key, applies now: once.
+  const retried = await postJson(app, '/counters/c/incr', {}, { 'idempotency-key': 'during-outage' })
+  t.equal(retried.statusCode, 200)
+  t.notOk(retried.headers['idempotent-replay'], 'it had not been applied')
+  t.equal((await postJson(app, '/counters/c/incr', {}, { 'idempotency-key': 'during-outage' })).headers['idempotent-replay'], 'true')
+})
+
+t.test('a Redis that stops answering (paused, not gone) costs a bounded 503, not a hang', async (t) => {
+  const redis = await startTestRedis(t)
+  const app = await build(t, { STORE: 'redis', REDIS_URL: redis.url })
+  t.equal((await postJson(app, '/counters/c/incr', {})).statusCode, 200)
+  const pid = redis.pid()!
+  process.kill(pid, 'SIGSTOP')
+  t.teardown(() => { try { process.kill(pid, 'SIGCONT') } catch {} })
+  for (let i = 0; i < 3; i++) {
+    const started = performance.now()
+    const res = await app.inject('/counters/c')
+    const elapsed = performance.now() - started
+    t.equal(res.statusCode, 503, `request ${i + 1} → 503`)
+    t.ok(elapsed < HANG, `answered in ${elapsed.toFixed(0)} ms (command timeout 400 ms)`)
+  }
+  process.kill(pid, 'SIGCONT')
+  await waitFor('ready after the pause', async () => (await app.inject('/health/ready')).statusCode === 200, 10_000)
+  t.equal((await app.inject('/counters/c')).json().value, 1)
 })
 
 t.test('the app starts while Redis is down, then becomes ready when it comes up', async (t) => {
-  const port = await freePort()
-  const app = await build(t, { STORE: 'redis', REDIS_URL: `redis://127.0.0.1:${port}` }, { redisConnectWaitMs: 100 })
+  const redis = await startTestRedis(t, { start: false })
+  const app = await build(t, { STORE: 'redis', REDIS_URL: redis.url }, { redisConnectWaitMs: 100 })
   t.equal((await app.inject('/health/ready')).statusCode, 503)
   t.equal((await app.inject('/counters/c')).statusCode, 503)
   t.equal((await app.inject('/')).statusCode, 200)
 
-  const dir = mkdtempSync(join(tmpdir(), 'scale-lab-late-redis-'))
-  const pid = await startRedisServer({ port, dir, appendonly: false, detached: false })
-  t.teardown(async () => { await stopPid(pid); rmSync(dir, { recursive: true, force: true }) })
+  await redis.start()
   await waitFor('ready once Redis is up', async () => (await app.inject('/health/ready')).statusCode === 200, 10_000)
   t.equal((await postJson(app, '/counters/c/incr', {})).json().value, 1)
 })

@@ -30,6 +30,11 @@ t.test('graceful close: the in-flight request finishes, a new one gets 503 + Con
     // Sent on the same (busy) connection after close() has begun.
     { at: 150, data: get('/health/ready') }
   ])
+  // A second busy connection asks for liveness while the server drains.
+  const live = rawExchange(port, [
+    { at: 0, data: get('/slow') },
+    { at: 150, data: get('/health/live') }
+  ])
   await sleep(50)
   t.equal(app.isClosing(), false)
   const closed = app.close()
@@ -37,6 +42,7 @@ t.test('graceful close: the in-flight request finishes, a new one gets 503 + Con
   t.equal(app.isClosing(), true, 'closing has begun')
 
   const raw = await exchange
+  const [, liveAnswer] = (await live).split(/(?=HTTP\/1\.1 )/)
   await closed
   const [first, second] = raw.split(/(?=HTTP\/1\.1 )/)
   t.match(first, /^HTTP\/1\.1 200 /, 'the in-flight request completed')
@@ -45,6 +51,8 @@ t.test('graceful close: the in-flight request finishes, a new one gets 503 + Con
   t.match(second, /connection: close/i, 'and Connection: close, so a balancer moves on')
   t.match(second, /x-instance: test-1/i)
   t.match(second, /"code":"SL_SHUTTING_DOWN"/)
+  t.match(liveAnswer, /^HTTP\/1\.1 200 /, 'liveness still says alive while draining')
+  t.match(liveAnswer, /connection: close/i, 'and closes that connection too')
 })
 
 t.test('closing with idle keep-alive connections open does not hang', async (t) => {

@@ -1,6 +1,6 @@
-import { STATUS_CODES } from 'node:http'
 import fp from 'fastify-plugin'
 import type { FastifyError } from 'fastify'
+import { errorBody } from '../errors.js'
 
 /**
  * One error handler for the whole app: every error leaves as
@@ -24,12 +24,7 @@ export default fp(function errorsPlugin (app, _opts, done) {
       // transition once; a line per request would flood the log during an outage.
       request.log.debug({ err: error }, message)
     }
-    reply.code(statusCode).send({
-      statusCode,
-      code: error.code ?? `HTTP_${statusCode}`,
-      error: STATUS_CODES[statusCode] ?? 'Error',
-      message
-    })
+    reply.code(statusCode).send(errorBody(statusCode, error.code ?? `HTTP_${statusCode}`, message))
   })
   done()
 }, { name: 'errors', fastify: '5.x' })

@@ -34,24 +34,37 @@ export default fp<RedisPluginOptions>(async function redisPlugin (app, opts) {
     enableAutoPipelining: true,
     enableOfflineQueue: false,
     commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+    // A Redis that stops answering (hung, partitioned) is dropped after 1 s of silence
+    // on a busy socket, so commands fail at once instead of queueing on a dead connection.
+    socketTimeout: 1000,
     connectTimeout: 1000,
     maxRetriesPerRequest: 0,
     retryStrategy: (attempt) => Math.min(attempt * 50, 500),
     lazyConnect: false
   })
 
-  // Log transitions, not every failed reconnect (those come every 500 ms while Redis is down).
+  // Log transitions, not every failed reconnect (those come every 500 ms while Redis
+  // is down), and at warn both ways, so the stack's LOG_LEVEL=warn shows the outage.
   let connected = false
+  let lostAt: number | null = null
+  const lost = (err?: Error) => {
+    if (connected) {
+      lostAt = Date.now()
+      app.log.warn({ err }, 'redis connection lost; reconnecting')
+    } else if (err) {
+      app.log.debug({ err }, 'redis still unreachable')
+    }
+    connected = false
+  }
   client.on('ready', () => {
     connected = true
-    app.log.info({ url: redactUrl(opts.url) }, 'redis ready')
+    if (lostAt === null) app.log.info({ url: redactUrl(opts.url) }, 'redis ready')
+    else app.log.warn({ url: redactUrl(opts.url), downMs: Date.now() - lostAt }, 'redis connection restored')
+    lostAt = null
   })
-  client.on('error', (err) => {
-    if (connected) app.log.warn({ err }, 'redis connection lost; reconnecting')
-    else app.log.debug({ err }, 'redis still unreachable')
-    connected = false
-  })
-  client.on('close', () => { connected = false })
+  client.on('error', (err) => lost(err))
+  // A clean stop (SIGTERM, SHUTDOWN) closes the socket without an error.
+  client.on('close', () => lost())
 
   app.decorate('redis', client)
   app.addHook('onClose', async () => {

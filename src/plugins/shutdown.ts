@@ -14,7 +14,8 @@ const REAP_INTERVAL_MS = 50
 /**
  * Graceful close, the part Fastify leaves to us:
  * - new requests while closing get a JSON 503 with `Connection: close` (and
- *   `x-instance`, which Fastify's built-in 503 lacks), which nginx retries elsewhere;
+ *   `x-instance`, which Fastify's built-in 503 lacks), which nginx retries elsewhere
+ *   (all but /health/live: the process is still alive);
  * - idle keep-alive sockets are closed every 50 ms while in-flight requests finish.
  *   Node reaps idle sockets once when close() starts; a pooled balancer connection
  *   that goes idle afterwards would otherwise hold close() open until the process
@@ -36,8 +37,9 @@ export default fp(function shutdownPlugin (app, _opts, done) {
     clearInterval(reaper)
     next()
   })
-  app.addHook('onRequest', function (_request, reply, next) {
-    if (!closing) return next()
+  app.addHook('onRequest', function (request, reply, next) {
+    // Liveness stays true while draining: the process is alive, just not taking work.
+    if (!closing || request.url === '/health/live') return next()
     reply.header('connection', 'close')
     next(new ShuttingDownError())
   })

@@ -11,12 +11,13 @@ const counterRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/counters/:name/incr', {
     schema: incrCounterSchema,
-    // No body at all (`curl -X POST .../incr`) means the defaults: { by: 1 }.
-    preValidation: async (request) => { request.body ??= { by: 1 } }
+    // No body at all (`curl -X POST .../incr`) means the defaults ({ by: 1 }, filled in
+    // by the schema); a JSON null body is still refused by validation.
+    preValidation: async (request) => { if (request.body === undefined) request.body = {} as { by: number } }
   }, async (request, reply) => {
     const { name } = request.params
     const { by } = request.body
-    const idempotency = idempotencyOf(request, 'counter.incr', name, String(by))
+    const idempotency = idempotencyOf(request, 'counter.incr', name, () => String(by))
     const { result: value, replayed } = await app.store.incrCounter(name, by, idempotency)
     markReplay(reply, replayed)
     return { name, value }

@@ -20,7 +20,7 @@ const kvRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const value = request.body.value
     if (nestsDeeperThan(value, MAX_VALUE_DEPTH)) throw new ValueTooDeepError(MAX_VALUE_DEPTH)
     const valueJson = JSON.stringify(value)
-    const idempotency = idempotencyOf(request, 'kv.set', key, digest(valueJson))
+    const idempotency = idempotencyOf(request, 'kv.set', key, () => digest(valueJson))
     const { result: version, replayed } = await app.store.setKv(key, valueJson, idempotency)
     markReplay(reply, replayed)
     return reply.code(version === 1 ? 201 : 200).send({ key, value, version })

@@ -1,6 +1,6 @@
 import { CounterOverflowError, IdempotencyKeyReusedError } from '../errors.js'
 import {
-  COUNTER_LIMIT, IDEMPOTENCY_TTL_SECONDS,
+  COUNTER_LIMIT,
   type Applied, type Idempotency, type KvEntry, type Store
 } from './store.js'
 
@@ -59,7 +59,7 @@ export class MemoryStore implements Store {
     }
     const answer = mutation()
     this.#records.delete(idempotency.key)
-    this.#records.set(idempotency.key, { fingerprint: idempotency.fingerprint, answer, expiresAt: now + IDEMPOTENCY_TTL_SECONDS * 1000 })
+    this.#records.set(idempotency.key, { fingerprint: idempotency.fingerprint, answer, expiresAt: now + idempotency.ttlSeconds * 1000 })
     if (this.#records.size > MAX_RECORDS) {
       const oldest = this.#records.keys().next().value
       if (oldest !== undefined) this.#records.delete(oldest)

@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis'
+import { ReplyError, type Redis } from 'ioredis'
 import { CounterOverflowError, IdempotencyKeyReusedError, StoreUnavailableError } from '../errors.js'
 import { COUNTER_INCR, KV_SET } from './redis-scripts.js'
 import {
-  COUNTER_LIMIT, IDEMPOTENCY_TTL_SECONDS, decodeRecord,
+  COUNTER_LIMIT, decodeRecord,
   type Applied, type Idempotency, type KvEntry, type Store
 } from './store.js'
 
@@ -39,7 +39,7 @@ export class RedisStore implements Store {
 
   async setKv (key: string, valueJson: string, idempotency?: Idempotency): Promise<Applied<number>> {
     const reply = await unavailableOnError(idempotency
-      ? this.#kvSet(2, keys.kv(key), keys.idempotency(idempotency.key), valueJson, idempotency.fingerprint, IDEMPOTENCY_TTL_SECONDS)
+      ? this.#kvSet(2, keys.kv(key), keys.idempotency(idempotency.key), valueJson, idempotency.fingerprint, idempotency.ttlSeconds)
       : this.#kvSet(1, keys.kv(key), valueJson))
     return applied(reply, idempotency)
   }
@@ -51,7 +51,7 @@ export class RedisStore implements Store {
 
   async incrCounter (name: string, by: number, idempotency?: Idempotency): Promise<Applied<number>> {
     const reply = await unavailableOnError(idempotency
-      ? this.#counterIncr(2, keys.counter(name), keys.idempotency(idempotency.key), by, idempotency.fingerprint, IDEMPOTENCY_TTL_SECONDS, COUNTER_LIMIT)
+      ? this.#counterIncr(2, keys.counter(name), keys.idempotency(idempotency.key), by, idempotency.fingerprint, idempotency.ttlSeconds, COUNTER_LIMIT)
       : this.#counterIncr(1, keys.counter(name), by, '', 0, COUNTER_LIMIT))
     if (reply[0] === 2) throw new CounterOverflowError(name)
     return applied(reply, idempotency)
@@ -71,15 +71,20 @@ function applied ([replayed, answer]: [number, string | number], idempotency?: I
   return { result: record.answer, replayed: true }
 }
 
+/** Reply errors that mean "Redis cannot serve right now", not "this command is wrong". */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|OOM|NOREPLICAS|CLUSTERDOWN)\b/
+
 /**
- * Any failure to talk to Redis (not connected, command timeout, a reply error
- * such as LOADING after a restart) becomes one 503 that clients may retry. The
- * cause stays attached for the log.
+ * A failure to talk to Redis (not connected, a timeout, a transient reply such as
+ * LOADING after a restart) becomes one 503 that clients may retry. Any other
+ * reply error (WRONGTYPE, a script error) is a bug, not an outage: it goes on as
+ * is, to be logged as a 500, rather than hide among 503s that nginx retries.
  */
 async function unavailableOnError<T> (command: Promise<T>): Promise<T> {
   try {
     return await command
   } catch (cause) {
+    if (cause instanceof ReplyError && !TRANSIENT_REPLY.test((cause as Error).message)) throw cause
     const err = new StoreUnavailableError()
     err.cause = cause
     throw err

@@ -6,8 +6,16 @@ import type { KvEntry } from '../schemas/kv.js'
  * deliberately wrong behind a balancer — the lab shows it).
  */
 
-/** How long a mutation's idempotency record (its first answer) is kept. */
+/** How long the record of a mutation with a client's Idempotency-Key (its first answer) is kept. */
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
+
+/**
+ * How long the record of a mutation keyed by the X-Request-Id nginx sets is kept.
+ * That id is new for every client request and only repeats when nginx retries
+ * it (within proxy_next_upstream_timeout, 10 s): keeping each for 24 h would grow
+ * Redis by every POST of the day. Ten minutes covers the retries many times over.
+ */
+export const REQUEST_ID_TTL_SECONDS = 10 * 60
 
 export type { KvEntry }
 
@@ -17,10 +25,12 @@ export interface Applied<T> {
   replayed: boolean
 }
 
-/** The idempotency key of a mutation and the fingerprint of the request it belongs to. */
+/** The idempotency key of a mutation, the fingerprint of the request it belongs to, and how long its record lives. */
 export interface Idempotency {
+  /** Namespaced by source ("k:" a client's key, "r:" nginx's request id), so the two never collide. */
   key: string
   fingerprint: string
+  ttlSeconds: number
 }
 
 export interface Store {
@@ -35,13 +45,10 @@ export interface Store {
 }
 
 /**
- * An idempotency record is "<fingerprint>|<answer>". A replay whose request has a
- * different fingerprint reuses a key for something else, which is refused.
+ * An idempotency record is "<fingerprint>|<answer>" (the Lua scripts write it). A
+ * replay whose request has a different fingerprint reuses a key for something
+ * else, which is refused.
  */
-export function encodeRecord (fingerprint: string, answer: number): string {
-  return `${fingerprint}|${answer}`
-}
-
 export function decodeRecord (record: string): { fingerprint: string, answer: number } {
   const at = record.lastIndexOf('|')
   return { fingerprint: record.slice(0, at), answer: Number(record.slice(at + 1)) }
