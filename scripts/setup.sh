@@ -8,6 +8,13 @@ cd "$(dirname "$0")/.."
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/local/sbin/$1" ]; }
 
+# Node.js 20.19 or newer: PM2 loads ecosystem.config.js (an ES module) with require().
+node_ok=$(node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.stdout.write(a > 20 || (a === 20 && b >= 19) ? "yes" : "no")' 2>/dev/null || echo none)
+if [ "$node_ok" != "yes" ]; then
+  echo "setup: Node.js 20.19 or newer is needed (found: $(node -v 2>/dev/null || echo none)). See https://nodejs.org/ or use nvm." >&2
+  exit 1
+fi
+
 # binary:package — what the lab runs, and the Debian package that provides it.
 #   redis-server   the shared store (service tests, local stack)
 #   nginx          the balancer of the local stack
@@ -28,10 +35,23 @@ if [ "${#missing[@]}" -gt 0 ]; then
     if [ -z "$sudo" ] || sudo -n true 2>/dev/null; then
       $sudo apt-get update -qq
       # --no-install-recommends: docker-compose would otherwise pull a whole Docker engine.
-      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+      $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+      # Debian starts the system nginx (:80) and redis-server (:6379) it has just
+      # installed; the lab runs its own, on those same ports. Stop and disable the
+      # services this step installed (never ones that were there before).
+      for service in nginx redis-server; do
+        case " ${missing[*]} " in *" $service "*)
+          if [ -d /run/systemd/system ]; then
+            $sudo systemctl disable --now "$service" >/dev/null 2>&1 || true
+          elif command -v service >/dev/null 2>&1; then
+            $sudo service "$service" stop >/dev/null 2>&1 || true
+          fi
+          echo "setup: stopped the system $service that apt-get started (the lab runs its own)";;
+        esac
+      done
     else
-      echo "setup: cannot install without root. Run this, then npm run setup again:" >&2
-      echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+      echo "setup: cannot install without root. Run this (as root, or with sudo), then npm run setup again:" >&2
+      echo "  apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
       exit 1
     fi
   elif command -v brew >/dev/null 2>&1; then

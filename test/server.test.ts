@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import t, { type Test } from 'tap'
 import { freePort } from '../src/lab/system/ports.js'
+import { childEnv } from '../src/lab/system/process.js'
 import { startTestRedis } from './helper.js'
 
 // server.ts as a real process: boot, PM2's "ready" message, signals, logs.
@@ -11,7 +12,9 @@ interface Server { child: ChildProcess, port: number, output: () => string, read
 async function startServer (t: Test, env: Record<string, string>): Promise<Server> {
   const port = await freePort()
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', INSTANCE_ID: 'proc-1', ...env },
+    // Without tap's coverage hooks: this process runs src/ through another loader
+    // (tsx), and merging its coverage with the in-process tests' would blur both.
+    env: childEnv({ PORT: String(port), HOST: '127.0.0.1', INSTANCE_ID: 'proc-1', ...env }),
     stdio: ['ignore', 'pipe', 'pipe', 'ipc']
   })
   let output = ''

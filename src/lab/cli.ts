@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command } from 'commander'
+import { Command, InvalidArgumentError } from 'commander'
 import { MissingBinaryError } from './system/binaries.js'
 import { registerBenchCommand } from './commands/bench.js'
 import { registerDrillCommands } from './commands/drill.js'
@@ -29,7 +29,7 @@ try {
   await program.parseAsync()
 } catch (err) {
   // Expected failures get their message only; anything else keeps its stack.
-  if (err instanceof StackError || err instanceof SettingsError || err instanceof MissingBinaryError) {
+  if (err instanceof StackError || err instanceof SettingsError || err instanceof MissingBinaryError || err instanceof InvalidArgumentError) {
     console.error(`scale-lab: ${err.message}`)
   } else {
     console.error(err)

@@ -132,6 +132,8 @@ export interface CheckResult {
     stale: number
     /** Read back with the version but another value. */
     wrongValue: number
+    /** Answered with neither 200 nor 404 (an error), so not read back at all. */
+    failed: number
   }
   counters: Array<{
     name: string

@@ -59,7 +59,7 @@ t.test('wrk engine: bench.json in the BenchResult shape, CPU per group, open mod
   t.ok(direct!.cpuSeconds.nginx < direct!.cpuSeconds.api / 10, `direct: next to no nginx CPU (${direct!.cpuSeconds.nginx} s)`)
   t.ok(stack!.cpuSeconds.nginx > 0 && stack!.cpuSeconds.api > 0 && stack!.cpuSeconds.redis > 0, 'the stack: nginx, API and Redis CPU')
 
-  t.match(result.openModel, { engine: 'open-model', targetRps: Number })
+  t.match(result.openModel, { engine: 'wrk', targetRps: Number }, 'paced with wrk when wrk is the engine')
   t.ok(result.openModel!.requests > 0)
   t.equal(result.openModel!.targetRps, Math.round(stack!.median.rps / 2), 'at half the stack\'s median')
   t.equal(result.targets.length, 4)

@@ -3,13 +3,9 @@ import t, { type Test } from 'tap'
 import { isListening } from '../../src/lab/system/ports.js'
 import { isAlive } from '../../src/lab/system/process.js'
 import { pm2DaemonPid } from '../../src/lab/stack/pm2.js'
-import { stackSettings } from '../../src/lab/stack/settings.js'
+import { freshStackSettings } from '../../src/lab/stack/fresh.js'
 import { down, up } from '../../src/lab/stack/stack.js'
 import { readState, stackPaths } from '../../src/lab/stack/state.js'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { freePort, freePortRange } from '../../src/lab/system/ports.js'
 
 async function occupy (t: Test, port: number): Promise<Server> {
   const server = createServer()
@@ -18,17 +14,8 @@ async function occupy (t: Test, port: number): Promise<Server> {
   return server
 }
 
-async function testSettings () {
-  return stackSettings({
-    dir: mkdtempSync(join(tmpdir(), 'sl-errors-')),
-    lbPort: await freePort(),
-    redisPort: await freePort(),
-    apiBasePort: await freePortRange(4)
-  }, {})
-}
-
 t.test('a Redis port taken by someone else: refused, nothing started', async (t) => {
-  const settings = await testSettings()
+  const settings = await freshStackSettings()
   t.teardown(() => down(settings.dir, { purge: true }))
   await occupy(t, settings.redisPort)
   await t.rejects(up(settings), { name: 'StackError', message: /refusing to clobber it[\s\S]*REDIS_PORT=6380/ })
@@ -37,7 +24,7 @@ t.test('a Redis port taken by someone else: refused, nothing started', async (t)
 })
 
 t.test('a balancer port that cannot be bound: a clear error suggesting LB_PORT=8080, and what was started is stopped', async (t) => {
-  const settings = await testSettings()
+  const settings = await freshStackSettings()
   t.teardown(() => down(settings.dir, { purge: true }))
   await occupy(t, settings.lbPort)
   await t.rejects(up(settings), { name: 'StackError', message: new RegExp(`cannot listen on port ${settings.lbPort}[\\s\\S]*LB_PORT=8080`) })
@@ -49,7 +36,7 @@ t.test('a balancer port that cannot be bound: a clear error suggesting LB_PORT=8
 })
 
 t.test('the stack cannot move ports while it is up', async (t) => {
-  const settings = await testSettings()
+  const settings = await freshStackSettings()
   t.teardown(() => down(settings.dir, { purge: true }))
   await up(settings)
   await t.rejects(up({ ...settings, lbPort: settings.lbPort + 1 }), { message: /already up with other ports[\s\S]*npm stop first/ })

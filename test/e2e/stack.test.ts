@@ -2,9 +2,9 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { isListening } from '../../src/lab/system/ports.js'
-import { isAlive, waitFor } from '../../src/lab/system/process.js'
+import { childEnv, isAlive, waitFor } from '../../src/lab/system/process.js'
 import { apiPortsOf } from '../../src/lab/stack/settings.js'
-import { pm2Apps } from '../../src/lab/stack/pm2.js'
+import { pm2Apps, pm2DaemonPid } from '../../src/lab/stack/pm2.js'
 import { down, status, up } from '../../src/lab/stack/stack.js'
 import { stackPaths } from '../../src/lab/stack/state.js'
 import { startTestStack } from '../stack-helper.js'
@@ -65,12 +65,19 @@ t.test('the stack on Redis', async (t) => {
     for (let i = 0; i < 4; i++) t.equal((await get(`${base}/kv/shared-key`)).status, 200)
   })
 
-  t.test('nginx sets X-Request-Id, so a POST retried on another instance applies once', async (t) => {
-    // The same client request retried by nginx keeps its X-Request-Id; two client
-    // requests get two ids. (The drills exercise the retry itself under kills.)
+  t.test('nginx gives each request its own X-Request-Id; a repeat of one on another instance applies nothing', async (t) => {
+    // Two client requests through nginx get two ids: both apply.
     await post(`${base}/counters/rid/incr`, {})
     await post(`${base}/counters/rid/incr`, {})
     t.equal((await get(`${base}/counters/rid`)).body.value, 2, 'distinct requests both apply')
+    // What nginx's retry amounts to: the same X-Request-Id arriving at a second instance.
+    const [first, second] = apiPortsOf(settings)
+    const retry = { 'x-request-id': '00112233445566778899aabbccddeeff' }
+    await post(`http://127.0.0.1:${first}/counters/retried/incr`, {}, retry)
+    const onSecond = await fetch(`http://127.0.0.1:${second}/counters/retried/incr`, { method: 'POST', headers: retry })
+    t.equal(onSecond.headers.get('idempotent-replay'), 'true', 'the second instance answers with the first one\'s result')
+    t.equal((await get(`${base}/counters/retried`)).body.value, 1)
+    // (The drills exercise nginx's retry itself, under kills.)
     const own = { 'idempotency-key': 'client-key-1' }
     await post(`${base}/counters/rid/incr`, {}, own)
     const again = await fetch(`${base}/counters/rid/incr`, { method: 'POST', headers: own })
@@ -106,7 +113,7 @@ t.test('the stack on Redis', async (t) => {
 
   t.test('`status` lists the four apps and says nginx reaches all of them', async (t) => {
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/lab/cli.ts', 'status'], {
-      env: { ...process.env, STACK_DIR: settings.dir }
+      env: childEnv({ STACK_DIR: settings.dir })
     })
     for (const name of ['api-1', 'api-2', 'api-3', 'api-4']) t.match(stdout, new RegExp(`^${name}\\s+online`, 'm'))
     t.match(stdout, /through nginx: 4\/4 instances answered/)
@@ -139,7 +146,8 @@ t.test('the stack on Redis', async (t) => {
   t.test('`down` leaves no process and no port behind', async (t) => {
     const paths = stackPaths(settings.dir)
     const apps = await pm2Apps(paths.pm2Home)
-    const pids = [stack.state.redisPid!, stack.state.nginxPid!, ...apps.map((a) => a.pid)]
+    const pids = [stack.state.redisPid!, stack.state.nginxPid!, pm2DaemonPid(paths.pm2Home)!, ...apps.map((a) => a.pid)]
+    t.ok(pids.every((pid) => Number.isInteger(pid) && pid > 0), 'every PID known, the PM2 daemon included')
     const report = await down(settings.dir)
     t.strictSame(report.stopped.sort(), ['api', 'nginx', 'redis'])
     t.strictSame(report.portsInUse, [])

@@ -119,8 +119,10 @@ export interface Replay {
  */
 export function auditReplays (replays: Replay[], counterBefore: Map<string, number>, counterAfter: Map<string, number>): AuditResult['rules'][number] {
   const problems: string[] = []
-  const notReplayed = replays.filter((r) => r.status < 200 || r.status > 299 || !r.replayed)
-  if (notReplayed.length > 0) problems.push(`${notReplayed.length} of ${replays.length} were applied again instead of replayed`)
+  const failed = replays.filter((r) => r.status < 200 || r.status > 299)
+  const appliedAgain = replays.filter((r) => r.status >= 200 && r.status <= 299 && !r.replayed)
+  if (appliedAgain.length > 0) problems.push(`${appliedAgain.length} of ${replays.length} were applied again instead of replayed`)
+  if (failed.length > 0) problems.push(`${failed.length} of ${replays.length} were not replayed (status ${[...new Set(failed.map((r) => r.status))].join(', ')})`)
   const otherAnswer = replays.filter((r) => r.replayed && r.answer !== r.mutation.answer)
   if (otherAnswer.length > 0) problems.push(`${otherAnswer.length} replay(s) answered differently from the first time`)
   for (const [name, before] of counterBefore) {

@@ -21,3 +21,13 @@ export function outcomeOfAnswer (status: number): Outcome {
   if (status >= 400 && status < 500) return 'failed'
   return 'indeterminate'
 }
+
+/** What an acknowledged mutation answered: a kv write's version, or a counter's value. */
+export function answerOf (body: string): number | undefined {
+  try {
+    const parsed = JSON.parse(body) as { value?: unknown, version?: unknown }
+    if (typeof parsed.version === 'number') return parsed.version
+    if (typeof parsed.value === 'number') return parsed.value
+  } catch {}
+  return undefined
+}

@@ -1,6 +1,7 @@
 import type { AuditResult } from '../results.js'
 import { auditLedger, auditReplays, type AuditOptions, type Replay, type StoreReadback } from './audit.js'
 import { Ledger, type Mutation } from './ledger.js'
+import { answerOf } from './outcome.js'
 
 /** Runs `task` over `items`, `limit` at a time. */
 export async function inPool<T, R> (items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
@@ -48,7 +49,8 @@ export async function readBack (base: string, ledger: Ledger): Promise<StoreRead
 /** Sends acknowledged mutations again, with their own Idempotency-Keys (up to `max` of them). */
 export async function replayAcknowledged (base: string, ledger: Ledger, max = 200): Promise<Replay[]> {
   const acknowledged = [...ledger.mutations.values()].filter((m) => Ledger.outcomeOf(m) === 'acknowledged')
-  const step = Math.max(1, Math.floor(acknowledged.length / max))
+  // Evenly over the whole run, not its first part.
+  const step = Math.max(1, Math.ceil(acknowledged.length / max))
   const sample = acknowledged.filter((_, i) => i % step === 0).slice(0, max)
   return inPool(sample, 8, async (mutation: Mutation): Promise<Replay> => {
     const path = mutation.kind === 'incr' ? `/counters/${mutation.target}/incr` : `/kv/${mutation.target}`
@@ -59,8 +61,7 @@ export async function replayAcknowledged (base: string, ledger: Ledger, max = 20
       body,
       signal: AbortSignal.timeout(5000)
     })
-    const parsed = await res.json().catch(() => null) as { value?: unknown, version?: unknown } | null
-    const answer = typeof parsed?.version === 'number' ? parsed.version : typeof parsed?.value === 'number' ? parsed.value : undefined
+    const answer = answerOf(await res.text())
     return { mutation, status: res.status, replayed: res.headers.get('idempotent-replay') === 'true', answer }
   })
 }
@@ -74,6 +75,8 @@ export async function auditStore (base: string, ledger: Ledger, options: AuditOp
   const store = await readBack(base, ledger)
   const audit = auditLedger(ledger, store, options)
   const replays = await replayAcknowledged(base, ledger)
-  audit.rules.push(auditReplays(replays, store.counters, (await readBack(base, ledger)).counters))
+  const countersAfter = new Map<string, number>()
+  for (const name of store.counters.keys()) countersAfter.set(name, await readCounter(base, name))
+  audit.rules.push(auditReplays(replays, store.counters, countersAfter))
   return audit
 }

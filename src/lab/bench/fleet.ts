@@ -11,7 +11,7 @@ import { promisify } from 'node:util'
 import { PROJECT_DIR, SERVER_SCRIPT } from '../paths.js'
 import { requireBinary } from '../system/binaries.js'
 import { freePort, isListening } from '../system/ports.js'
-import { isAlive, spawnDaemon, stopPid, waitFor } from '../system/process.js'
+import { childEnv, isAlive, spawnDaemon, stopPid, waitFor } from '../system/process.js'
 import { startRedisServer } from '../system/redis-server.js'
 import { startNginx, stopNginx, writeNginxConfig } from '../stack/nginx.js'
 import { POOLS, topologyId, type CellSpec, type Needs, type PoolId, type PoolSpec, type Topology } from './matrix.js'
@@ -38,14 +38,6 @@ export const SEED_CLUSTER_SCRIPT = join(PROJECT_DIR, 'dist', 'lab', 'bench', 'se
 
 export class FleetError extends Error {
   override name = 'FleetError'
-}
-
-/** The environment of a child: ours without loaders or coverage hooks (tap's), plus `extra`. */
-export function childEnv (extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra }
-  delete env.NODE_OPTIONS
-  delete env.NODE_V8_COVERAGE
-  return env
 }
 
 function tail (file: string, lines = 3): string {
@@ -111,7 +103,6 @@ export class Fleet {
         const dir = join(this.dir, 'redis')
         this.redisPort = port
         const pid = await startRedisServer({ port, dir, appendonly: true, appendfsync: 'everysec', detached: false })
-          .catch(async (err: unknown) => { await this.#stopStrayRedis(port); throw err })
         this.processes.push({ name: 'redis', group: 'redis', pid, port, children: [] })
       }
       const variants = new Map<PoolId, string>()
@@ -275,16 +266,6 @@ export class Fleet {
     this.processes.push({ name: `nginx ${id}`, group: 'nginx', pid, port, children: [] })
     this.nginxPorts.set(id, port)
   }
-
-  /** startRedisServer does not stop a redis-server that never answered: find our child by its port. */
-  async #stopStrayRedis (port: number): Promise<void> {
-    for (const [pid, ppid] of parentMap()) {
-      if (ppid !== process.pid || readProcStat(pid)?.comm !== 'redis-server') continue
-      let cmdline = ''
-      try { cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8') } catch {}
-      if (cmdline.includes(`:${port}`)) await stopPid(pid)
-    }
-  }
 }
 
 /** "7.0.15" from `redis-server --version`, or undefined. */
@@ -297,8 +278,8 @@ export async function redisVersion (): Promise<string | undefined> {
   }
 }
 
-/** True when nothing listens on any of the ports any more. */
-export async function portsFree (ports: readonly number[]): Promise<number[]> {
+/** The ports something still listens on (none, once everything stopped). */
+export async function busyPorts (ports: readonly number[]): Promise<number[]> {
   const busy: number[] = []
   for (const port of ports) if (await isListening(port)) busy.push(port)
   return busy

@@ -5,6 +5,7 @@
  */
 import type { BenchResult, LoadSummary } from '../results.js'
 import { STACK_CELL, STACK_DESCRIPTION } from './matrix.js'
+import { formatRatio } from '../report/format.js'
 import { hotPathEffects, ratioRows } from './targets.js'
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
@@ -13,7 +14,8 @@ const missing = (v: number | null | undefined): v is null | undefined => v === n
 
 export const fmtCount = (v: number | null | undefined): string => (missing(v) ? '–' : integer.format(v))
 export const fmtNumber = (v: number | null | undefined): string => (missing(v) ? '–' : upToTwo.format(v))
-export const fmtRatio = (v: number | null | undefined): string => (missing(v) ? '–' : `${upToTwo.format(v)}×`)
+// The report's ratio format (a small ratio never reads as 0×), with bench.md's dash for "none".
+export const fmtRatio = (v: number | null | undefined): string => (missing(v) ? '–' : formatRatio(v))
 export const fmtMs = (v: number | null | undefined): string => (missing(v) ? '–' : v >= 100 ? integer.format(v) : upToTwo.format(v))
 export const verdict = (met: boolean | null): string => (met === true ? 'MET' : met === false ? 'MISSED' : 'not judged')
 

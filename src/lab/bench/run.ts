@@ -14,10 +14,11 @@ import { runAutocannon } from '../load/autocannon.js'
 import { runOpenModel } from '../load/open-model.js'
 import { runWrk } from '../load/wrk.js'
 import { REPORTS_DIR, SERVER_SCRIPT } from '../paths.js'
+import { onInterrupt } from '../system/interrupt.js'
 import type { BenchCell, BenchResult, LoadSummary } from '../results.js'
 import { findBinary } from '../system/binaries.js'
 import { nginxVersion } from '../stack/nginx.js'
-import { Fleet, portsFree, redisVersion, type Group, type StartedProcess } from './fleet.js'
+import { Fleet, busyPorts, redisVersion, type Group, type StartedProcess } from './fleet.js'
 import { renderBenchMarkdown, fmtCount, fmtMs, fmtNumber, ratioTable, hotPathTable, targetsTable, openModelTable, type MachineRow } from './markdown.js'
 import { BENCH_KEY, INCR_PATH, KV_PATH, needsOf, POOLS, selectCells, STACK_CELL, STACK_DESCRIPTION, type CellSpec } from './matrix.js'
 import { cpuSecondsBetween, machineSeconds, reapedChildrenSeconds, snapshot } from './proc-cpu.js'
@@ -53,8 +54,6 @@ export interface BenchOptions {
   log?: (line: string) => void
   /** Told every process started (PIDs, children, ports) once all are up: lets a test check they are gone afterwards. */
   onStarted?: (processes: StartedProcess[]) => void
-  /** Stop everything on SIGINT/SIGTERM and exit 130/143 (default true). */
-  handleSignals?: boolean
 }
 
 export class BenchError extends Error {
@@ -177,11 +176,11 @@ const PACED_CONNECTIONS = 400
  * about a tenth of the CPU per request of the node:http generator, CPU the stack
  * needs on a 2-core machine.
  */
-async function pacedWrk (label: string, url: string, rate: number, seconds: number): Promise<LoadSummary> {
-  const paced = { label: `${label} (wrk, paced)`, url, connections: PACED_CONNECTIONS, paceRps: rate }
+async function pacedWrk (label: string, url: string, rate: number, seconds: number, signal: AbortSignal): Promise<LoadSummary> {
+  const paced = { label: `${label} (wrk, paced)`, url, connections: PACED_CONNECTIONS, paceRps: rate, signal }
   await runWrk({ ...paced, durationSeconds: 1 })
   const { summary } = await runWrk({ ...paced, durationSeconds: Math.max(1, Math.round(seconds)) })
-  return { ...summary, engine: 'open-model' }
+  return summary
 }
 
 export async function runBench (options: BenchOptions = {}): Promise<BenchResult> {
@@ -210,18 +209,13 @@ export async function runBench (options: BenchOptions = {}): Promise<BenchResult
   const needs = needsOf(cells)
   const fleet = new Fleet(mkdtempSync(join(tmpdir(), 'sl-bench-')), log)
   const aborter = new AbortController()
-  const onSignal = (signal: NodeJS.Signals) => {
-    log(`\n${signal}: stopping every process the bench started...`)
+  // On Ctrl-C: stop the loads, then every process the bench started (the one
+  // interrupt handler runs this, then whatever was registered before it).
+  const unregister = onInterrupt(async () => {
     aborter.abort()
-    fleet.stop().finally(() => {
-      rmSync(fleet.dir, { recursive: true, force: true })
-      process.exit(signal === 'SIGINT' ? 130 : 143)
-    })
-  }
-  if (options.handleSignals !== false) {
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
-  }
+    await fleet.stop()
+    rmSync(fleet.dir, { recursive: true, force: true })
+  })
 
   const clock = performance.now()
   try {
@@ -316,7 +310,7 @@ export async function runBench (options: BenchOptions = {}): Promise<BenchResult
           const url = fleet.baseUrl(target) + KV_PATH
           const before = process.cpuUsage()
           const summary = engine === 'wrk'
-            ? await pacedWrk(label, url, rate, openSeconds)
+            ? await pacedWrk(label, url, rate, openSeconds, aborter.signal)
             : await runOpenModel({ label, url, rate, durationSeconds: openSeconds, warmupSeconds: 1 })
           const used = process.cpuUsage(before)
           if (engine !== 'wrk' && summary.requests > 0) generatorCpu.push((used.user + used.system) / summary.requests)
@@ -360,8 +354,10 @@ export async function runBench (options: BenchOptions = {}): Promise<BenchResult
       `Key read by every GET /kv cell: "${BENCH_KEY}" (written before the runs); POST cells increment ${INCR_PATH} (through nginx each POST carries its own X-Request-Id, so each is applied once).`,
       `An unmeasured warm-up round of every cell first, then a warm-up of ${warmup} s before each measured run; cell order shuffled per repetition with a fixed seed. ` +
         'Before each load the bench waits until its processes are idle (a stopped closed loop leaves up to `connections` requests queued in the servers).',
-      'The open model sends request i at start + i/rate on up to 64 keep-alive sockets and counts latency from the scheduled time (coordinated omission corrected); ' +
-        'its first second, on the same schedule, is not recorded (opening the sockets and nginx\'s upstream connections costs tens of ms).',
+      engine === 'wrk'
+        ? `The open model, with wrk (Debian's has no rate option): ${PACED_CONNECTIONS} connections each wait a random (exponential) think time before each request, so requests arrive at about the rate asked, independently, like an open model's — close to one while the think time (about ${PACED_CONNECTIONS} ÷ rate) dwarfs the latency; latency is timed from each request's sending, so a stall would lower the rate rather than show as queueing. A first second, not measured, warms nginx's upstream connections.`
+        : 'The open model sends request i at start + i/rate on up to 64 keep-alive sockets and counts latency from the scheduled time (coordinated omission corrected); ' +
+          'its first second, on the same schedule, is not recorded (opening the sockets and nginx\'s upstream connections costs tens of ms).',
       ...(generatorUsPerRequest !== null
         ? [`The open-model generator (node:http in this process) used ${generatorUsPerRequest} µs of CPU per request (median), on the same cores as the stack; wrk needs about a tenth of that (CPU s loadgen above).`]
         : []),
@@ -388,12 +384,9 @@ export async function runBench (options: BenchOptions = {}): Promise<BenchResult
     if (failing.length > 0) throw new BenchError(`more than 1% errors, so the numbers mean little:\n  ${failing.join('\n  ')}`, result)
     return result
   } finally {
-    if (options.handleSignals !== false) {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-    }
+    unregister()
     const alive = await fleet.stop()
-    const busy = await portsFree(fleet.allPorts())
+    const busy = await busyPorts(fleet.allPorts())
     rmSync(fleet.dir, { recursive: true, force: true })
     if (alive.length > 0 || busy.length > 0) log(`warning: still alive after stop: pids ${alive.join(', ') || 'none'}; ports still listening: ${busy.join(', ') || 'none'}`)
   }

@@ -3,8 +3,6 @@ import { FleetError } from '../bench/fleet.js'
 import { CellSelectionError } from '../bench/matrix.js'
 import { BenchError, runBench, type BenchOptions, type Engine } from '../bench/run.js'
 
-export { BenchError, runBench, type BenchOptions } from '../bench/run.js'
-
 function positiveInt (name: string) {
   return (value: string): number => {
     const n = Number(value)

@@ -1,4 +1,5 @@
-import { Option, type Command } from 'commander'
+import { constants } from 'node:os'
+import { InvalidArgumentError, Option, type Command } from 'commander'
 import { killDrill } from '../drills/kill.js'
 import { reloadDrill } from '../drills/reload.js'
 import { redisDrill } from '../drills/redis.js'
@@ -12,18 +13,28 @@ import type { StackSettings } from '../stack/settings.js'
 
 const io: DrillIo = { say: (line) => console.log(line) }
 
-/** "2s", "500ms", "1m", "30" (seconds) → seconds. */
+/** "2s", "500ms", "1m", "30" (seconds) → seconds, more than zero. */
 export function parseSeconds (text: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim())
-  if (!match) throw new Error(`"${text}" is not a duration such as 2s, 500ms or 1m`)
+  if (!match) throw new InvalidArgumentError(`"${text}" is not a duration such as 2s, 500ms or 1m`)
   const value = Number(match[1])
-  return match[2] === 'ms' ? value / 1000 : match[2] === 'm' ? value * 60 : value
+  const seconds = match[2] === 'ms' ? value / 1000 : match[2] === 'm' ? value * 60 : value
+  if (!(seconds > 0)) throw new InvalidArgumentError(`"${text}" must be longer than zero`)
+  return seconds
 }
 
 function positiveInt (text: string): number {
   const value = Number(text)
-  if (!Number.isInteger(value) || value < 1) throw new Error(`"${text}" is not a whole number ≥ 1`)
+  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(`"${text}" is not a whole number ≥ 1`)
   return value
+}
+
+/** A signal name the OS knows (SIGKILL, SIGTERM...), not a number or a typo. */
+function signalName (text: string): NodeJS.Signals {
+  if (!(text in constants.signals) || !text.startsWith('SIG')) {
+    throw new InvalidArgumentError(`"${text}" is not a signal name such as SIGKILL or SIGTERM`)
+  }
+  return text as NodeJS.Signals
 }
 
 /** Runs one drill or check against the stack, writes its JSON, prints its verdict, sets the exit code. */
@@ -61,8 +72,14 @@ function withLoadOptions (command: Command): Command {
 interface LoadFlags { mix: string, connections: string, rate: string }
 
 function loadOptions (o: LoadFlags): { mix: ReturnType<typeof parseMix>, connections: number, rate?: number } {
+  let mix
+  try {
+    mix = parseMix(o.mix)
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message)
+  }
   return {
-    mix: parseMix(o.mix),
+    mix,
     connections: positiveInt(o.connections),
     ...(o.rate === 'max' ? {} : { rate: positiveInt(o.rate) })
   }
@@ -85,7 +102,7 @@ export function registerDrillCommands (program: Command): void {
         ...loadOptions(o),
         everySeconds: parseSeconds(o.every),
         durationSeconds: parseSeconds(o.duration),
-        signal: o.signal as NodeJS.Signals,
+        signal: signalName(o.signal),
         noRetry: !o.retry,
         readyWithinMs: parseSeconds(o.readyWithin) * 1000
       }

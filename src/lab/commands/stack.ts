@@ -1,6 +1,7 @@
-import type { Command } from 'commander'
-import { stackSettings } from '../stack/settings.js'
+import { Option, type Command } from 'commander'
+import { settingsOverRunning, stackDir } from '../stack/settings.js'
 import { down, status, up, type StackStatus } from '../stack/stack.js'
+import { readState } from '../stack/state.js'
 
 const say = (line: string) => console.log(line)
 
@@ -8,9 +9,10 @@ const say = (line: string) => console.log(line)
 export function registerStackCommands (program: Command): void {
   program.command('up')
     .description('bring the local stack up (Redis, PM2 x INSTANCES, nginx); idempotent')
-    .option('--store <store>', 'redis or memory (default: $STORE or redis)')
+    .addOption(new Option('--store <store>', 'the store (default: $STORE or redis)').choices(['redis', 'memory']))
     .action(async (options: { store?: 'redis' | 'memory' }) => {
-      const settings = stackSettings(options.store ? { store: options.store } : {})
+      const running = readState(stackDir())?.settings ?? null
+      const settings = settingsOverRunning(running, options.store ? { store: options.store } : {})
       const started = performance.now()
       await up(settings, say)
       const seconds = ((performance.now() - started) / 1000).toFixed(1)
@@ -26,8 +28,7 @@ export function registerStackCommands (program: Command): void {
     .description('stop exactly what `up` started, by PID')
     .option('--purge', 'also delete the state folder (Redis data, logs)')
     .action(async (options: { purge?: boolean }) => {
-      const settings = stackSettings()
-      const report = await down(settings.dir, { purge: options.purge === true }, say)
+      const report = await down(stackDir(), { purge: options.purge === true }, say)
       if (report.portsInUse.length > 0) {
         console.error(`still listening after down: ${report.portsInUse.join(', ')}`)
         process.exitCode = 1
@@ -40,7 +41,7 @@ export function registerStackCommands (program: Command): void {
     .description('show each part of the stack and whether nginx reaches every instance')
     .option('--json', 'print the status as JSON')
     .action(async (options: { json?: boolean }) => {
-      const result = await status(stackSettings().dir)
+      const result = await status(stackDir())
       if (options.json) console.log(JSON.stringify(result, null, 2))
       else printStatus(result)
       if (!healthy(result)) process.exitCode = 1

@@ -1,5 +1,5 @@
 import type { LoadTick } from '../load/autocannon.js'
-import type { AuditResult, VerdictCheck } from '../results.js'
+import type { AuditResult, Verdict, VerdictCheck } from '../results.js'
 
 /** Where a drill reports progress (the CLI prints; tests collect or drop). */
 export interface DrillIo {
@@ -16,9 +16,16 @@ export function progressPrinter (io: DrillIo): (tick: LoadTick) => void {
   return (tick) => io.say(`  ${String(tick.elapsedSeconds).padStart(3)} s  ${String(tick.responses).padStart(6)} req/s  ${tick.errors} errors`)
 }
 
+/** A verdict from its rows: it holds when every deciding row passes. */
+export function verdictOf (checks: VerdictCheck[]): Verdict {
+  return { pass: checks.every((c) => c.informational || c.pass), checks }
+}
+
 /** The audit's counts and rules as verdict rows. `informational` names rules that do not decide. */
 export function auditChecks (audit: AuditResult, informational: (rule: string) => boolean = () => false): VerdictCheck[] {
   return [
+    // Without a single acknowledged write the rules below would hold vacuously.
+    { name: 'writes audited', expected: '≥ 1 acknowledged', actual: String(audit.acknowledged), pass: audit.acknowledged > 0 },
     {
       name: 'write audit: acknowledged / failed / indeterminate',
       expected: 'counted',

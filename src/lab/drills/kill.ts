@@ -9,7 +9,7 @@ import { apiPortsOf, appNames } from '../stack/settings.js'
 import { stackPaths } from '../stack/state.js'
 import type { RunningStack } from './running-stack.js'
 import { runTraffic, type Mix } from './traffic.js'
-import { auditChecks, progressPrinter, secondsSince, type DrillIo } from './drill-io.js'
+import { auditChecks, progressPrinter, secondsSince, verdictOf, type DrillIo } from './drill-io.js'
 
 export interface KillOptions {
   everySeconds: number
@@ -27,7 +27,6 @@ export interface KillOptions {
 
 interface Recovery {
   target: string
-  pid: number
   killedAtMs: number
   deadAtMs?: number
   readyAfterMs: number | null
@@ -60,30 +59,33 @@ export async function killDrill (stack: RunningStack, options: KillOptions, meta
       const target = names[i]!
       // Its PID, from the instance itself (GET / answers with it): fast, and it proves the worker is up.
       const pid = await fetch(`http://127.0.0.1:${ports[i]}/`, { signal: AbortSignal.timeout(500) })
-        .then(async (r) => ((await r.json()) as { pid: number }).pid, () => null)
+        .then((r) => (r.ok ? r.json() : null))
+        .then((body) => (Number.isInteger((body as { pid?: unknown } | null)?.pid) ? (body as { pid: number }).pid : null))
+        .catch(() => null)
       if (pid === null) continue // not answering: skip this tick
-      const recovery: Recovery = { target, pid, killedAtMs: now(), readyAfterMs: null, routedAfterMs: null }
+      const recovery: Recovery = { target, killedAtMs: now(), readyAfterMs: null, routedAfterMs: null }
       // A worker killed again before nginx routed to it: the earlier recovery has no routed time.
       for (const r of recoveries) if (r.target === target) r.superseded = true
       process.kill(pid, options.signal)
       recoveries.push(recovery)
       events.push({ t: secondsSince(recovery.killedAtMs), type: 'kill', target, detail: `pid ${pid}, ${options.signal}` })
       io.say(`  kill ${target} (pid ${pid}, ${options.signal}) at ${(recovery.killedAtMs / 1000).toFixed(1)} s`)
+      // A worker that does not die, or does not come back, leaves readyAfterMs null: the verdict says so.
       watchers.push((async () => {
         await waitFor(`pid ${pid} to exit`, () => !isAlive(pid), 10_000, 10)
         recovery.deadAtMs = now()
         await waitFor(`${target} to be ready again`, async () => !isAlive(pid) && await isReady(ports[i]!), 15_000, 20)
-          .then(() => {
-            recovery.readyAfterMs = Math.round(now() - recovery.killedAtMs)
-            events.push({ t: secondsSince(now()), type: 'ready', target, detail: `${recovery.readyAfterMs} ms after the kill` })
-          }, () => {})
-      })())
+        recovery.readyAfterMs = Math.round(now() - recovery.killedAtMs)
+        events.push({ t: secondsSince(now()), type: 'ready', target, detail: `${recovery.readyAfterMs} ms after the kill` })
+      })().catch(() => {}))
     }
   }
 
   const pm2Home = stackPaths(stack.settings.dir).pm2Home
   const restartsDuring = await restartsSince(pm2Home)
-  let loop: Promise<void> = Promise.resolve()
+  // Started with the load, awaited after it: keep a failure until then (an unhandled
+  // rejection would end the process before the stack is put back).
+  let loop: Promise<unknown> = Promise.resolve()
   const traffic = await runTraffic({
     label: `drill kill every ${options.everySeconds}s for ${options.durationSeconds}s`,
     url: stack.base,
@@ -92,7 +94,7 @@ export async function killDrill (stack: RunningStack, options: KillOptions, meta
     durationSeconds: options.durationSeconds,
     mix: options.mix,
     runId: newRunId(),
-    onStart: (at) => { startedAt = at; loop = killLoop() },
+    onStart: (at) => { startedAt = at; loop = killLoop().catch((err: unknown) => err) },
     onTick: progressPrinter(io),
     onAnswer: (answer) => {
       // Routed again: the first answer from a killed worker to a request sent after its
@@ -106,7 +108,8 @@ export async function killDrill (stack: RunningStack, options: KillOptions, meta
       }
     }
   })
-  await loop
+  const failure = await loop
+  if (failure instanceof Error) throw failure
   await Promise.all(watchers)
 
   const audit = await auditStore(stack.base, traffic.ledger, { kvBaseVersion: traffic.kvBaseVersion })
@@ -152,6 +155,6 @@ export async function killDrill (stack: RunningStack, options: KillOptions, meta
     recoveries: recoveries.map((r) => ({ target: r.target, killedAtSeconds: secondsSince(r.killedAtMs), readyAfterMs: r.readyAfterMs, routedAfterMs: r.routedAfterMs })),
     restarts,
     audit,
-    verdict: { pass: checks.every((c) => c.informational || c.pass), checks }
+    verdict: verdictOf(checks)
   }
 }

@@ -7,7 +7,7 @@ import { pm2, restartsSince } from '../stack/pm2.js'
 import { isReady } from '../stack/probe.js'
 import { apiPortsOf, appNames } from '../stack/settings.js'
 import { stackPaths } from '../stack/state.js'
-import { auditChecks, progressPrinter, secondsSince, type DrillIo } from './drill-io.js'
+import { auditChecks, progressPrinter, secondsSince, verdictOf, type DrillIo } from './drill-io.js'
 import type { RunningStack } from './running-stack.js'
 import { runTraffic, type Mix } from './traffic.js'
 
@@ -72,6 +72,13 @@ export async function reloadDrill (stack: RunningStack, options: ReloadOptions, 
   const errors = traffic.errorsByOperation.reads + traffic.errorsByOperation.writes
   const checks: VerdictCheck[] = [
     { name: 'apps reloaded while the load ran', expected: `${names.length}`, actual: `${reloaded.length} (${reloaded.join(', ') || 'none'})`, pass: reloaded.length === names.length },
+    {
+      // PM2 counts a reload as a restart: one each proves every app really got a new process.
+      name: 'a new process for every app',
+      expected: '1 restart each',
+      actual: Object.entries(restarts).map(([app, n]) => `${app} ${n}`).join(', '),
+      pass: names.every((name) => restarts[name] === 1)
+    },
     { name: 'client-visible errors', expected: '0', actual: `${errors} (GET ${traffic.errorsByOperation.reads}, POST ${traffic.errorsByOperation.writes})`, pass: errors === 0 },
     ...auditChecks(audit)
   ]
@@ -84,6 +91,6 @@ export async function reloadDrill (stack: RunningStack, options: ReloadOptions, 
     events: events.sort((a, b) => a.t - b.t),
     restarts,
     audit,
-    verdict: { pass: checks.every((c) => c.informational || c.pass), checks }
+    verdict: verdictOf(checks)
   }
 }

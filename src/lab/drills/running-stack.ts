@@ -1,4 +1,5 @@
-import { stackSettings, type StackSettings } from '../stack/settings.js'
+import { onInterrupt } from '../system/interrupt.js'
+import { settingsOverRunning, stackDir, type StackSettings } from '../stack/settings.js'
 import { down, up, type Say } from '../stack/stack.js'
 import { readState, writeState, type StackState } from '../stack/state.js'
 
@@ -19,28 +20,33 @@ export interface RunningStack {
  * (STACK_DIR) if there is one, else one brought up now on the environment's
  * settings. Release restores what was there. Ctrl-C releases too.
  */
-export async function useStack (changes: Partial<StackSettings>, say: Say, dir?: string): Promise<RunningStack> {
-  const defaults = stackSettings(dir ? { dir } : {})
-  const previous = readState(defaults.dir)
-  const settings = { ...(previous?.settings ?? defaults), ...changes }
+export async function useStack (changes: Partial<StackSettings>, say: Say, dir = stackDir()): Promise<RunningStack> {
+  const previous = readState(dir)
+  // What runs (or what the environment asks for), with the drill-only switch back to
+  // normal in case a `--no-retry` drill crashed before putting it back.
+  const base: StackSettings = previous
+    ? { ...previous.settings, retryNonIdempotent: true }
+    : settingsOverRunning(null, { dir })
+  const settings = { ...base, ...changes }
   if (!previous) say(`No stack is up: bringing one up (LB_PORT=${settings.lbPort}); it is taken down at the end.`)
-  const state = await up(settings, previous ? () => {} : say)
 
   let released = false
   const release = async () => {
     if (released) return
     released = true
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    unregister()
     if (!previous) await down(settings.dir, {}, say)
-    else await up({ ...previous.settings, dir: settings.dir }, () => {})
+    else await up(base, () => {})
   }
-  const onSignal = () => {
-    say('Interrupted: putting the stack back as it was...')
-    release().finally(() => process.exit(130))
+  // Registered before `up`, so an interrupt at any point puts things back.
+  const unregister = onInterrupt(release)
+  let state: StackState
+  try {
+    state = await up(settings, previous ? () => {} : say)
+  } catch (err) {
+    unregister() // up stopped what it had started
+    throw err
   }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
 
   return {
     settings,

@@ -1,6 +1,6 @@
 import type autocannon from 'autocannon'
 import { Ledger } from '../audit/ledger.js'
-import { outcomeOfAnswer } from '../audit/outcome.js'
+import { answerOf, outcomeOfAnswer } from '../audit/outcome.js'
 import { ClosingConnectionGuard, runAutocannon, type LoadTick } from '../load/autocannon.js'
 import type { LoadSummary } from '../results.js'
 
@@ -72,8 +72,6 @@ export interface Traffic {
   failureLatenciesMs: number[]
   /** Client-visible errors of reads (GETs) and of mutations (POSTs). */
   errorsByOperation: { reads: number, writes: number }
-  counterName: string
-  kvKeyNames: string[]
   /** The version every kv key has before the load: each was written once as a seed. */
   kvBaseVersion: number
 }
@@ -187,17 +185,7 @@ export async function runTraffic (options: TrafficOptions): Promise<Traffic> {
   errorsByOperation.writes += unanswered
   const socketErrors = Object.entries(summary.errors.byKind).filter(([kind]) => !kind.startsWith('non2xx')).reduce((a, [, n]) => a + n, 0)
   errorsByOperation.reads += Math.max(0, socketErrors - unanswered)
-  return { summary, ledger, failureLatenciesMs, errorsByOperation, counterName, kvKeyNames, kvBaseVersion: 1 }
-}
-
-/** The counter value or the kv version of an acknowledged answer. */
-function answerOf (body: string): number | undefined {
-  try {
-    const parsed = JSON.parse(body) as { value?: unknown, version?: unknown }
-    if (typeof parsed.version === 'number') return parsed.version
-    if (typeof parsed.value === 'number') return parsed.value
-  } catch {}
-  return undefined
+  return { summary, ledger, failureLatenciesMs, errorsByOperation, kvBaseVersion: 1 }
 }
 
 /** Writes every key of the pool once, so the reads of the load find them. */

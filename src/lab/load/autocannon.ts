@@ -41,7 +41,6 @@ export interface AutocannonLoadOptions {
 
 export interface AutocannonLoad {
   summary: LoadSummary
-  raw: autocannon.Result
 }
 
 /**
@@ -120,7 +119,7 @@ export async function runAutocannon (options: AutocannonLoadOptions): Promise<Au
     timeline,
     ...(options.countInstances ? { instances } : {})
   }
-  return { summary, raw }
+  return { summary }
 }
 
 /**

@@ -84,7 +84,7 @@ export const checkResult = object<CheckResult>({
   keys: number,
   concurrency: number,
   load: loadSummary,
-  reads: object<CheckResult['reads']>({ total: number, missed: number, stale: number, wrongValue: number }),
+  reads: object<CheckResult['reads']>({ total: number, missed: number, stale: number, wrongValue: number, failed: number }),
   counters: arrayOf(object<CheckResult['counters'][number]>({
     name: string, acknowledged: number, final: number, perInstance: recordOf(number)
   })),

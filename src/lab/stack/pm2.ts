@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { ECOSYSTEM_FILE, PM2_BIN, PROJECT_DIR } from '../paths.js'
+import { childEnv, isAlive } from '../system/process.js'
 
 const run = promisify(execFile)
 
@@ -18,10 +19,7 @@ export interface Pm2App {
 
 /** The environment of a PM2 command for a stack: its own PM2_HOME, never ~/.pm2. */
 export function pm2Env (pm2Home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, PM2_HOME: pm2Home, ...extra }
-  // A coverage collector's variable would follow the apps into the daemon.
-  delete env.NODE_V8_COVERAGE
-  return env
+  return childEnv({ PM2_HOME: pm2Home, ...extra })
 }
 
 /** Runs the project's own pm2 CLI against the stack's PM2_HOME. */
@@ -45,7 +43,10 @@ export async function pm2Start (pm2Home: string, appEnv: Record<string, string>)
 }
 
 export async function pm2Apps (pm2Home: string): Promise<Pm2App[]> {
-  if (pm2DaemonPid(pm2Home) === null) return []
+  // No daemon running (a stale pm2.pid after a reboot included): ask nothing, since
+  // `pm2 jlist` would start a daemon that nothing records.
+  const daemon = pm2DaemonPid(pm2Home)
+  if (daemon === null || !isAlive(daemon)) return []
   const list = JSON.parse(await pm2(pm2Home, ['jlist'])) as Array<{
     name: string
     pid: number

@@ -49,10 +49,33 @@ function oneOf<T extends string> (env: NodeJS.ProcessEnv, name: string, fallback
   return raw as T
 }
 
+/** The state folder alone (STACK_DIR): all that `down` and `status` need. */
+export function stackDir (env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.STACK_DIR || DEFAULT_STACK_DIR)
+}
+
+/** Which variable sets each port. */
+const PORT_VARIABLES = { lbPort: 'LB_PORT', redisPort: 'REDIS_PORT', apiBasePort: 'API_BASE_PORT' } as const
+
+/**
+ * Settings for a stack that may already run: the ports the environment does not
+ * set stay those it runs on (so `LB_PORT=8080 npm start`, then `STORE=memory npm
+ * start`, just works), and drill-only switches go back to their defaults.
+ */
+export function settingsOverRunning (running: StackSettings | null, overrides: Partial<StackSettings> = {}, env: NodeJS.ProcessEnv = process.env): StackSettings {
+  const kept: Partial<StackSettings> = {}
+  if (running) {
+    for (const [key, variable] of Object.entries(PORT_VARIABLES) as Array<[keyof typeof PORT_VARIABLES, string]>) {
+      if (!env[variable]) kept[key] = running[key]
+    }
+  }
+  return stackSettings({ ...kept, ...overrides }, env)
+}
+
 /** Settings from the environment (LB_PORT, REDIS_PORT, ...), then explicit overrides. */
 export function stackSettings (overrides: Partial<StackSettings> = {}, env: NodeJS.ProcessEnv = process.env): StackSettings {
   const settings: StackSettings = {
-    dir: resolve(env.STACK_DIR || DEFAULT_STACK_DIR),
+    dir: stackDir(env),
     lbPort: integer(env, 'LB_PORT', 80, 1, 65535),
     redisPort: integer(env, 'REDIS_PORT', 6379, 1, 65535),
     apiBasePort: integer(env, 'API_BASE_PORT', 3001, 1, 65000),

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { requireBinary } from '../system/binaries.js'
+import { onInterrupt } from '../system/interrupt.js'
 import { bindError, isListening } from '../system/ports.js'
 import { isAlive, stopPid, waitFor } from '../system/process.js'
 import { pingRedis, startRedisServer } from '../system/redis-server.js'
@@ -71,6 +72,14 @@ export async function up (settings: StackSettings, say: Say = () => {}): Promise
   const state: StackState = { settings, upAt: new Date().toISOString(), ...(previous ?? {}) }
   state.settings = settings
   const undo: Array<() => Promise<void>> = []
+  const rollBack = async () => {
+    for (const step of undo.reverse()) await step().catch(() => {})
+    undo.length = 0
+    if (previous) writeState(previous)
+    else clearState(settings.dir)
+  }
+  // Ctrl-C half-way stops what this call started, like a failure does.
+  const unregister = onInterrupt(rollBack)
 
   try {
     // Redis: ours if the recorded PID still runs; never someone else's.
@@ -84,6 +93,7 @@ export async function up (settings: StackSettings, say: Say = () => {}): Promise
       const pid = await startRedisServer({ port: settings.redisPort, dir: paths.redis, appendonly: true, appendfsync: settings.appendfsync })
       state.redisPid = pid
       undo.push(() => stopPid(pid))
+      writeState(state) // recorded at once: even a hard crash of this CLI leaves `down` a PID to stop
       say(`redis      started (pid ${pid}, port ${settings.redisPort}, AOF appendfsync ${settings.appendfsync})`)
     }
 
@@ -105,11 +115,10 @@ export async function up (settings: StackSettings, say: Say = () => {}): Promise
       if (taken.length > 0) {
         throw new StackError(`API port(s) ${taken.join(', ')} are taken by something this stack did not start; choose API_BASE_PORT=...`)
       }
-      await pm2Start(paths.pm2Home, appEnv(settings))
       if (apps.length === 0) undo.push(() => killPm2(paths.pm2Home))
+      await pm2Start(paths.pm2Home, appEnv(settings))
       say(`api        started ${wanted.join(', ')} on ports ${apiPortsOf(settings).join(', ')} (STORE=${settings.store}, LOG_LEVEL=${settings.logLevel})`)
     }
-    state.pm2DaemonPid = pm2DaemonPid(paths.pm2Home) ?? undefined
     await waitFor('every instance to be ready', async () => {
       const ready = await Promise.all(apiPortsOf(settings).map(isReady))
       return ready.every(Boolean)
@@ -137,6 +146,7 @@ export async function up (settings: StackSettings, say: Say = () => {}): Promise
       const pid = await startNginx(paths.nginx, settings.lbPort)
       state.nginxPid = pid
       undo.push(() => stopNginx(pid))
+      writeState(state)
       say(`nginx      started (pid ${pid}, port ${settings.lbPort})`)
     }
 
@@ -145,8 +155,10 @@ export async function up (settings: StackSettings, say: Say = () => {}): Promise
     writeState(state)
     return state
   } catch (err) {
-    for (const step of undo.reverse()) await step().catch(() => {})
+    await rollBack()
     throw err
+  } finally {
+    unregister()
   }
 }
 
@@ -233,11 +245,4 @@ export async function status (dir: string): Promise<StackStatus> {
     },
     throughNginx: { expected: settings.instances, reached: await instancesThrough(settings.lbPort, settings.instances) }
   }
-}
-
-/** Re-renders nginx's configuration for `settings` and reloads it (drills switch the retry policy this way). */
-export async function reconfigureBalancer (state: StackState, settings: StackSettings): Promise<void> {
-  if (state.nginxPid === undefined) throw new StackError('nginx is not running')
-  await writeNginxConfig(stackPaths(settings.dir).nginx, balancerOptions(settings))
-  await reloadNginx(state.nginxPid)
 }

@@ -7,7 +7,7 @@ export interface StackState {
   settings: StackSettings
   redisPid?: number
   nginxPid?: number
-  pm2DaemonPid?: number
+  /** (PM2's own daemon is found through PM2_HOME/pm2.pid.) */
   upAt: string
 }
 

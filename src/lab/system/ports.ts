@@ -44,10 +44,14 @@ export function freePort (): Promise<number> {
   })
 }
 
-/** `count` consecutive free ports (for api instances on base..base+count-1). */
+/**
+ * `count` consecutive free ports (for api instances on base..base+count-1), from
+ * 10000–30000: below Linux's ephemeral range (32768+), where freePort's ports and
+ * outgoing connections come from.
+ */
 export async function freePortRange (count: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 30000)
+    const base = 10000 + Math.floor(Math.random() * 20000)
     const free = await Promise.all(Array.from({ length: count }, (_, i) => canBind(base + i)))
     if (free.every(Boolean)) return base
   }

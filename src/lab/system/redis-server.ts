@@ -2,7 +2,7 @@ import { connect } from 'node:net'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { requireBinary } from './binaries.js'
-import { spawnDaemon, waitFor } from './process.js'
+import { spawnDaemon, stopPid, waitFor } from './process.js'
 
 export interface RedisServerOptions {
   port: number
@@ -35,7 +35,12 @@ export async function startRedisServer (options: RedisServerOptions): Promise<nu
     ''
   ].join('\n'))
   const pid = spawnDaemon(binary, [conf], { logFile: join(options.dir, 'redis.log'), detached: options.detached })
-  await waitFor(`redis-server on port ${options.port} (log: ${join(options.dir, 'redis.log')})`, () => pingRedis(options.port), 10_000)
+  try {
+    await waitFor(`redis-server on port ${options.port} (log: ${join(options.dir, 'redis.log')})`, () => pingRedis(options.port), 10_000)
+  } catch (err) {
+    await stopPid(pid) // never leave behind a Redis nobody knows the PID of
+    throw err
+  }
   return pid
 }
 

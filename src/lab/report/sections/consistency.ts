@@ -53,8 +53,8 @@ async function checkBlocks ({ file, result: check }: FromFile<CheckResult>): Pro
   return [
     heading(`STORE=${check.store}: ${passFail(check.verdict.pass)} (${file})`),
     text(`${formatCount(check.keys)} unique keys written then read back through nginx, counters incremented by ${formatCount(check.concurrency)} concurrent clients (${formatCount(check.load.requests)} requests, ${formatCount(check.load.errors.total)} client errors).`),
-    table(['reads', 'missed (404 after the write)', 'stale (older version)', 'wrong value'], [[
-      formatCount(reads.total), formatCount(reads.missed), formatCount(reads.stale), formatCount(reads.wrongValue)
+    table(['reads', 'missed (404 after the write)', 'stale (older version)', 'wrong value', 'failed (an error)'], [[
+      formatCount(reads.total), formatCount(reads.missed), formatCount(reads.stale), formatCount(reads.wrongValue), formatCount(reads.failed)
     ]]),
     ...(check.counters.length > 0
       ? [table(['counter', 'acknowledged', READ_VIA_NGINX, ...instances], check.counters.map((c) => [

@@ -50,7 +50,9 @@ export async function latencySection (run: RunData): Promise<Section | null> {
     ])))
   }
   if (openModel !== null) {
-    blocks.push(text(`Open model: requests sent at a fixed rate whatever the answers, like real users (${openModel.label}).`))
+    blocks.push(text(openModel.engine === 'wrk'
+      ? `Open model (approximated with wrk: many connections, each waiting a random think time, so requests arrive at about a fixed rate; ${openModel.label}).`
+      : `Open model: requests sent at a fixed rate whatever the answers, like real users (${openModel.label}).`))
     blocks.push(table(['target req/s', 'achieved req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors'], [[
       formatCount(openModel.targetRps), formatCount(openModel.rps), formatMs(openModel.latencyMs.p50),
       formatMs(openModel.latencyMs.p90), formatMs(openModel.latencyMs.p99), formatMs(openModel.latencyMs.max), formatCount(openModel.errors.total)

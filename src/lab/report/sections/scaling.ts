@@ -70,7 +70,7 @@ export async function scalingSection (run: RunData): Promise<Section | null> {
       text(`This machine has ${cpus} CPU cores (the dotted line). The ideal line is what perfect scaling would give: the smallest measured instance count's req/s per instance, times n.`),
       ...blocks,
       why(
-        `A CPU-bound route gets faster with more instances only up to the number of cores (${cpus} here): past that, the extra processes take turns on the same cores, so 4 instances are no faster than ${cpus}.`,
+        `A CPU-bound route gets faster with more instances only up to the number of cores (${cpus} here): past that, the extra processes take turns on the same cores, so more instances than that are no faster than ${cpus}.`,
         'The trivial route is limited by nginx and the load generator sharing those cores, not by the API, so adding instances barely moves it.'
       )
     ]

@@ -53,7 +53,7 @@ export async function summarySection (run: RunData): Promise<Section | null> {
   if (targets.length > 0) {
     blocks.push(text(`Bench targets (${run.bench?.file}), measured in the same run:`))
     blocks.push(table(['target', 'formula', 'value', 'goal', 'met'], targets.map((t) => [
-      t.name, t.formula, formatNumber(t.value), t.goal, t.met === null ? NOT_MEASURED : t.met ? 'yes' : 'no'
+      t.name, t.formula, formatNumber(t.value), t.goal, t.met === null ? (t.value === null ? NOT_MEASURED : 'not judged') : t.met ? 'yes' : 'no'
     ])))
   }
   blocks.push(why(
