@@ -69,3 +69,30 @@ t.test('closing with idle keep-alive connections open does not hang', async (t) 
   await app.close()
   t.ok(performance.now() - started < 2000, 'close() returned without waiting for the keep-alive timeout (72 s)')
 })
+
+t.test('a connection that goes idle after close() began is closed too, so close() does not hang', async (t) => {
+  const app = await buildApp(testConfig({ STORE: 'memory' }))
+  app.get('/slow', async () => { await sleep(300); return { done: true } })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const port = app.instance.port
+  // Busy when close() starts (so Node's one-time idle sweep skips it), then idle on a
+  // kept-alive connection the client never closes: what a balancer's pool looks like.
+  const socket = connect({ port, host: '127.0.0.1' }, () => socket.write('GET /slow HTTP/1.1\r\nHost: test\r\n\r\n'))
+  t.teardown(() => { socket.destroy() })
+  let answer = ''
+  socket.on('data', (chunk) => { answer += chunk.toString() })
+  const closedByServer = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+  await sleep(50)
+  const closed = app.close().then(() => 'closed' as const)
+  const outcome = await Promise.race([closed, sleep(3000).then(() => 'still open after 3 s' as const)])
+  t.equal(outcome, 'closed', 'close() returned without waiting for the keep-alive timeout (72 s)')
+  if (outcome !== 'closed') {
+    // Let close() finish (it waits for this socket) instead of holding the run for 72 s.
+    socket.destroy()
+    await closed
+    return
+  }
+  await closedByServer
+  t.match(answer, /^HTTP\/1\.1 200 /, 'the in-flight request still completed')
+  t.notMatch(answer, /connection: close/i, 'its answer kept the connection alive, so only the server could close it')
+})
