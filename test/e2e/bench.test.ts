@@ -2,9 +2,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import type { StartedProcess } from '../../src/lab/bench/fleet.js'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { busyPorts, Fleet, type StartedProcess } from '../../src/lab/bench/fleet.js'
 import { runBench } from '../../src/lab/bench/run.js'
-import { STACK_CELL } from '../../src/lab/bench/matrix.js'
+import { needsOf, selectCells, STACK_CELL } from '../../src/lab/bench/matrix.js'
+import { parentMap, withDescendants } from '../../src/lab/bench/proc-cpu.js'
 import { findBinary } from '../../src/lab/system/binaries.js'
 import { isListening } from '../../src/lab/system/ports.js'
 import { isAlive } from '../../src/lab/system/process.js'
@@ -102,4 +104,29 @@ t.test('autocannon engine: the seed baselines, nothing left running', async (t) 
   t.equal(started.find((p) => p.name === 'seed cluster')?.children.length, 4, 'the cluster primary had 4 workers')
   t.ok(existsSync(join(out, 'bench.md')))
   await gone(t, started)
+})
+
+/** This process's live children (zombies excluded: dead, only not yet reaped). */
+function liveChildren (): number[] {
+  return withDescendants([process.pid], parentMap()).filter((pid) => pid !== process.pid && isAlive(pid))
+}
+
+t.test('an interrupt while the fleet starts leaves nothing running, whenever it lands', async (t) => {
+  const cells = selectCells([STACK_CELL], false)
+  const needs = needsOf(cells)
+  t.strictSame(liveChildren(), [], 'no children before')
+  // 0 ms: before Redis is even spawned; 300 ms: while instances boot (PIDs known or not yet).
+  for (const delayMs of [0, 300]) {
+    const dir = mkdtempSync(join(tmpdir(), 'sl-fleet-e2e-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    const fleet = new Fleet(dir)
+    const starting = fleet.start(needs).then(() => 'started', (err: Error) => err.message)
+    if (delayMs > 0) await sleep(delayMs)
+    const left = await fleet.stop()
+    // What the interrupt handler sees the moment stop() resolves: the process exits next.
+    t.strictSame(left, [], `stop() after ${delayMs} ms: nothing it knows of is alive`)
+    t.strictSame(liveChildren(), [], `stop() after ${delayMs} ms: no child of this process is left running`)
+    t.equal(await starting, 'stopped while starting', 'start() gave up instead of finishing the fleet')
+    t.strictSame(await busyPorts(fleet.allPorts()), [], 'no port left listening')
+  }
 })

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
+import { parentMap, readProcStat, withDescendants } from '../../src/lab/bench/proc-cpu.js'
 import { freshStackSettings } from '../../src/lab/stack/fresh.js'
 import { pm2DaemonPid } from '../../src/lab/stack/pm2.js'
 import { apiPortsOf } from '../../src/lab/stack/settings.js'
@@ -51,5 +52,38 @@ t.test('Ctrl-C during `drill kill` on a stack it brought up leaves nothing runni
   for (const port of [settings.lbPort, settings.redisPort, ...apiPortsOf(settings)]) {
     t.notOk(await isListening(port), `port ${port} is free`)
   }
+  t.equal(readState(settings.dir), null, 'no stack recorded as up')
+})
+
+t.test('Ctrl-C during `up`, while Redis is still booting, leaves nothing running', async (t) => {
+  const settings = await freshStackSettings()
+  t.teardown(() => down(settings.dir, { purge: true })) // in case the test fails half-way
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/lab/cli.ts', 'up'], {
+    env: childEnv({
+      STACK_DIR: settings.dir,
+      LB_PORT: String(settings.lbPort),
+      REDIS_PORT: String(settings.redisPort),
+      API_BASE_PORT: String(settings.apiBasePort)
+    }),
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let output = ''
+  child.stdout.on('data', (chunk) => { output += chunk })
+  child.stderr.on('data', (chunk) => { output += chunk })
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+
+  // The moment redis-server exists as a child of `up`, before it can answer PING.
+  let redisPid: number | undefined
+  await waitFor('up to spawn redis-server', () => {
+    const parents = parentMap()
+    redisPid = withDescendants([child.pid!], parents).find((pid) => readProcStat(pid)?.comm === 'redis-server')
+    return redisPid !== undefined
+  }, 30_000, 2)
+  child.kill('SIGINT')
+  const [code] = await once(child, 'exit')
+  t.equal(code, 130, 'exits 130, as after Ctrl-C')
+  t.match(output, /SIGINT: stopping what was started/)
+  t.notOk(isAlive(redisPid!), `the Redis it had just spawned (pid ${redisPid}) is gone`)
+  t.notOk(await isListening(settings.redisPort), `port ${settings.redisPort} is free`)
   t.equal(readState(settings.dir), null, 'no stack recorded as up')
 })

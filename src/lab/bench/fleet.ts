@@ -90,6 +90,10 @@ export class Fleet {
   readonly #usedPorts = new Set<number>()
   /** The command name of every child seen, so a final sweep never signals a recycled PID. */
   readonly #childComm = new Map<number, string>()
+  /** Set by stop(): start() spawns nothing more once it is. */
+  #stopping = false
+  /** The start() in progress, which stop() waits for. */
+  #starting: Promise<void> | null = null
 
   constructor (readonly dir: string, private readonly log: (line: string) => void = () => {}) {
     mkdirSync(dir, { recursive: true })
@@ -97,11 +101,21 @@ export class Fleet {
 
   /** Starts everything `needs` asks for; on any failure stops what it started and rethrows. */
   async start (needs: Needs): Promise<void> {
+    this.#starting = this.#start(needs)
+    try {
+      await this.#starting
+    } finally {
+      this.#starting = null
+    }
+  }
+
+  async #start (needs: Needs): Promise<void> {
     try {
       if (needs.redis) {
         const port = await this.port()
         const dir = join(this.dir, 'redis')
         this.redisPort = port
+        this.#checkNotStopping()
         const pid = await startRedisServer({ port, dir, appendonly: true, appendfsync: 'everysec', detached: false })
         this.processes.push({ name: 'redis', group: 'redis', pid, port, children: [] })
       }
@@ -125,9 +139,14 @@ export class Fleet {
       for (const [id, topology] of needs.topologies) await this.#startNginx(id, topology)
       this.#refreshChildren()
     } catch (err) {
-      await this.stop()
+      await this.#stopAll()
       throw err
     }
+  }
+
+  /** Throws once stop() was called: checked before every spawn and while waiting for one. */
+  #checkNotStopping (): void {
+    if (this.#stopping) throw new FleetError('stopped while starting')
   }
 
   /** http://127.0.0.1:<port> of whatever serves a cell. */
@@ -167,6 +186,15 @@ export class Fleet {
    * still alive afterwards (nothing, unless SIGKILL failed).
    */
   async stop (): Promise<number[]> {
+    this.#stopping = true
+    // An interrupt can land while start() is still spawning or waiting for a process
+    // it spawned, whose PID is not recorded yet. Let start() see the flag and fail
+    // (stopping what it started), so nothing it spawns is left behind after this.
+    await this.#starting?.catch(() => {})
+    return this.#stopAll()
+  }
+
+  async #stopAll (): Promise<number[]> {
     this.#refreshChildren()
     const byGroup = (group: Group) => this.processes.filter((p) => p.group === group)
     await Promise.all(byGroup('nginx').map((p) => stopNginx(p.pid)))
@@ -212,9 +240,11 @@ export class Fleet {
       LOG_LEVEL: pool.logLevel,
       TRUST_PROXY: '127.0.0.1'
     })
+    this.#checkNotStopping()
     const pid = spawnDaemon(process.execPath, [script], { logFile, env, cwd: this.dir, detached: false })
     this.processes.push({ name, group: 'api', pid, port, children: [] })
     await waitFor(`${name} to answer /health/ready on port ${port}`, async () => {
+      this.#checkNotStopping()
       if (!isAlive(pid)) throw new FleetError(`${name} exited at start: ${tail(logFile)}`)
       return answers(`http://127.0.0.1:${port}/health/ready`)
     }, 30_000, 100)
@@ -224,10 +254,12 @@ export class Fleet {
     if (!existsSync(SEED_EXPRESS_SCRIPT)) throw new FleetError(`${SEED_EXPRESS_SCRIPT} is missing: run npm run build`)
     const port = await this.port()
     const logFile = join(this.dir, 'seed-express.log')
+    this.#checkNotStopping()
     const pid = spawnDaemon(process.execPath, [SEED_EXPRESS_SCRIPT], { logFile, env: childEnv({ HOST: '127.0.0.1', PORT: String(port) }), cwd: this.dir, detached: false })
     this.processes.push({ name: 'seed express', group: 'api', pid, port, children: [] })
     this.expressPort = port
     await waitFor(`the seed's Express on port ${port}`, async () => {
+      this.#checkNotStopping()
       if (!isAlive(pid)) throw new FleetError(`the seed's Express exited at start: ${tail(logFile)}`)
       return answers(`http://127.0.0.1:${port}/`)
     }, 30_000, 100)
@@ -238,10 +270,12 @@ export class Fleet {
     const port = await this.port()
     const logFile = join(this.dir, 'seed-cluster.log')
     const env = childEnv({ HOST: '127.0.0.1', PORT: String(port), WORKERS: String(workers) })
+    this.#checkNotStopping()
     const pid = spawnDaemon(process.execPath, [SEED_CLUSTER_SCRIPT], { logFile, env, cwd: this.dir, detached: false })
     this.processes.push({ name: 'seed cluster', group: 'api', pid, port, children: [] })
     this.clusterPort = port
     await waitFor(`the seed's cluster (${workers} workers) on port ${port}`, () => {
+      this.#checkNotStopping()
       if (!isAlive(pid)) throw new FleetError(`the seed's cluster exited at start: ${tail(logFile)}`)
       return existsSync(logFile) && readFileSync(logFile, 'utf8').includes('seed cluster ready')
     }, 30_000, 100)
@@ -262,6 +296,7 @@ export class Fleet {
       retryNonIdempotent: true,
       accessLogFile: topology.accessLog ? join(prefix, 'logs', 'access.log') : null
     })
+    this.#checkNotStopping()
     const pid = await startNginx(prefix, port, { detached: false })
     this.processes.push({ name: `nginx ${id}`, group: 'nginx', pid, port, children: [] })
     this.nginxPorts.set(id, port)

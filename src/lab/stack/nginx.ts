@@ -117,11 +117,17 @@ export async function writeNginxConfig (prefix: string, options: BalancerOptions
 }
 
 /** Starts a local nginx (master in the foreground of its own process group) and waits until it answers. */
-export async function startNginx (prefix: string, port: number, { detached = true } = {}): Promise<number> {
+export async function startNginx (
+  prefix: string,
+  port: number,
+  { detached = true, onSpawn }: { detached?: boolean, onSpawn?: (pid: number) => void } = {}
+): Promise<number> {
   const pid = spawnDaemon(requireBinary('nginx'), ['-p', prefix, '-c', join(prefix, 'conf', 'nginx.conf'), '-g', 'daemon off;'], {
     logFile: join(prefix, 'logs', 'nginx.out.log'),
     detached
   })
+  // Known before nginx answers: an interrupt while it starts can stop it.
+  onSpawn?.(pid)
   try {
     await waitFor(`nginx to answer on port ${port}`, async () => {
       if (!isAlive(pid)) throw new Error(`nginx exited at start: ${tail(join(prefix, 'logs', 'error.log'))}`)

@@ -90,10 +90,19 @@ export async function up (settings: StackSettings, say: Say = () => {}): Promise
         throw new StackError(`port ${settings.redisPort} is taken by a Redis (or another server) this stack did not start; ` +
           'refusing to clobber it. Stop it, or choose another port: REDIS_PORT=6380 npm start')
       }
-      const pid = await startRedisServer({ port: settings.redisPort, dir: paths.redis, appendonly: true, appendfsync: settings.appendfsync })
-      state.redisPid = pid
-      undo.push(() => stopPid(pid))
-      writeState(state) // recorded at once: even a hard crash of this CLI leaves `down` a PID to stop
+      // Recorded the moment it is spawned: Ctrl-C while it boots, or even a hard crash
+      // of this CLI, leaves a PID to stop (rollBack's, or `down`'s).
+      const pid = await startRedisServer({
+        port: settings.redisPort,
+        dir: paths.redis,
+        appendonly: true,
+        appendfsync: settings.appendfsync,
+        onSpawn: (spawned) => {
+          state.redisPid = spawned
+          undo.push(() => stopPid(spawned))
+          writeState(state)
+        }
+      })
       say(`redis      started (pid ${pid}, port ${settings.redisPort}, AOF appendfsync ${settings.appendfsync})`)
     }
 
@@ -143,10 +152,13 @@ export async function up (settings: StackSettings, say: Say = () => {}): Promise
         throw new StackError(`cannot listen on port ${settings.lbPort} (${problem}: a system nginx or another server?). ` +
           'Stop it, or use another port: LB_PORT=8080 npm start')
       }
-      const pid = await startNginx(paths.nginx, settings.lbPort)
-      state.nginxPid = pid
-      undo.push(() => stopNginx(pid))
-      writeState(state)
+      const pid = await startNginx(paths.nginx, settings.lbPort, {
+        onSpawn: (spawned) => {
+          state.nginxPid = spawned
+          undo.push(() => stopNginx(spawned))
+          writeState(state)
+        }
+      })
       say(`nginx      started (pid ${pid}, port ${settings.lbPort})`)
     }
 

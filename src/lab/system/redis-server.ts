@@ -11,6 +11,11 @@ export interface RedisServerOptions {
   appendonly?: boolean
   appendfsync?: 'always' | 'everysec' | 'no'
   detached?: boolean
+  /**
+   * Called with the PID the moment it is spawned, before it answers: so an
+   * interrupt while it boots can stop it (the caller records it for its cleanup).
+   */
+  onSpawn?: (pid: number) => void
 }
 
 /**
@@ -35,6 +40,7 @@ export async function startRedisServer (options: RedisServerOptions): Promise<nu
     ''
   ].join('\n'))
   const pid = spawnDaemon(binary, [conf], { logFile: join(options.dir, 'redis.log'), detached: options.detached })
+  options.onSpawn?.(pid)
   try {
     await waitFor(`redis-server on port ${options.port} (log: ${join(options.dir, 'redis.log')})`, () => pingRedis(options.port), 10_000)
   } catch (err) {
