@@ -1,29 +1,25 @@
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { parentMap, readProcStat, withDescendants } from '../../src/lab/bench/proc-cpu.js'
 import { freshStackSettings } from '../../src/lab/stack/fresh.js'
 import { pm2DaemonPid } from '../../src/lab/stack/pm2.js'
-import { apiPortsOf } from '../../src/lab/stack/settings.js'
+import { apiPortsOf, type StackSettings } from '../../src/lab/stack/settings.js'
 import { down } from '../../src/lab/stack/stack.js'
 import { readState, stackPaths } from '../../src/lab/stack/state.js'
 import { isListening } from '../../src/lab/system/ports.js'
 import { childEnv, isAlive, waitFor } from '../../src/lab/system/process.js'
 
-// Ctrl-C in the middle of a drill that brought its own stack up: everything it
-// started — Redis, the PM2 daemon and apps, nginx — is stopped before it exits.
+// Ctrl-C in the middle of a drill that brought its own stack up, or of `up` while a
+// process it spawned is still booting: everything it started — Redis, the PM2 daemon
+// and apps, nginx — is stopped before it exits.
 
-t.test('Ctrl-C during `drill kill` on a stack it brought up leaves nothing running', async (t) => {
-  const settings = await freshStackSettings()
-  const out = mkdtempSync(join(tmpdir(), 'sl-interrupt-'))
-  t.teardown(async () => {
-    await down(settings.dir, { purge: true }) // in case the test fails half-way
-    rmSync(out, { recursive: true, force: true })
-  })
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/lab/cli.ts', 'drill', 'kill', '--duration', '60s', '--out', out], {
+/** Runs the CLI on a stack of free ports; output() is everything it printed so far. Killed at teardown if still running. */
+function startCli (t: Test, settings: StackSettings, args: string[]): { child: ChildProcess, output: () => string } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/lab/cli.ts', ...args], {
     // Without tap's coverage hooks (another loader, tsx: its coverage would blur the rest).
     env: childEnv({
       STACK_DIR: settings.dir,
@@ -34,12 +30,23 @@ t.test('Ctrl-C during `drill kill` on a stack it brought up leaves nothing runni
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''
-  child.stdout.on('data', (chunk) => { output += chunk })
-  child.stderr.on('data', (chunk) => { output += chunk })
+  child.stdout!.on('data', (chunk) => { output += chunk })
+  child.stderr!.on('data', (chunk) => { output += chunk })
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  return { child, output: () => output }
+}
+
+t.test('Ctrl-C during `drill kill` on a stack it brought up leaves nothing running', async (t) => {
+  const settings = await freshStackSettings()
+  const out = mkdtempSync(join(tmpdir(), 'sl-interrupt-'))
+  t.teardown(async () => {
+    await down(settings.dir, { purge: true }) // in case the test fails half-way
+    rmSync(out, { recursive: true, force: true })
+  })
+  const { child, output } = startCli(t, settings, ['drill', 'kill', '--duration', '60s', '--out', out])
 
   // Wait until the load runs and a worker has been killed: the stack is fully up.
-  await waitFor('the drill to kill a worker', () => /kill api-\d/.test(output), 60_000, 100)
+  await waitFor('the drill to kill a worker', () => /kill api-\d/.test(output()), 60_000, 100)
   const state = readState(settings.dir)!
   const pids = [state.redisPid!, state.nginxPid!, pm2DaemonPid(stackPaths(settings.dir).pm2Home)!]
   t.ok(pids.every((pid) => Number.isInteger(pid) && isAlive(pid)), 'Redis, nginx and the PM2 daemon run')
@@ -47,7 +54,7 @@ t.test('Ctrl-C during `drill kill` on a stack it brought up leaves nothing runni
   child.kill('SIGINT')
   const [code] = await once(child, 'exit')
   t.equal(code, 130, 'exits 130, as after Ctrl-C')
-  t.match(output, /SIGINT: stopping what was started/)
+  t.match(output(), /SIGINT: stopping what was started/)
   for (const pid of pids) t.notOk(isAlive(pid), `pid ${pid} is gone`)
   for (const port of [settings.lbPort, settings.redisPort, ...apiPortsOf(settings)]) {
     t.notOk(await isListening(port), `port ${port} is free`)
@@ -58,19 +65,7 @@ t.test('Ctrl-C during `drill kill` on a stack it brought up leaves nothing runni
 t.test('Ctrl-C during `up`, while Redis is still booting, leaves nothing running', async (t) => {
   const settings = await freshStackSettings()
   t.teardown(() => down(settings.dir, { purge: true })) // in case the test fails half-way
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/lab/cli.ts', 'up'], {
-    env: childEnv({
-      STACK_DIR: settings.dir,
-      LB_PORT: String(settings.lbPort),
-      REDIS_PORT: String(settings.redisPort),
-      API_BASE_PORT: String(settings.apiBasePort)
-    }),
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let output = ''
-  child.stdout.on('data', (chunk) => { output += chunk })
-  child.stderr.on('data', (chunk) => { output += chunk })
-  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  const { child, output } = startCli(t, settings, ['up'])
 
   // The moment redis-server exists as a child of `up`, before it can answer PING.
   let redisPid: number | undefined
@@ -82,7 +77,7 @@ t.test('Ctrl-C during `up`, while Redis is still booting, leaves nothing running
   child.kill('SIGINT')
   const [code] = await once(child, 'exit')
   t.equal(code, 130, 'exits 130, as after Ctrl-C')
-  t.match(output, /SIGINT: stopping what was started/)
+  t.match(output(), /SIGINT: stopping what was started/)
   t.notOk(isAlive(redisPid!), `the Redis it had just spawned (pid ${redisPid}) is gone`)
   t.notOk(await isListening(settings.redisPort), `port ${settings.redisPort} is free`)
   t.equal(readState(settings.dir), null, 'no stack recorded as up')
