@@ -126,7 +126,9 @@ t.test('an interrupt while the fleet starts leaves nothing running, whenever it 
     // What the interrupt handler sees the moment stop() resolves: the process exits next.
     t.strictSame(left, [], `stop() after ${delayMs} ms: nothing it knows of is alive`)
     t.strictSame(liveChildren(), [], `stop() after ${delayMs} ms: no child of this process is left running`)
-    t.equal(await starting, 'stopped while starting', 'start() gave up instead of finishing the fleet')
+    if (delayMs === 0) t.equal(await starting, 'stopped while starting', 'start() gave up instead of finishing the fleet')
+    // Later, start() may have finished first on a fast machine: then stop() stopped it all.
+    else t.match(await starting, /^(stopped while starting|started)$/, `start() ended: ${await starting}`)
     t.strictSame(await busyPorts(fleet.allPorts()), [], 'no port left listening')
   }
 })
