@@ -6,7 +6,7 @@ import { redisDrill } from '../drills/redis.js'
 import { consistencyCheck } from '../drills/check.js'
 import { useStack } from '../drills/running-stack.js'
 import { parseMix } from '../drills/traffic.js'
-import type { DrillIo } from '../drills/drill-io.js'
+import { DRILL_LOAD_DEFAULTS, type DrillIo, type DrillLoad } from '../drills/drill-io.js'
 import type { CheckResult, DrillResult } from '../results.js'
 import { printVerdict, runDir, runMeta, writeResult } from '../run.js'
 import type { StackSettings } from '../stack/settings.js'
@@ -64,14 +64,14 @@ const outOption = () => new Option('--out <dir>', 'run folder for the JSON resul
 /** The steady mixed load every drill runs under. */
 function withLoadOptions (command: Command): Command {
   return command
-    .option('--mix <weights>', 'request mix', 'root:25,kv-get:25,kv-set:25,incr:25')
-    .option('--connections <n>', 'concurrent connections of the load', '16')
-    .option('--rate <n>', 'requests per second ("max": as fast as answers come)', '1000')
+    .option('--mix <weights>', 'request mix', DRILL_LOAD_DEFAULTS.mix)
+    .option('--connections <n>', 'concurrent connections of the load', String(DRILL_LOAD_DEFAULTS.connections))
+    .option('--rate <n>', 'requests per second ("max": as fast as answers come)', String(DRILL_LOAD_DEFAULTS.rate))
 }
 
 interface LoadFlags { mix: string, connections: string, rate: string }
 
-function loadOptions (o: LoadFlags): { mix: ReturnType<typeof parseMix>, connections: number, rate?: number } {
+function loadOptions (o: LoadFlags): DrillLoad {
   let mix
   try {
     mix = parseMix(o.mix)

@@ -5,6 +5,7 @@ import { consistencyCheck } from '../drills/check.js'
 import { killDrill } from '../drills/kill.js'
 import { redisDrill } from '../drills/redis.js'
 import { reloadDrill } from '../drills/reload.js'
+import { DRILL_LOAD_DEFAULTS, type DrillLoad } from '../drills/drill-io.js'
 import { useStack, type RunningStack } from '../drills/running-stack.js'
 import { parseMix } from '../drills/traffic.js'
 import type { AnyResult, RunMeta } from '../results.js'
@@ -24,15 +25,14 @@ interface StepOutcome {
   seconds: number
 }
 
-const MIX = 'root:25,kv-get:25,kv-set:25,incr:25'
-
 /**
  * What each step runs, on the lab's own fresh stack. Each returns its result
  * files (written into the run folder) and a one-line headline.
  */
 function stepRunners (stack: RunningStack, dir: string, meta: RunMeta, say: (line: string) => void): Record<LabStep, () => Promise<Array<{ step: string, status: StepOutcome['status'], headline: string }>>> {
   const save = (file: string, result: AnyResult) => writeResult(dir, file, result)
-  const mix = parseMix(MIX)
+  // The drills' own defaults, as `npm run drill` runs them.
+  const load: DrillLoad = { ...DRILL_LOAD_DEFAULTS, mix: parseMix(DRILL_LOAD_DEFAULTS.mix) }
   return {
     load: async () => {
       const result = await seedLoad(stack, { requests: 10_000, connections: 100, path: '/' }, meta, say)
@@ -64,18 +64,18 @@ function stepRunners (stack: RunningStack, dir: string, meta: RunMeta, say: (lin
       return outcomes
     },
     kill: async () => {
-      const result = await killDrill(stack, { everySeconds: 2, durationSeconds: 30, signal: 'SIGKILL', mix, connections: 16, rate: 1000, noRetry: false, readyWithinMs: 1500 }, meta, { say })
+      const result = await killDrill(stack, { everySeconds: 2, durationSeconds: 30, signal: 'SIGKILL', ...load, noRetry: false, readyWithinMs: 1500 }, meta, { say })
       save('kill.json', result)
       const slowest = Math.max(0, ...(result.recoveries ?? []).map((r) => r.readyAfterMs ?? Infinity))
       return [{ step: 'drill kill', status: result.verdict.pass ? 'PASS' : 'FAIL', headline: `${result.recoveries?.length ?? 0} kills, ${result.load.errors.total} client errors, slowest back in ${slowest} ms, audit ${result.audit.acknowledged}/${result.audit.failed}/${result.audit.indeterminate}` }]
     },
     reload: async () => {
-      const result = await reloadDrill(stack, { durationSeconds: 60, mix, connections: 16, rate: 1000 }, meta, { say })
+      const result = await reloadDrill(stack, { durationSeconds: 60, ...load }, meta, { say })
       save('reload.json', result)
       return [{ step: 'drill reload', status: result.verdict.pass ? 'PASS' : 'FAIL', headline: `${result.load.errors.total} client errors over ${result.load.requests} requests` }]
     },
     redis: async () => {
-      const result = await redisDrill(stack, { downSeconds: 5, hard: false, fsync: 'everysec', mix, connections: 16, rate: 1000 }, meta, { say })
+      const result = await redisDrill(stack, { downSeconds: 5, hard: false, fsync: 'everysec', ...load }, meta, { say })
       save('redis.json', result)
       const actual = (prefix: string) => result.verdict.checks.find((c) => c.name.startsWith(prefix))?.actual ?? '?'
       return [{ step: 'drill redis', status: result.verdict.pass ? 'PASS' : 'FAIL', headline: `503s answered in p99 ${actual('failures')}; back ${actual('recovery')} after Redis answered` }]

@@ -1,9 +1,27 @@
 import type { LoadTick } from '../load/autocannon.js'
 import type { AuditResult, Verdict, VerdictCheck } from '../results.js'
+import { newRunId } from '../run.js'
+import type { Mix, TrafficOptions } from './traffic.js'
 
 /** Where a drill reports progress (the CLI prints; tests collect or drop). */
 export interface DrillIo {
   say: (line: string) => void
+}
+
+/** The load every drill runs under: the drill commands' --mix, --connections and --rate. */
+export interface DrillLoad {
+  mix: Mix
+  connections: number
+  /** Requests per second (absent: as fast as answers come). */
+  rate?: number
+}
+
+/** The defaults of that load, for the drill commands' flags and for the lab. */
+export const DRILL_LOAD_DEFAULTS = { mix: 'root:25,kv-get:25,kv-set:25,incr:25', connections: 16, rate: 1000 } as const
+
+/** What every drill's traffic shares: its load through the balancer at `base`, keys of a run of its own, a progress line a second. */
+export function drillTraffic (base: string, load: DrillLoad, io: DrillIo): Pick<TrafficOptions, 'url' | 'connections' | 'rate' | 'mix' | 'runId' | 'onTick'> {
+  return { url: base, connections: load.connections, rate: load.rate, mix: load.mix, runId: newRunId(), onTick: progressPrinter(io) }
 }
 
 /** Milliseconds since the load started → seconds, as result files count time. */

@@ -1,24 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { auditStore } from '../audit/readback.js'
 import type { DrillEvent, DrillResult, RunMeta, VerdictCheck } from '../results.js'
-import { newRunId } from '../run.js'
 import { isAlive, waitFor } from '../system/process.js'
 import { restartsSince } from '../stack/pm2.js'
 import { isReady } from '../stack/probe.js'
 import { apiPortsOf, appNames } from '../stack/settings.js'
 import { stackPaths } from '../stack/state.js'
 import type { RunningStack } from './running-stack.js'
-import { runTraffic, type Mix } from './traffic.js'
-import { auditChecks, progressPrinter, secondsSince, verdictOf, type DrillIo } from './drill-io.js'
+import { runTraffic } from './traffic.js'
+import { auditChecks, drillTraffic, secondsSince, verdictOf, type DrillIo, type DrillLoad } from './drill-io.js'
 
-export interface KillOptions {
+export interface KillOptions extends DrillLoad {
   everySeconds: number
   durationSeconds: number
   signal: NodeJS.Signals
-  mix: Mix
-  connections: number
-  /** Requests per second (absent: as fast as answers come). */
-  rate?: number
   /** The "before" picture: nginx without `non_idempotent`, so POSTs are not retried. */
   noRetry: boolean
   /** The verdict's bound on each killed worker's time to serve again. */
@@ -87,15 +82,10 @@ export async function killDrill (stack: RunningStack, options: KillOptions, meta
   // rejection would end the process before the stack is put back).
   let loop: Promise<unknown> = Promise.resolve()
   const traffic = await runTraffic({
+    ...drillTraffic(stack.base, options, io),
     label: `drill kill every ${options.everySeconds}s for ${options.durationSeconds}s`,
-    url: stack.base,
-    connections: options.connections,
-    rate: options.rate,
     durationSeconds: options.durationSeconds,
-    mix: options.mix,
-    runId: newRunId(),
     onStart: (at) => { startedAt = at; loop = killLoop().catch((err: unknown) => err) },
-    onTick: progressPrinter(io),
     onAnswer: (answer) => {
       // Routed again: the first answer from a killed worker to a request sent after its
       // old process was gone (an answer already on its way when it died does not count).

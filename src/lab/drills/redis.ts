@@ -1,28 +1,23 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { auditStore } from '../audit/readback.js'
 import type { DrillEvent, DrillResult, RunMeta, VerdictCheck } from '../results.js'
-import { newRunId } from '../run.js'
 import { percentile } from '../stats.js'
 import { stopPid } from '../system/process.js'
 import { redisCommand, startRedisServer } from '../system/redis-server.js'
 import { stackPaths } from '../stack/state.js'
-import { auditChecks, progressPrinter, secondsSince, verdictOf, type DrillIo } from './drill-io.js'
+import { auditChecks, drillTraffic, secondsSince, verdictOf, type DrillIo, type DrillLoad } from './drill-io.js'
 import type { RunningStack } from './running-stack.js'
-import { runTraffic, type Mix } from './traffic.js'
+import { runTraffic } from './traffic.js'
 
-export interface RedisDrillOptions {
+export interface RedisDrillOptions extends DrillLoad {
   downSeconds: number
   /** SIGKILL (no chance to fsync) instead of SIGTERM (Redis writes its AOF and exits). */
   hard: boolean
   /** appendfsync while the drill runs. */
   fsync: 'everysec' | 'always'
-  mix: Mix
-  connections: number
   /** The verdict's bounds (defaults: the targets below). */
   failureP99BoundMs?: number
   recoveryBoundMs?: number
-  /** Requests per second (absent: as fast as answers come). */
-  rate?: number
 }
 
 /** The verdict's bounds: failures must be fast, recovery quick. */
@@ -73,15 +68,10 @@ export async function redisDrill (stack: RunningStack, options: RedisDrillOption
   let fault: Promise<unknown> = Promise.resolve()
   const durationSeconds = 2 + options.downSeconds + 6
   const traffic = await runTraffic({
+    ...drillTraffic(stack.base, options, io),
     label: `drill redis down ${options.downSeconds}s${options.hard ? ' (hard)' : ''}`,
-    url: stack.base,
-    connections: options.connections,
-    rate: options.rate,
     durationSeconds,
-    mix: options.mix,
-    runId: newRunId(),
     onStart: (at) => { startedAt = at; fault = outage().catch((err: unknown) => err) },
-    onTick: progressPrinter(io),
     onAnswer: (answer) => {
       if (firstStoreOkAtMs === null && redisUpAtMs !== null && answer.operation !== 'root' &&
           answer.status >= 200 && answer.status < 300 && answer.atMs - answer.latencyMs >= redisUpAtMs) {

@@ -1,23 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { auditStore } from '../audit/readback.js'
 import type { DrillEvent, DrillResult, RunMeta, VerdictCheck } from '../results.js'
-import { newRunId } from '../run.js'
 import { waitFor } from '../system/process.js'
 import { pm2, restartsSince } from '../stack/pm2.js'
 import { isReady } from '../stack/probe.js'
 import { apiPortsOf, appNames } from '../stack/settings.js'
 import { stackPaths } from '../stack/state.js'
-import { auditChecks, progressPrinter, secondsSince, verdictOf, type DrillIo } from './drill-io.js'
+import { auditChecks, drillTraffic, secondsSince, verdictOf, type DrillIo, type DrillLoad } from './drill-io.js'
 import type { RunningStack } from './running-stack.js'
-import { runTraffic, type Mix } from './traffic.js'
+import { runTraffic } from './traffic.js'
 
-export interface ReloadOptions {
+export interface ReloadOptions extends DrillLoad {
   /** The longest the load may run; it ends 2 s after the last reload. */
   durationSeconds: number
-  mix: Mix
-  connections: number
-  /** Requests per second (absent: as fast as answers come). */
-  rate?: number
 }
 
 /**
@@ -53,16 +48,11 @@ export async function reloadDrill (stack: RunningStack, options: ReloadOptions, 
   let rolloutStarted!: () => void
   const rolloutBegun = new Promise<void>((resolve) => { rolloutStarted = resolve })
   const traffic = await runTraffic({
+    ...drillTraffic(stack.base, options, io),
     label: `drill reload over ${options.durationSeconds}s`,
-    url: stack.base,
-    connections: options.connections,
-    rate: options.rate,
     durationSeconds: options.durationSeconds,
-    mix: options.mix,
-    runId: newRunId(),
     until: rolloutBegun.then(() => rollout).then(() => sleep(2000)),
-    onStart: (at) => { startedAt = at; rollout = rolling(); rolloutStarted() },
-    onTick: progressPrinter(io)
+    onStart: (at) => { startedAt = at; rollout = rolling(); rolloutStarted() }
   })
   await rollout
 
