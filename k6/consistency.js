@@ -28,7 +28,7 @@ import { check, group } from 'k6'
 import { Rate } from 'k6/metrics'
 import { is2xx, send } from './lib/api.js'
 import { baseUrl, envDuration, envInt, instanceNames, instanceThresholds, newRunId } from './lib/config.js'
-import { LEDGER_THRESHOLDS, readCounter, recordAck, settleLedger } from './lib/ledger.js'
+import { initialCount, LEDGER_THRESHOLDS, recordAck, settleLedger } from './lib/ledger.js'
 import { summaryOutputs, summaryPath } from './lib/summary.js'
 
 const BASE_URL = baseUrl()
@@ -79,9 +79,7 @@ export function setup () {
     INSTANCES,
     summary: summaryPath('consistency')
   }))
-  const initial = readCounter(BASE_URL, counter, 'setup')
-  if (initial === null) throw new Error('setup: cannot read ' + BASE_URL + '/counters/' + counter + ': is the stack up at BASE_URL?')
-  return { runId, counter, initial }
+  return { runId, counter, initial: initialCount(BASE_URL, counter) }
 }
 
 /** @param {SetupData} data */

@@ -25,7 +25,7 @@ import exec from 'k6/execution'
 import {
   baseUrl, env, envDuration, envInt, instanceNames, instanceThresholds, mixSchedule, newRunId, parseMix
 } from './lib/config.js'
-import { LEDGER_THRESHOLDS, readCounter, recordAck, settleLedger } from './lib/ledger.js'
+import { initialCount, LEDGER_THRESHOLDS, recordAck, settleLedger } from './lib/ledger.js'
 import { runStep, seedKeys } from './lib/mix.js'
 import { summaryOutputs, summaryPath } from './lib/summary.js'
 
@@ -95,9 +95,7 @@ export function setup () {
     summary: summaryPath('drill')
   }))
   seedKeys(BASE_URL, KEY_PREFIX, KEYS)
-  const initial = readCounter(BASE_URL, counter, 'setup')
-  if (initial === null) throw new Error('setup: cannot read ' + BASE_URL + '/counters/' + counter + ': is the stack up at BASE_URL?')
-  return { runId, counter, initial }
+  return { runId, counter, initial: initialCount(BASE_URL, counter) }
 }
 
 /** @param {SetupData} data */

@@ -54,7 +54,7 @@ export function recordAck () {
  * @param {string} endpoint the endpoint tag (setup, teardown)
  * @returns {number | null} null when no attempt got a 200 with an integer value
  */
-export function readCounter (base, counter, endpoint) {
+function readCounter (base, counter, endpoint) {
   for (let attempt = 1; attempt <= 5; attempt++) {
     const reply = send('GET', base, '/counters/' + counter, { endpoint, name: 'GET /counters/:name' })
     if (reply.res.status === 200 && reply.body !== null && Number.isInteger(reply.body.value)) {
@@ -65,6 +65,19 @@ export function readCounter (base, counter, endpoint) {
     if (attempt < 5) sleep(1)
   }
   return null
+}
+
+/**
+ * In setup: the counter's value before any increment (what settleLedger
+ * subtracts). Stops the run, pointing at BASE_URL, when it cannot be read.
+ * @param {string} base
+ * @param {string} counter
+ * @returns {number}
+ */
+export function initialCount (base, counter) {
+  const initial = readCounter(base, counter, 'setup')
+  if (initial === null) throw new Error('setup: cannot read ' + base + '/counters/' + counter + ': is the stack up at BASE_URL?')
+  return initial
 }
 
 /**
