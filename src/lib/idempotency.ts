@@ -1,6 +1,17 @@
 import { createHash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { IDEMPOTENCY_TTL_SECONDS, REQUEST_ID_TTL_SECONDS, type Idempotency } from '../store/store.js'
+import type { Idempotency } from '../store/store.js'
+
+/** How long the record of a mutation with a client's Idempotency-Key (its first answer) is kept. */
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
+
+/**
+ * How long the record of a mutation keyed by the X-Request-Id nginx sets is kept.
+ * That id is new for every client request and only repeats when nginx retries
+ * it (within proxy_next_upstream_timeout, 10 s): keeping each for 24 h would grow
+ * Redis by every POST of the day. Ten minutes covers the retries many times over.
+ */
+export const REQUEST_ID_TTL_SECONDS = 10 * 60
 
 /** Response header present (value "true") when an answer is the replay of an earlier one. */
 export const REPLAY_HEADER = 'idempotent-replay'
@@ -14,11 +25,10 @@ export const REPLAY_HEADER = 'idempotent-replay'
  */
 export function idempotencyOf (request: FastifyRequest, operation: string, target: string, input: () => string): Idempotency | undefined {
   const { 'idempotency-key': clientKey, 'x-request-id': requestId } = request.headers
-  const [key, ttlSeconds] = typeof clientKey === 'string'
-    ? [`k:${clientKey}`, IDEMPOTENCY_TTL_SECONDS]
-    : typeof requestId === 'string' ? [`r:${requestId}`, REQUEST_ID_TTL_SECONDS] : [undefined, 0]
-  if (key === undefined) return undefined
-  return { key, fingerprint: `${operation} ${target} ${input()}`, ttlSeconds }
+  const fingerprint = () => `${operation} ${target} ${input()}`
+  if (typeof clientKey === 'string') return { key: `k:${clientKey}`, fingerprint: fingerprint(), ttlSeconds: IDEMPOTENCY_TTL_SECONDS }
+  if (typeof requestId === 'string') return { key: `r:${requestId}`, fingerprint: fingerprint(), ttlSeconds: REQUEST_ID_TTL_SECONDS }
+  return undefined
 }
 
 /** A short digest of a (possibly 64 KiB) input, for fingerprints. Not a security boundary. */

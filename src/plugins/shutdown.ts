@@ -6,6 +6,10 @@ declare module 'fastify' {
     /** True once close() has begun. */
     isClosing (): boolean
   }
+  interface FastifyContextConfig {
+    /** The route keeps answering while the server drains (liveness: the process is alive, just not taking work). */
+    servesWhileClosing?: boolean
+  }
 }
 
 /** How often idle keep-alive sockets are reaped while closing. */
@@ -15,7 +19,7 @@ const REAP_INTERVAL_MS = 50
  * Graceful close, the part Fastify leaves to us:
  * - new requests while closing get a JSON 503 with `Connection: close` (and
  *   `x-instance`, which Fastify's built-in 503 lacks), which nginx retries elsewhere
- *   (all but /health/live: the process is still alive);
+ *   (all but routes marked `config: { servesWhileClosing: true }`: /health/live);
  * - idle keep-alive sockets are closed every 50 ms while in-flight requests finish.
  *   Node reaps idle sockets once when close() starts; a pooled balancer connection
  *   that goes idle afterwards would otherwise hold close() open until the process
@@ -38,8 +42,7 @@ export default fp(function shutdownPlugin (app, _opts, done) {
     next()
   })
   app.addHook('onRequest', function (request, reply, next) {
-    // Liveness stays true while draining: the process is alive, just not taking work.
-    if (!closing || request.url === '/health/live') return next()
+    if (!closing || request.routeOptions.config.servesWhileClosing === true) return next()
     reply.header('connection', 'close')
     next(new ShuttingDownError())
   })

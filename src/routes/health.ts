@@ -7,7 +7,8 @@ import { liveSchema, readySchema } from '../schemas/root.js'
  * and restarts on liveness, so a Redis outage never gets the processes killed.
  */
 const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/health/live', { schema: liveSchema }, async () => ({ status: 'live' as const }))
+  // Still 200 while draining: the process is alive, just not taking work.
+  app.get('/health/live', { schema: liveSchema, config: { servesWhileClosing: true } }, async () => ({ status: 'live' as const }))
 
   app.get('/health/ready', { schema: readySchema }, async (_request, reply) => {
     try {

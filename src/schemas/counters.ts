@@ -1,4 +1,4 @@
-import { Type, type Static } from 'typebox'
+import { Type } from 'typebox'
 import { IdempotencyHeaders, NamePattern, errorResponses } from './common.js'
 
 export const CounterParams = Type.Object({
@@ -16,7 +16,6 @@ export const CounterSchema = Type.Object({
   name: Type.String(),
   value: Type.Integer()
 })
-export type Counter = Static<typeof CounterSchema>
 
 export const getCounterSchema = {
   params: CounterParams,

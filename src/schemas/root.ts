@@ -1,4 +1,4 @@
-import { Type, type Static } from 'typebox'
+import { Type } from 'typebox'
 import { ErrorResponse, errorResponses } from './common.js'
 
 export const InstanceStatusSchema = Type.Object({
@@ -7,7 +7,6 @@ export const InstanceStatusSchema = Type.Object({
   port: Type.Integer(),
   uptimeSeconds: Type.Number()
 })
-export type InstanceStatus = Static<typeof InstanceStatusSchema>
 
 export const rootSchema = {
   response: { 200: InstanceStatusSchema, ...errorResponses }
@@ -18,7 +17,6 @@ export const HealthSchema = Type.Object({
   store: Type.Optional(Type.String()),
   reason: Type.Optional(Type.String())
 })
-export type Health = Static<typeof HealthSchema>
 
 export const liveSchema = {
   response: { 200: HealthSchema, ...errorResponses }

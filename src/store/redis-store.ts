@@ -2,7 +2,7 @@ import { ReplyError, type Redis } from 'ioredis'
 import { CounterOverflowError, IdempotencyKeyReusedError, StoreUnavailableError } from '../errors.js'
 import { COUNTER_INCR, KV_SET } from './redis-scripts.js'
 import {
-  COUNTER_LIMIT, decodeRecord,
+  COUNTER_LIMIT,
   type Applied, type Idempotency, type KvEntry, type Store
 } from './store.js'
 
@@ -60,6 +60,16 @@ export class RedisStore implements Store {
   async ping (): Promise<void> {
     await unavailableOnError(this.#redis.ping())
   }
+}
+
+/**
+ * An idempotency record is "<fingerprint>|<answer>" (the Lua scripts write it). A
+ * replay whose request has a different fingerprint reuses a key for something
+ * else, which is refused.
+ */
+function decodeRecord (record: string): { fingerprint: string, answer: number } {
+  const at = record.lastIndexOf('|')
+  return { fingerprint: record.slice(0, at), answer: Number(record.slice(at + 1)) }
 }
 
 function applied ([replayed, answer]: [number, string | number], idempotency?: Idempotency): Applied<number> {
