@@ -1,30 +1,29 @@
-import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { basename, join, resolve } from 'node:path'
-import { promisify } from 'node:util'
 import { REPORTS_DIR } from './paths.js'
 import type { AnyResult, RunMeta, Verdict } from './results.js'
-import { findBinary } from './system/binaries.js'
+import { redisVersion } from './system/redis-server.js'
 import { nginxVersion } from './stack/nginx.js'
 
-const run = promisify(execFile)
+/** 2026-11-28T01-20-00Z: a run folder's name, from its start time (no colons: valid on every file system). */
+export function runName (date: Date): string {
+  return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')
+}
 
 /** A run folder: reports/<UTC time>/ unless `out` names one. Created if missing. */
 export function runDir (out?: string): string {
-  const dir = out ? resolve(out) : join(REPORTS_DIR, new Date().toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z'))
+  const dir = out ? resolve(out) : join(REPORTS_DIR, runName(new Date()))
   mkdirSync(dir, { recursive: true })
   return dir
 }
 
 /** Where and when: the header of every result file. */
 export async function runMeta (dir: string): Promise<RunMeta> {
-  const redis = findBinary('redis-server')
-  const redisVersion = redis
-    ? (await run(redis, ['--version']).then(({ stdout }) => /v=(\S+)/.exec(stdout)?.[1], () => undefined))
-    : undefined
-  const nginx = findBinary('nginx') ? await nginxVersion().catch(() => undefined) : undefined
+  const redis = await redisVersion()
+  // Without an nginx binary, nginxVersion rejects: no version to record.
+  const nginx = await nginxVersion().catch(() => undefined)
   return {
     run: basename(dir),
     startedAt: new Date().toISOString(),
@@ -32,7 +31,7 @@ export async function runMeta (dir: string): Promise<RunMeta> {
       cpus: cpus().length,
       node: process.version,
       ...(nginx ? { nginx } : {}),
-      ...(redisVersion ? { redis: redisVersion } : {})
+      ...(redis ? { redis } : {})
     }
   }
 }

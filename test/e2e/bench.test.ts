@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { busyPorts, Fleet, type StartedProcess } from '../../src/lab/bench/fleet.js'
+import { Fleet, type StartedProcess } from '../../src/lab/bench/fleet.js'
 import { runBench } from '../../src/lab/bench/run.js'
 import { needsOf, selectCells, STACK_CELL } from '../../src/lab/bench/matrix.js'
 import { parentMap, withDescendants } from '../../src/lab/bench/proc-cpu.js'
 import { findBinary } from '../../src/lab/system/binaries.js'
-import { isListening } from '../../src/lab/system/ports.js'
+import { busyPorts } from '../../src/lab/system/ports.js'
 import { isAlive } from '../../src/lab/system/process.js'
 
 // A tiny real bench: real Redis, real instances, real nginx, real load. Speed is
@@ -18,9 +18,7 @@ async function gone (t: Test, processes: StartedProcess[]): Promise<void> {
   const pids = processes.flatMap((p) => [p.pid, ...p.children])
   t.ok(pids.length >= processes.length, `${pids.length} PIDs recorded`)
   t.strictSame(pids.filter(isAlive), [], 'every process the bench started is gone')
-  const listening = []
-  for (const p of processes) if (await isListening(p.port)) listening.push(p.port)
-  t.strictSame(listening, [], 'and its ports are free')
+  t.strictSame(await busyPorts(processes.map((p) => p.port)), [], 'and its ports are free')
 }
 
 t.test('wrk engine: bench.json in the BenchResult shape, CPU per group, open model, nothing left running', { skip: findBinary('wrk') === null ? 'wrk not installed' : false }, async (t) => {

@@ -1,3 +1,4 @@
+import { REPLAY_HEADER } from '../../lib/idempotency.js'
 import type { AuditResult } from '../results.js'
 import { auditLedger, auditReplays, type AuditOptions, type Replay, type StoreReadback } from './audit.js'
 import { Ledger, type Mutation } from './ledger.js'
@@ -32,10 +33,16 @@ export async function readCounter (base: string, name: string): Promise<number> 
   return body.value
 }
 
+/** Each named counter's value, read one after another through `base`. */
+async function readCounters (base: string, names: Iterable<string>): Promise<Map<string, number>> {
+  const counters = new Map<string, number>()
+  for (const name of names) counters.set(name, await readCounter(base, name))
+  return counters
+}
+
 /** Reads every counter and kv key the ledger touched, through `base` (the balancer). */
 export async function readBack (base: string, ledger: Ledger): Promise<StoreReadback> {
-  const counters = new Map<string, number>()
-  for (const name of ledger.byTarget('incr').keys()) counters.set(name, await readCounter(base, name))
+  const counters = await readCounters(base, ledger.byTarget('incr').keys())
   const kv: StoreReadback['kv'] = new Map()
   await inPool([...ledger.byTarget('kv').keys()], 16, async (key) => {
     const { status, body } = await getJson(`${base}/kv/${key}`)
@@ -62,7 +69,7 @@ export async function replayAcknowledged (base: string, ledger: Ledger, max = 20
       signal: AbortSignal.timeout(5000)
     })
     const answer = answerOf(await res.text())
-    return { mutation, status: res.status, replayed: res.headers.get('idempotent-replay') === 'true', answer }
+    return { mutation, status: res.status, replayed: res.headers.get(REPLAY_HEADER) === 'true', answer }
   })
 }
 
@@ -75,8 +82,7 @@ export async function auditStore (base: string, ledger: Ledger, options: AuditOp
   const store = await readBack(base, ledger)
   const audit = auditLedger(ledger, store, options)
   const replays = await replayAcknowledged(base, ledger)
-  const countersAfter = new Map<string, number>()
-  for (const name of store.counters.keys()) countersAfter.set(name, await readCounter(base, name))
+  const countersAfter = await readCounters(base, store.counters.keys())
   audit.rules.push(auditReplays(replays, store.counters, countersAfter))
   return audit
 }

@@ -4,20 +4,15 @@
  * temporary folder, attached to this process's group, stopped by PID at the end
  * (and on failure half-way). They stay up for the whole run.
  */
-import { execFile } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { PROJECT_DIR, SERVER_SCRIPT } from '../paths.js'
-import { requireBinary } from '../system/binaries.js'
-import { freePort, isListening } from '../system/ports.js'
+import { freePort } from '../system/ports.js'
 import { childEnv, isAlive, spawnDaemon, stopPid, waitFor } from '../system/process.js'
 import { startRedisServer } from '../system/redis-server.js'
 import { startNginx, stopNginx, writeNginxConfig } from '../stack/nginx.js'
 import { POOLS, topologyId, type CellSpec, type Needs, type PoolId, type PoolSpec, type Topology } from './matrix.js'
 import { parentMap, readProcStat, withDescendants } from './proc-cpu.js'
-
-const run = promisify(execFile)
 
 export type Group = 'nginx' | 'api' | 'redis'
 
@@ -228,57 +223,86 @@ export class Fleet {
     }
   }
 
+  /**
+   * Spawns a Node server attached to this process (output in its log file),
+   * records it, and waits until `ready` says it serves; fails at once if it exits
+   * first, or if stop() was called meanwhile.
+   */
+  async #startNodeServer (server: {
+    name: string
+    /** Names it in the error when it exits at start. */
+    title: string
+    script: string
+    port: number
+    logFile: string
+    env: Record<string, string>
+    waitingFor: string
+    ready: () => boolean | Promise<boolean>
+  }): Promise<void> {
+    const { name, title, script, port, logFile } = server
+    this.#checkNotStopping()
+    const pid = spawnDaemon(process.execPath, [script], { logFile, env: childEnv(server.env), cwd: this.dir, detached: false })
+    this.processes.push({ name, group: 'api', pid, port, children: [] })
+    await waitFor(server.waitingFor, async () => {
+      this.#checkNotStopping()
+      if (!isAlive(pid)) throw new FleetError(`${title} exited at start: ${tail(logFile)}`)
+      return server.ready()
+    }, 30_000, 100)
+  }
+
   async #startApi (pool: PoolSpec, index: number, port: number, script: string): Promise<void> {
     const name = `api ${pool.id}-${index}`
-    const logFile = join(this.dir, `api-${pool.id}-${index}.log`)
-    const env = childEnv({
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      INSTANCE_ID: `${pool.id}-${index}`,
-      STORE: pool.store,
-      REDIS_URL: `redis://127.0.0.1:${this.redisPort ?? 1}`,
-      LOG_LEVEL: pool.logLevel,
-      TRUST_PROXY: '127.0.0.1'
+    await this.#startNodeServer({
+      name,
+      title: name,
+      script,
+      port,
+      logFile: join(this.dir, `api-${pool.id}-${index}.log`),
+      env: {
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        INSTANCE_ID: `${pool.id}-${index}`,
+        STORE: pool.store,
+        REDIS_URL: `redis://127.0.0.1:${this.redisPort ?? 1}`,
+        LOG_LEVEL: pool.logLevel,
+        TRUST_PROXY: '127.0.0.1'
+      },
+      waitingFor: `${name} to answer /health/ready on port ${port}`,
+      ready: () => answers(`http://127.0.0.1:${port}/health/ready`)
     })
-    this.#checkNotStopping()
-    const pid = spawnDaemon(process.execPath, [script], { logFile, env, cwd: this.dir, detached: false })
-    this.processes.push({ name, group: 'api', pid, port, children: [] })
-    await waitFor(`${name} to answer /health/ready on port ${port}`, async () => {
-      this.#checkNotStopping()
-      if (!isAlive(pid)) throw new FleetError(`${name} exited at start: ${tail(logFile)}`)
-      return answers(`http://127.0.0.1:${port}/health/ready`)
-    }, 30_000, 100)
   }
 
   async #startExpress (): Promise<void> {
     if (!existsSync(SEED_EXPRESS_SCRIPT)) throw new FleetError(`${SEED_EXPRESS_SCRIPT} is missing: run npm run build`)
     const port = await this.port()
-    const logFile = join(this.dir, 'seed-express.log')
-    this.#checkNotStopping()
-    const pid = spawnDaemon(process.execPath, [SEED_EXPRESS_SCRIPT], { logFile, env: childEnv({ HOST: '127.0.0.1', PORT: String(port) }), cwd: this.dir, detached: false })
-    this.processes.push({ name: 'seed express', group: 'api', pid, port, children: [] })
     this.expressPort = port
-    await waitFor(`the seed's Express on port ${port}`, async () => {
-      this.#checkNotStopping()
-      if (!isAlive(pid)) throw new FleetError(`the seed's Express exited at start: ${tail(logFile)}`)
-      return answers(`http://127.0.0.1:${port}/`)
-    }, 30_000, 100)
+    await this.#startNodeServer({
+      name: 'seed express',
+      title: "the seed's Express",
+      script: SEED_EXPRESS_SCRIPT,
+      port,
+      logFile: join(this.dir, 'seed-express.log'),
+      env: { HOST: '127.0.0.1', PORT: String(port) },
+      waitingFor: `the seed's Express on port ${port}`,
+      ready: () => answers(`http://127.0.0.1:${port}/`)
+    })
   }
 
   async #startCluster (workers: number): Promise<void> {
     if (!existsSync(SEED_CLUSTER_SCRIPT)) throw new FleetError(`${SEED_CLUSTER_SCRIPT} is missing: run npm run build`)
     const port = await this.port()
     const logFile = join(this.dir, 'seed-cluster.log')
-    const env = childEnv({ HOST: '127.0.0.1', PORT: String(port), WORKERS: String(workers) })
-    this.#checkNotStopping()
-    const pid = spawnDaemon(process.execPath, [SEED_CLUSTER_SCRIPT], { logFile, env, cwd: this.dir, detached: false })
-    this.processes.push({ name: 'seed cluster', group: 'api', pid, port, children: [] })
     this.clusterPort = port
-    await waitFor(`the seed's cluster (${workers} workers) on port ${port}`, () => {
-      this.#checkNotStopping()
-      if (!isAlive(pid)) throw new FleetError(`the seed's cluster exited at start: ${tail(logFile)}`)
-      return existsSync(logFile) && readFileSync(logFile, 'utf8').includes('seed cluster ready')
-    }, 30_000, 100)
+    await this.#startNodeServer({
+      name: 'seed cluster',
+      title: "the seed's cluster",
+      script: SEED_CLUSTER_SCRIPT,
+      port,
+      logFile,
+      env: { HOST: '127.0.0.1', PORT: String(port), WORKERS: String(workers) },
+      waitingFor: `the seed's cluster (${workers} workers) on port ${port}`,
+      ready: () => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('seed cluster ready')
+    })
   }
 
   async #startNginx (id: string, topology: Topology): Promise<void> {
@@ -301,21 +325,4 @@ export class Fleet {
     this.processes.push({ name: `nginx ${id}`, group: 'nginx', pid, port, children: [] })
     this.nginxPorts.set(id, port)
   }
-}
-
-/** "7.0.15" from `redis-server --version`, or undefined. */
-export async function redisVersion (): Promise<string | undefined> {
-  try {
-    const { stdout } = await run(requireBinary('redis-server'), ['--version'])
-    return /v=(\S+)/.exec(stdout)?.[1]
-  } catch {
-    return undefined
-  }
-}
-
-/** The ports something still listens on (none, once everything stopped). */
-export async function busyPorts (ports: readonly number[]): Promise<number[]> {
-  const busy: number[] = []
-  for (const port of ports) if (await isListening(port)) busy.push(port)
-  return busy
 }

@@ -5,18 +5,17 @@
  */
 import type { BenchResult, LoadSummary } from '../results.js'
 import { STACK_CELL, STACK_DESCRIPTION } from './matrix.js'
-import { formatRatio } from '../report/format.js'
+import { formatCount, formatNumber, formatRatio } from '../report/format.js'
 import { hotPathEffects, ratioRows } from './targets.js'
 
-const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
-const upToTwo = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 })
 const missing = (v: number | null | undefined): v is null | undefined => v === null || v === undefined || !Number.isFinite(v)
 
-export const fmtCount = (v: number | null | undefined): string => (missing(v) ? '–' : integer.format(v))
-export const fmtNumber = (v: number | null | undefined): string => (missing(v) ? '–' : upToTwo.format(v))
-// The report's ratio format (a small ratio never reads as 0×), with bench.md's dash for "none".
+// The report's number formats, with bench.md's dash for "none".
+export const fmtCount = (v: number | null | undefined): string => (missing(v) ? '–' : formatCount(v))
+export const fmtNumber = (v: number | null | undefined): string => (missing(v) ? '–' : formatNumber(v))
+// A small ratio never reads as 0×.
 export const fmtRatio = (v: number | null | undefined): string => (missing(v) ? '–' : formatRatio(v))
-export const fmtMs = (v: number | null | undefined): string => (missing(v) ? '–' : v >= 100 ? integer.format(v) : upToTwo.format(v))
+export const fmtMs = (v: number | null | undefined): string => (missing(v) ? '–' : v >= 100 ? formatCount(v) : formatNumber(v))
 export const verdict = (met: boolean | null): string => (met === true ? 'MET' : met === false ? 'MISSED' : 'not judged')
 
 export function markdownTable (header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
@@ -100,7 +99,18 @@ export interface MarkdownExtras {
   openModelOthers?: readonly LoadSummary[]
 }
 
+/** The four tables of a run, as bench.md has them and `scale-lab bench` prints them (null: nothing to show). */
+export function benchTables (result: BenchResult, extra: MarkdownExtras = {}): { cells: string, hotPath: string | null, openModel: string | null, targets: string } {
+  return {
+    cells: ratioTable(result, extra.cost),
+    hotPath: hotPathTable(result, extra.cost),
+    openModel: openModelTable(result, extra.openModelOthers),
+    targets: targetsTable(result)
+  }
+}
+
 export function renderBenchMarkdown (result: BenchResult, extra: MarkdownExtras = {}): string {
+  const tables = benchTables(result, extra)
   const notes = extra.notes ?? []
   const { meta } = result
   const host = `${meta.host.cpus} cores, Node ${meta.host.node}, nginx ${meta.host.nginx ?? '–'}, Redis ${meta.host.redis ?? '–'}`
@@ -118,14 +128,12 @@ export function renderBenchMarkdown (result: BenchResult, extra: MarkdownExtras 
     '',
     '## Cells',
     '',
-    ratioTable(result, extra.cost)
+    tables.cells
   ]
-  const hot = hotPathTable(result, extra.cost)
-  if (hot !== null) parts.push('', '## Hot-path choices (the stack\'s GET /kv, with and without each)', '', hot)
-  const open = openModelTable(result, extra.openModelOthers)
+  if (tables.hotPath !== null) parts.push('', '## Hot-path choices (the stack\'s GET /kv, with and without each)', '', tables.hotPath)
   parts.push('', '## Latency the way SLOs are set: open model at half the stack\'s max', '')
-  parts.push(open ?? 'Not measured (the stack cell was not in this run).')
-  parts.push('', '## Targets', '', targetsTable(result))
+  parts.push(tables.openModel ?? 'Not measured (the stack cell was not in this run).')
+  parts.push('', '## Targets', '', tables.targets)
   if (extra.machine !== undefined && extra.machine.length > 0) {
     parts.push('', '## Where else the cores went', '',
       `Per run of ${result.durationSeconds} s on ${meta.host.cpus} cores (${result.durationSeconds * meta.host.cpus} CPU s in all): the kernel's softirqs, ` +

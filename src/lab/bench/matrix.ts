@@ -117,8 +117,6 @@ export function allCells (workMs = 5): CellSpec[] {
   return cells
 }
 
-export const QUICK_CELLS = (workMs = 5): CellSpec[] => allCells(workMs).filter((c) => c.quick === true)
-
 export class CellSelectionError extends Error {
   override name = 'CellSelectionError'
 }

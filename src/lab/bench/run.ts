@@ -14,12 +14,15 @@ import { runAutocannon } from '../load/autocannon.js'
 import { runOpenModel } from '../load/open-model.js'
 import { runWrk } from '../load/wrk.js'
 import { REPORTS_DIR, SERVER_SCRIPT } from '../paths.js'
+import { runName, writeResult } from '../run.js'
 import { onInterrupt } from '../system/interrupt.js'
 import type { BenchCell, BenchResult, LoadSummary } from '../results.js'
 import { findBinary } from '../system/binaries.js'
 import { nginxVersion } from '../stack/nginx.js'
-import { Fleet, busyPorts, redisVersion, type Group, type StartedProcess } from './fleet.js'
-import { renderBenchMarkdown, fmtCount, fmtMs, fmtNumber, ratioTable, hotPathTable, targetsTable, openModelTable, type MachineRow } from './markdown.js'
+import { busyPorts } from '../system/ports.js'
+import { redisVersion } from '../system/redis-server.js'
+import { Fleet, type Group, type StartedProcess } from './fleet.js'
+import { benchTables, renderBenchMarkdown, fmtCount, fmtMs, fmtNumber, type MachineRow } from './markdown.js'
 import { BENCH_KEY, INCR_PATH, KV_PATH, needsOf, POOLS, selectCells, STACK_CELL, STACK_DESCRIPTION, type CellSpec } from './matrix.js'
 import { cpuSecondsBetween, machineSeconds, reapedChildrenSeconds, snapshot } from './proc-cpu.js'
 import { computeTargets, errorRate, medianCpu, medianOf } from './targets.js'
@@ -61,11 +64,6 @@ export class BenchError extends Error {
   constructor (message: string, readonly result?: BenchResult) {
     super(message)
   }
-}
-
-/** 2026-11-28T01-20-00Z: the run folder's name. */
-export function runName (date: Date): string {
-  return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')
 }
 
 interface Measured {
@@ -365,18 +363,18 @@ export async function runBench (options: BenchOptions = {}): Promise<BenchResult
       `Whole bench: ${elapsed.toFixed(0)} s.`
     ]
     mkdirSync(outDir, { recursive: true })
-    writeFileSync(join(outDir, 'bench.json'), JSON.stringify(result, null, 2) + '\n')
-    writeFileSync(join(outDir, 'bench.md'), renderBenchMarkdown(result, { notes, machine, cost, openModelOthers }))
+    writeResult(outDir, 'bench.json', result)
+    const extras = { notes, machine, cost, openModelOthers }
+    writeFileSync(join(outDir, 'bench.md'), renderBenchMarkdown(result, extras))
 
+    const tables = benchTables(result, extras)
     log('')
     log(`The stack: ${STACK_DESCRIPTION}.`)
     log('')
-    log(ratioTable(result, cost))
-    const hot = hotPathTable(result, cost)
-    if (hot !== null) log('\n' + hot)
-    const open = openModelTable(result, openModelOthers)
-    if (open !== null) log('\n' + open)
-    log('\n' + targetsTable(result))
+    log(tables.cells)
+    if (tables.hotPath !== null) log('\n' + tables.hotPath)
+    if (tables.openModel !== null) log('\n' + tables.openModel)
+    log('\n' + tables.targets)
     log(`\nwritten: ${join(outDir, 'bench.json')} and bench.md (${elapsed.toFixed(0)} s in all)`)
 
     const failing = benchCells.flatMap((c) => c.runs.filter((r) => errorRate(r) > 0.01).map((r) => `${r.label}: ${r.errors.total} errors of ${r.requests} (${JSON.stringify(r.errors.byKind)})`))

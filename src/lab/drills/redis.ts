@@ -3,8 +3,8 @@ import { auditStore } from '../audit/readback.js'
 import type { DrillEvent, DrillResult, RunMeta, VerdictCheck } from '../results.js'
 import { percentile } from '../stats.js'
 import { stopPid } from '../system/process.js'
-import { redisCommand, startRedisServer } from '../system/redis-server.js'
-import { stackPaths } from '../stack/state.js'
+import { redisCommand } from '../system/redis-server.js'
+import { startStackRedis } from '../stack/stack.js'
 import { auditChecks, drillTraffic, secondsSince, verdictOf, type DrillIo, type DrillLoad } from './drill-io.js'
 import type { RunningStack } from './running-stack.js'
 import { runTraffic } from './traffic.js'
@@ -51,14 +51,8 @@ export async function redisDrill (stack: RunningStack, options: RedisDrillOption
     await stopPid(pid, { signal: options.hard ? 'SIGKILL' : 'SIGTERM', graceMs: 10_000 })
     await sleep(Math.max(0, options.downSeconds * 1000 - (now() - downAtMs)))
     // The same data folder and AOF: what was written before the stop is replayed.
-    const newPid = await startRedisServer({
-      port: redisPort,
-      dir: stackPaths(stack.settings.dir).redis,
-      appendonly: true,
-      appendfsync: stack.settings.appendfsync,
-      // Recorded before it answers: an interrupt while it boots still leaves the stack's state naming it.
-      onSpawn: (pid) => stack.recordRedisPid(pid)
-    })
+    // Recorded before it answers: an interrupt while it boots still leaves the stack's state naming it.
+    const newPid = await startStackRedis(stack.settings, (pid) => stack.recordRedisPid(pid))
     redisUpAtMs = now()
     events.push({ t: secondsSince(redisUpAtMs), type: 'redis-up', target: 'redis', detail: `pid ${newPid}, answering PING` })
     io.say(`  redis up again (pid ${newPid}) at ${(redisUpAtMs / 1000).toFixed(1)} s`)

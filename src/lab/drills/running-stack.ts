@@ -1,5 +1,5 @@
 import { onInterrupt } from '../system/interrupt.js'
-import { settingsOverRunning, stackDir, type StackSettings } from '../stack/settings.js'
+import { stackDir, stackSettings, type StackSettings } from '../stack/settings.js'
 import { down, up, type Say } from '../stack/stack.js'
 import { readState, writeState, type StackState } from '../stack/state.js'
 
@@ -26,7 +26,7 @@ export async function useStack (changes: Partial<StackSettings>, say: Say, dir =
   // normal in case a `--no-retry` drill crashed before putting it back.
   const base: StackSettings = previous
     ? { ...previous.settings, retryNonIdempotent: true }
-    : settingsOverRunning(null, { dir })
+    : stackSettings({ dir })
   const settings = { ...base, ...changes }
   if (!previous) say(`No stack is up: bringing one up (LB_PORT=${settings.lbPort}); it is taken down at the end.`)
 

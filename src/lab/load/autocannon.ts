@@ -1,6 +1,7 @@
 import autocannon from 'autocannon'
 import type { LoadSummary, TimelinePoint } from '../results.js'
 import { round } from '../stats.js'
+import { localTarget } from './local-target.js'
 
 /** What one second of a running load looked like, for progress lines. */
 export interface LoadTick {
@@ -50,8 +51,7 @@ export interface AutocannonLoad {
  * Load only ever goes to 127.0.0.1 and is bounded in requests or time.
  */
 export async function runAutocannon (options: AutocannonLoadOptions): Promise<AutocannonLoad> {
-  const target = new URL(options.url)
-  if (target.hostname !== '127.0.0.1') throw new Error(`load only targets 127.0.0.1, not ${target.hostname}`)
+  localTarget(options.url)
   if (options.amount === undefined && options.durationSeconds === undefined) throw new Error('give an amount or a duration')
 
   const instances: Record<string, number> = {}

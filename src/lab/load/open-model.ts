@@ -1,6 +1,7 @@
 import { Agent, request } from 'node:http'
 import type { LoadSummary } from '../results.js'
-import { percentile } from '../stats.js'
+import { percentile, round } from '../stats.js'
+import { localTarget } from './local-target.js'
 
 /**
  * An open-model load generator: request i is due at start + i / rate, whatever
@@ -35,8 +36,7 @@ export interface OpenModelOptions {
 
 /** Sends `rate × durationSeconds` requests on schedule (after the warm-up's) and summarises them (engine 'open-model'). */
 export function runOpenModel (options: OpenModelOptions): Promise<LoadSummary> {
-  const target = new URL(options.url)
-  if (target.hostname !== '127.0.0.1') throw new Error(`load only targets 127.0.0.1, not ${target.hostname}`)
+  const target = localTarget(options.url)
   if (!(options.rate > 0) || !(options.durationSeconds > 0)) throw new Error('rate and duration must be positive')
 
   const measured = Math.max(1, Math.round(options.rate * options.durationSeconds))
@@ -70,21 +70,21 @@ export function runOpenModel (options: OpenModelOptions): Promise<LoadSummary> {
       if (unanswered > 0) errorsByKind['not-sent-or-unanswered'] = unanswered
       const sorted = latencies.slice(0, responses).sort()
       const elapsed = Math.max(0, (lastAnswer || performance.now()) - measuredStart) / 1000
-      const round = (v: number) => Math.round(v * 1000) / 1000
+      const r3 = (v: number) => round(v, 3)
       resolve({
         label: options.label,
         engine: 'open-model',
         target: options.url,
         connections: maxSockets,
-        durationSeconds: Math.round(elapsed * 100) / 100,
+        durationSeconds: round(elapsed, 2),
         requests: responses,
-        rps: elapsed > 0 ? Math.round(responses / elapsed * 10) / 10 : 0,
+        rps: elapsed > 0 ? round(responses / elapsed, 1) : 0,
         latencyMs: {
-          p50: round(percentile(sorted, 50)),
-          p90: round(percentile(sorted, 90)),
-          p99: round(percentile(sorted, 99)),
-          max: round(sorted.length > 0 ? sorted[sorted.length - 1]! : 0),
-          mean: round(sorted.length > 0 ? sorted.reduce((a, b) => a + b, 0) / sorted.length : 0)
+          p50: r3(percentile(sorted, 50)),
+          p90: r3(percentile(sorted, 90)),
+          p99: r3(percentile(sorted, 99)),
+          max: r3(sorted.length > 0 ? sorted[sorted.length - 1]! : 0),
+          mean: r3(sorted.length > 0 ? sorted.reduce((a, b) => a + b, 0) / sorted.length : 0)
         },
         errors: { total: Object.values(errorsByKind).reduce((a, b) => a + b, 0), byKind: errorsByKind },
         targetRps: options.rate

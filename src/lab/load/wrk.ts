@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { LoadSummary } from '../results.js'
+import { round } from '../stats.js'
 import { requireBinary } from '../system/binaries.js'
+import { localTarget } from './local-target.js'
 
 /**
  * wrk (4.1, as Debian ships it) as a load generator: a C event loop that reached
@@ -114,15 +116,15 @@ export function toLoadSummary (report: WrkReport, meta: { label: string, url: st
     ['timeout', report.errors.timeout]
   ]
   for (const [kind, count] of kinds) if (count > 0) byKind[kind] = count
-  const r3 = (v: number) => Math.round(v * 1000) / 1000
+  const r3 = (v: number) => round(v, 3)
   return {
     label: meta.label,
     engine: 'wrk',
     target: meta.url,
     connections: meta.connections,
-    durationSeconds: Math.round(seconds * 100) / 100,
+    durationSeconds: round(seconds, 2),
     requests: report.requests,
-    rps: seconds > 0 ? Math.round(report.requests / seconds * 10) / 10 : 0,
+    rps: seconds > 0 ? round(report.requests / seconds, 1) : 0,
     latencyMs: {
       p50: r3(report.latencyMs.p50),
       p90: r3(report.latencyMs.p90),
@@ -136,8 +138,7 @@ export function toLoadSummary (report: WrkReport, meta: { label: string, url: st
 
 /** `wrk -t1 -c<N> -d<s>s --latency --timeout <s>s -s <script> <url>`, bounded by its duration. */
 export async function runWrk (options: WrkOptions): Promise<WrkRun> {
-  const target = new URL(options.url)
-  if (target.hostname !== '127.0.0.1') throw new Error(`load only targets 127.0.0.1, not ${target.hostname}`)
+  localTarget(options.url)
   const dir = mkdtempSync(join(tmpdir(), 'sl-wrk-'))
   const script = join(dir, 'bench.lua')
   writeFileSync(script, wrkScript(options))

@@ -9,7 +9,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { BenchResult, CheckResult, DrillResult, LoadResult } from '../results.js'
 import { benchResult, checkResult, drillResult, loadResult } from './result-shapes.js'
-import { problemsOf, type Validator } from './shape.js'
+import { isPlainObject, problemsOf, type Validator } from './shape.js'
 
 /** A result and the file it came from (chart names and headings use the file). */
 export interface FromFile<T> {
@@ -40,10 +40,6 @@ const K6_FILE = /^k6-(.+)\.json$/
 const DRILL_ORDER = ['kill', 'reload', 'redis']
 const STORE_ORDER = ['memory', 'redis']
 
-function isObject (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
 /** Shows at most a few problems: one wrong field is often repeated per cell. */
 function summarise (problems: string[]): string {
   const shown = problems.slice(0, 3).join('; ')
@@ -63,7 +59,7 @@ export async function readRun (dir: string): Promise<RunData> {
       run.skipped.push(`${file}: not valid JSON (${(err as Error).message})`)
       continue
     }
-    if (!isObject(data)) continue
+    if (!isPlainObject(data)) continue
 
     // Validates against the contract; on failure records why and returns null.
     const accept = <T>(validator: Validator<T>): T | null => {
@@ -97,7 +93,7 @@ export async function readRun (dir: string): Promise<RunData> {
       default: {
         const k6 = K6_FILE.exec(file)
         if (k6 === null || data.kind !== undefined) break
-        if (isObject(data.metrics)) run.k6.push({ file, script: k6[1] as string, result: data })
+        if (isPlainObject(data.metrics)) run.k6.push({ file, script: k6[1] as string, result: data })
         else run.skipped.push(`${file}: named like a k6 summary but has no "metrics" object`)
       }
     }

@@ -66,7 +66,7 @@ export function arrayOf<T> (inner: Validator<T>): Validator<T[]> {
   }
 }
 
-function isPlainObject (value: unknown): value is Record<string, unknown> {
+export function isPlainObject (value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 

@@ -5,6 +5,7 @@ import { promisify } from 'node:util'
 import { requireBinary } from '../system/binaries.js'
 import { isAlive, spawnDaemon, stopPid, waitFor } from '../system/process.js'
 import { NGINX_TEMPLATE } from '../paths.js'
+import { probe } from './probe.js'
 
 const run = promisify(execFile)
 
@@ -152,14 +153,9 @@ export function stopNginx (pid: number): Promise<void> {
   return stopPid(pid, { signal: 'SIGQUIT', graceMs: 5000 })
 }
 
+/** True when nginx answers /nginx-health by itself (within 1 s). */
 export async function nginxAnswers (port: number): Promise<boolean> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}/nginx-health`, { signal: AbortSignal.timeout(1000) })
-    await res.arrayBuffer()
-    return res.status === 200
-  } catch {
-    return false
-  }
+  return (await probe(port, '/nginx-health', 1000))?.status === 200
 }
 
 export async function nginxVersion (): Promise<string> {

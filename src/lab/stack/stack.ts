@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { requireBinary } from '../system/binaries.js'
 import { onInterrupt } from '../system/interrupt.js'
-import { bindError, isListening } from '../system/ports.js'
+import { bindError, busyPorts, isListening } from '../system/ports.js'
 import { isAlive, stopPid, waitFor } from '../system/process.js'
 import { pingRedis, startRedisServer } from '../system/redis-server.js'
 import { SERVER_SCRIPT } from '../paths.js'
@@ -69,8 +69,8 @@ export async function up (settings: StackSettings, say: Say = () => {}): Promise
 
   const paths = stackPaths(settings.dir)
   for (const dir of Object.values(paths).filter((p) => !p.endsWith('.json'))) mkdirSync(dir, { recursive: true })
-  const state: StackState = { settings, upAt: new Date().toISOString(), ...(previous ?? {}) }
-  state.settings = settings
+  // What already runs keeps its PIDs and upAt; the settings are the ones asked for now.
+  const state: StackState = { upAt: new Date().toISOString(), ...(previous ?? {}), settings }
   const undo: Array<() => Promise<void>> = []
   const rollBack = async () => {
     for (const step of undo.reverse()) await step().catch(() => {})
@@ -92,16 +92,10 @@ export async function up (settings: StackSettings, say: Say = () => {}): Promise
       }
       // Recorded the moment it is spawned: Ctrl-C while it boots, or even a hard crash
       // of this CLI, leaves a PID to stop (rollBack's, or `down`'s).
-      const pid = await startRedisServer({
-        port: settings.redisPort,
-        dir: paths.redis,
-        appendonly: true,
-        appendfsync: settings.appendfsync,
-        onSpawn: (spawned) => {
-          state.redisPid = spawned
-          undo.push(() => stopPid(spawned))
-          writeState(state)
-        }
+      const pid = await startStackRedis(settings, (spawned) => {
+        state.redisPid = spawned
+        undo.push(() => stopPid(spawned))
+        writeState(state)
       })
       say(`redis      started (pid ${pid}, port ${settings.redisPort}, AOF appendfsync ${settings.appendfsync})`)
     }
@@ -119,8 +113,7 @@ export async function up (settings: StackSettings, say: Say = () => {}): Promise
         say('api        settings changed: replacing the apps')
         await pm2(paths.pm2Home, ['delete', 'all'])
       }
-      const taken = []
-      for (const port of apiPortsOf(settings)) if (await isListening(port)) taken.push(port)
+      const taken = await busyPorts(apiPortsOf(settings))
       if (taken.length > 0) {
         throw new StackError(`API port(s) ${taken.join(', ')} are taken by something this stack did not start; choose API_BASE_PORT=...`)
       }
@@ -174,6 +167,15 @@ export async function up (settings: StackSettings, say: Say = () => {}): Promise
   }
 }
 
+/**
+ * The stack's Redis, on its port, from its data folder with AOF on (a restart
+ * replays what was acknowledged) and the stack's fsync policy. `onSpawn` gets the
+ * PID before Redis answers, so the caller can record it for any cleanup.
+ */
+export function startStackRedis (settings: StackSettings, onSpawn: (pid: number) => void): Promise<number> {
+  return startRedisServer({ port: settings.redisPort, dir: stackPaths(settings.dir).redis, appendonly: true, appendfsync: settings.appendfsync, onSpawn })
+}
+
 /** Stops the PM2 daemon and its apps, then makes sure each of those PIDs is gone. */
 async function killPm2 (pm2Home: string): Promise<void> {
   const daemon = pm2DaemonPid(pm2Home)
@@ -218,10 +220,7 @@ export async function down (dir: string, { purge = false } = {}, say: Say = () =
     say(`redis      stopped (pid ${state.redisPid})`)
   }
   clearState(dir)
-  const portsInUse: number[] = []
-  for (const port of [settings.lbPort, settings.redisPort, ...apiPortsOf(settings)]) {
-    if (await isListening(port)) portsInUse.push(port)
-  }
+  const portsInUse = await busyPorts([settings.lbPort, settings.redisPort, ...apiPortsOf(settings)])
   if (purge) rmSync(dir, { recursive: true, force: true })
   return { stopped, portsInUse }
 }

@@ -1,16 +1,12 @@
 import { createServer, connect } from 'node:net'
 
-/** True when nothing listens on 127.0.0.1:port and we may bind it. */
-export function canBind (port: number, host = '127.0.0.1'): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer()
-    server.once('error', () => resolve(false))
-    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)))
-  })
+/** True when nothing listens on host:port and we may bind it. */
+export async function canBind (port: number, host = '127.0.0.1'): Promise<boolean> {
+  return (await bindError(port, host)) === null
 }
 
-/** The error code binding 0.0.0.0:port fails with (EACCES, EADDRINUSE), or null when it can be bound. */
-export function bindError (port: number, host = '0.0.0.0'): Promise<string | null> {
+/** The error code binding host:port fails with (EACCES, EADDRINUSE), or null when it can be bound. */
+export function bindError (port: number, host = '127.0.0.1'): Promise<string | null> {
   return new Promise((resolve) => {
     const server = createServer()
     server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message))
@@ -27,6 +23,13 @@ export function isListening (port: number, host = '127.0.0.1'): Promise<boolean>
     socket.once('timeout', () => { socket.destroy(); resolve(false) })
     socket.once('error', () => resolve(false))
   })
+}
+
+/** The ports something still listens on (none, once everything stopped). */
+export async function busyPorts (ports: readonly number[]): Promise<number[]> {
+  const busy: number[] = []
+  for (const port of ports) if (await isListening(port)) busy.push(port)
+  return busy
 }
 
 /** A port the OS says is free right now. */

@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process'
 import { connect } from 'node:net'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { requireBinary } from './binaries.js'
 import { spawnDaemon, stopPid, waitFor } from './process.js'
 
@@ -48,6 +50,16 @@ export async function startRedisServer (options: RedisServerOptions): Promise<nu
     throw err
   }
   return pid
+}
+
+/** "7.0.15" from `redis-server --version`, or undefined (no redis-server, or another output). */
+export async function redisVersion (): Promise<string | undefined> {
+  try {
+    const { stdout } = await promisify(execFile)(requireBinary('redis-server'), ['--version'])
+    return /v=(\S+)/.exec(stdout)?.[1]
+  } catch {
+    return undefined
+  }
 }
 
 /** Sends one RESP command with a one-line reply (PING, CONFIG SET, FLUSHALL...) and resolves with that line, or rejects. */
