@@ -29,7 +29,7 @@ import { Rate } from 'k6/metrics'
 import { is2xx, send } from './lib/api.js'
 import { baseUrl, envDuration, envInt, instanceNames, instanceThresholds, newRunId } from './lib/config.js'
 import { initialCount, LEDGER_THRESHOLDS, recordAck, settleLedger } from './lib/ledger.js'
-import { summaryOutputs, summaryPath } from './lib/summary.js'
+import { SUMMARY_TREND_STATS, summaryOutputs, summaryPath } from './lib/summary.js'
 
 const BASE_URL = baseUrl()
 const ITERATIONS = envInt('ITERATIONS', 2000)
@@ -61,7 +61,7 @@ export const options = {
     http_req_failed: ['rate==0'],
     checks: ['rate==1']
   }, LEDGER_THRESHOLDS, instanceThresholds(INSTANCES)),
-  summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count']
+  summaryTrendStats: SUMMARY_TREND_STATS
 }
 
 /** @typedef {{ runId: string, counter: string, initial: number }} SetupData */

@@ -27,7 +27,7 @@ import {
 } from './lib/config.js'
 import { initialCount, LEDGER_THRESHOLDS, recordAck, settleLedger } from './lib/ledger.js'
 import { runStep, seedKeys } from './lib/mix.js'
-import { summaryOutputs, summaryPath } from './lib/summary.js'
+import { SUMMARY_TREND_STATS, summaryOutputs, summaryPath } from './lib/summary.js'
 
 const BASE_URL = baseUrl()
 const RATE = envInt('RATE', 200)
@@ -74,7 +74,7 @@ export const options = {
     }
   },
   thresholds: thresholds(),
-  summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count']
+  summaryTrendStats: SUMMARY_TREND_STATS
 }
 
 /** @typedef {{ runId: string, counter: string, initial: number }} SetupData */

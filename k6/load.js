@@ -30,7 +30,7 @@ import {
   baseUrl, env, envDuration, envInt, envPositive, instanceNames, instanceThresholds, mixSchedule, newRunId, parseMix
 } from './lib/config.js'
 import { runStep, seedKeys } from './lib/mix.js'
-import { summaryOutputs, summaryPath } from './lib/summary.js'
+import { SUMMARY_TREND_STATS, summaryOutputs, summaryPath } from './lib/summary.js'
 
 const BASE_URL = baseUrl()
 const SCENARIO = env('SCENARIO', 'iterations')
@@ -102,7 +102,7 @@ function thresholds () {
 export const options = {
   scenarios: { load: scenario() },
   thresholds: thresholds(),
-  summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count']
+  summaryTrendStats: SUMMARY_TREND_STATS
 }
 
 /** @typedef {{ runId: string }} SetupData */

@@ -385,23 +385,13 @@ t.test('consistency.js: an increment applied but not acknowledged fails the ledg
   t.equal(sum('counter_acked_minus_final'), -10, 'applied 10 more than acknowledged')
   t.ok(failing(script.options.thresholds).includes('counter_acked_minus_final: count==0'))
 
+  // teardown's reads of the counter (tagged endpoint:teardown) all fail.
   const service = fakeService({ shared: true })
-  let teardownStarted = false
-  reset((req) => {
-    if (teardownStarted && req.method === 'GET' && req.url.includes('/counters/')) {
-      return { status: 503, headers: { 'X-Instance': 'api-1' }, body: '{}', error: '', error_code: 1503 }
-    }
-    return service(req)
-  })
+  reset((req) => req.params.tags?.endpoint === 'teardown'
+    ? { status: 503, headers: { 'X-Instance': 'api-1' }, body: '{}', error: '', error_code: 1503 }
+    : service(req))
   const second = await load('consistency', { ITERATIONS: '20', VUS: '2' })
-  const data: unknown = JSON.parse(JSON.stringify(second.setup?.()))
-  for (let n = 0; n < 20; n++) {
-    globals.__VU = 1
-    globals.__ITER = n
-    second.default(data)
-  }
-  teardownStarted = true
-  second.teardown?.(data)
+  run(second, 20, 1)
   t.equal(stub.slept.length, 4, 'teardown retried the read (5 attempts)')
   t.strictSame(failing(second.options.thresholds).sort(), ['counter_acked_minus_final: count==0', 'counter_final_read: rate==1'])
 })

@@ -91,11 +91,6 @@ export function instanceNames () {
   return names
 }
 
-/** Where handleSummary writes the JSON summary (SUMMARY_DIR, default `reports`). */
-export function summaryDir () {
-  return env('SUMMARY_DIR', 'reports').replace(/\/+$/, '') || '/'
-}
-
 /** The requests a mix is made of; each is tagged `endpoint:<name>`. */
 export const ENDPOINTS = ['root', 'kv-get', 'kv-set', 'incr']
 

@@ -16,7 +16,7 @@
 // (`k6 archive k6/load.js`, then `k6 run archive.tar`): an archive carries
 // remote modules with it.
 import { textSummary } from 'https://jslib.k6.io/k6-summary/0.0.2/index.js'
-import { summaryDir } from './config.js'
+import { env } from './config.js'
 
 /**
  * What handleSummary returns: k6 writes each value to its key (stdout, or a
@@ -44,12 +44,14 @@ export function summaryOutputs (script, data) {
   return outputs
 }
 
+/** The trend statistics every script's summary shows: the percentiles, and `count` for the report. */
+export const SUMMARY_TREND_STATS = ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count']
+
 /**
- * ${SUMMARY_DIR}/k6-<script>.json
+ * ${SUMMARY_DIR}/k6-<script>.json (SUMMARY_DIR default `reports`; a trailing slash is fine)
  * @param {string} script
  * @returns {string}
  */
 export function summaryPath (script) {
-  const dir = summaryDir()
-  return (dir === '/' ? '' : dir) + '/k6-' + script + '.json'
+  return env('SUMMARY_DIR', 'reports').replace(/\/+$/, '') + '/k6-' + script + '.json'
 }

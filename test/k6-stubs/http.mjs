@@ -11,6 +11,5 @@ function request (method, url, body, params) {
 export function get (url, params) { return request('GET', url, null, params) }
 export function post (url, body, params) { return request('POST', url, body, params) }
 export function expectedStatuses (...statuses) { return { expectedStatuses: statuses } }
-export function setResponseCallback (callback) { state().responseCallback = callback }
 
-export default { get, post, expectedStatuses, setResponseCallback }
+export default { get, post, expectedStatuses }

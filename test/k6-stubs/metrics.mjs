@@ -2,10 +2,9 @@
 const state = () => globalThis.__k6stub
 
 function metric (type) {
-  return function (name, isTime) {
+  return function (name) {
     this.name = name
     this.type = type
-    this.isTime = Boolean(isTime)
     state().declared.push({ name, type })
     this.add = (value, tags) => {
       state().samples.push({ metric: name, type, value: Number(value), tags: tags || {} })
@@ -15,7 +14,5 @@ function metric (type) {
 
 export const Counter = metric('counter')
 export const Rate = metric('rate')
-export const Trend = metric('trend')
-export const Gauge = metric('gauge')
 
-export default { Counter, Rate, Trend, Gauge }
+export default { Counter, Rate }
