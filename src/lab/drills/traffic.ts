@@ -50,15 +50,11 @@ export interface TrafficOptions {
   rate?: number
   /** Mutations are sent during this long (at most, with `until`)... */
   durationSeconds: number
-  /** ...or until this resolves, if sooner. */
+  /** ...or until this resolves, if sooner; then only GET / for DRAIN_MS. */
   until?: Promise<unknown>
-  /** ...then only GET / for this long, so no mutation is left in flight when the load stops. */
-  drainSeconds?: number
   mix: Mix
   /** Names the keys, counters and Idempotency-Keys of this run. */
   runId: string
-  /** Pool of kv keys (written once before the load, so reads never 404). */
-  kvKeys?: number
   /** Called as the load starts, with its performance.now(): observation times count from it. */
   onStart?: (startedAt: number) => void
   onTick?: (tick: LoadTick) => void
@@ -94,10 +90,15 @@ const ROUTES: Record<Operation, (t: { key: string, counter: string }) => { metho
  * /counters/incr through nginx, each mutation with an Idempotency-Key of its own
  * recorded in a ledger with its outcome, for the write audit afterwards.
  */
+/** The kv keys of a run (written once before the load, so reads never 404). */
+const KV_KEYS = 50
+/** Once mutations stop, only GET / this long, so no mutation is left in flight when the load stops. */
+const DRAIN_MS = 1000
+
 export async function runTraffic (options: TrafficOptions): Promise<Traffic> {
   const ledger = new Ledger()
   const counterName = `drill:${options.runId}:counter`
-  const kvKeyNames = Array.from({ length: options.kvKeys ?? 50 }, (_, i) => `drill:${options.runId}:k${i}`)
+  const kvKeyNames = Array.from({ length: KV_KEYS }, (_, i) => `drill:${options.runId}:k${i}`)
   await seedKeys(options.url, kvKeyNames)
 
   const weights = Object.entries(options.mix) as Array<[Operation, number]>
@@ -113,11 +114,10 @@ export async function runTraffic (options: TrafficOptions): Promise<Traffic> {
   const guard = new ClosingConnectionGuard()
   let started = performance.now()
   let mutationsUntil = options.durationSeconds * 1000
-  const drainMs = (options.drainSeconds ?? 1) * 1000
   // Ended early: stop mutating now, let what is in flight land, then stop.
   const stopWhen = options.until?.then(async () => {
     mutationsUntil = Math.min(mutationsUntil, performance.now() - started)
-    await new Promise((resolve) => setTimeout(resolve, drainMs))
+    await new Promise((resolve) => setTimeout(resolve, DRAIN_MS))
   })
   let sequence = 0
 
@@ -173,7 +173,7 @@ export async function runTraffic (options: TrafficOptions): Promise<Traffic> {
     url: options.url,
     connections: options.connections,
     ...(options.rate !== undefined ? { overallRate: options.rate } : {}),
-    durationSeconds: options.durationSeconds + drainMs / 1000,
+    durationSeconds: options.durationSeconds + DRAIN_MS / 1000,
     ...(stopWhen ? { stopWhen } : {}),
     requests: [request],
     countInstances: true,

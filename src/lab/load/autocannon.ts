@@ -26,14 +26,10 @@ export interface AutocannonLoadOptions {
    * connection per second, sent as fast as answers come at each second's start.
    */
   overallRate?: number
-  /** A hard stop for an `amount` run that takes too long (default 120 s). */
-  maxSeconds?: number
   /** Stops the run early when it resolves. */
   stopWhen?: Promise<unknown>
   /** The requests to cycle through (autocannon's request objects: method, path, setupRequest, onResponse). */
   requests: autocannon.Request[]
-  /** Per-request timeout (default 10 s). */
-  timeoutSeconds?: number
   /** Count responses per `x-instance` header (costs the load generator a little per response). */
   countInstances?: boolean
   /** Called once a second while the load runs. */
@@ -43,6 +39,11 @@ export interface AutocannonLoadOptions {
 export interface AutocannonLoad {
   summary: LoadSummary
 }
+
+/** A hard stop for an `amount` run that takes too long: load is bounded in time too. */
+const MAX_SECONDS = 120
+/** Per-request timeout. */
+const TIMEOUT_SECONDS = 10
 
 /**
  * Runs autocannon in this process and summarises it in the lab's terms:
@@ -68,7 +69,7 @@ export async function runAutocannon (options: AutocannonLoadOptions): Promise<Au
     url: options.url,
     connections: options.connections,
     ...(options.amount !== undefined ? { amount: options.amount } : { duration: options.durationSeconds }),
-    timeout: options.timeoutSeconds ?? 10,
+    timeout: TIMEOUT_SECONDS,
     ...(options.overallRate !== undefined ? { overallRate: options.overallRate } : {}),
     requests: options.requests,
     ...(options.countInstances ? { setupClient: (client: autocannon.Client) => countInstances(client, instances) } : {})
@@ -87,7 +88,7 @@ export async function runAutocannon (options: AutocannonLoadOptions): Promise<Au
     second = { responses: 0, errors: 0 }
   }, 1000)
   const stopper = options.amount !== undefined
-    ? setTimeout(() => instance.stop(), (options.maxSeconds ?? 120) * 1000)
+    ? setTimeout(() => instance.stop(), MAX_SECONDS * 1000)
     : undefined
   options.stopWhen?.then(() => instance.stop(), () => instance.stop())
 

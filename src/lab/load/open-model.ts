@@ -19,13 +19,6 @@ export interface OpenModelOptions {
   /** Requests per second. */
   rate: number
   durationSeconds: number
-  method?: 'GET' | 'POST'
-  body?: string
-  headers?: Record<string, string>
-  /** Keep-alive sockets at most (default 64); requests beyond wait their turn, and that wait counts. */
-  maxSockets?: number
-  /** Per-request timeout (default 10 s). */
-  timeoutMs?: number
   /**
    * Seconds sent on the same schedule before the measured part, not recorded (default 0).
    * Opening the sockets (and nginx's upstream connections) costs tens of ms at first,
@@ -34,7 +27,12 @@ export interface OpenModelOptions {
   warmupSeconds?: number
 }
 
-/** Sends `rate × durationSeconds` requests on schedule (after the warm-up's) and summarises them (engine 'open-model'). */
+/** Keep-alive sockets at most; requests beyond wait their turn, and that wait counts. */
+const MAX_SOCKETS = 64
+/** Per-request timeout. */
+const TIMEOUT_MS = 10_000
+
+/** Sends `rate × durationSeconds` GETs on schedule (after the warm-up's) and summarises them (engine 'open-model'). */
 export function runOpenModel (options: OpenModelOptions): Promise<LoadSummary> {
   const target = localTarget(options.url)
   if (!(options.rate > 0) || !(options.durationSeconds > 0)) throw new Error('rate and duration must be positive')
@@ -43,10 +41,7 @@ export function runOpenModel (options: OpenModelOptions): Promise<LoadSummary> {
   const skipped = Math.round(options.rate * (options.warmupSeconds ?? 0))
   const total = skipped + measured
   const intervalMs = 1000 / options.rate
-  const timeoutMs = options.timeoutMs ?? 10_000
-  const maxSockets = options.maxSockets ?? 64
-  const agent = new Agent({ keepAlive: true, maxSockets })
-  const headers = { ...options.headers, ...(options.body !== undefined ? { 'content-length': String(Buffer.byteLength(options.body)) } : {}) }
+  const agent = new Agent({ keepAlive: true, maxSockets: MAX_SOCKETS })
   const latencies = new Float64Array(measured)
   const errorsByKind: Record<string, number> = {}
   let responses = 0
@@ -75,7 +70,7 @@ export function runOpenModel (options: OpenModelOptions): Promise<LoadSummary> {
         label: options.label,
         engine: 'open-model',
         target: options.url,
-        connections: maxSockets,
+        connections: MAX_SOCKETS,
         durationSeconds: round(elapsed, 2),
         requests: responses,
         rps: elapsed > 0 ? round(responses / elapsed, 1) : 0,
@@ -91,7 +86,7 @@ export function runOpenModel (options: OpenModelOptions): Promise<LoadSummary> {
       })
     }
     // Bounded in time as well as in requests: the schedule, plus one timeout, plus a second.
-    const hardStop = setTimeout(finish, total * intervalMs + timeoutMs + 1000)
+    const hardStop = setTimeout(finish, total * intervalMs + TIMEOUT_MS + 1000)
 
     let settledMeasured = 0
     const settle = (i: number, kind: string | null) => {
@@ -106,7 +101,7 @@ export function runOpenModel (options: OpenModelOptions): Promise<LoadSummary> {
     const send = (i: number) => {
       const scheduled = start + i * intervalMs
       let done = false
-      const req = request(target, { agent, method: options.method ?? 'GET', headers, timeout: timeoutMs }, (res) => {
+      const req = request(target, { agent, method: 'GET', timeout: TIMEOUT_MS }, (res) => {
         res.resume()
         res.once('end', () => {
           if (done) return
@@ -125,7 +120,7 @@ export function runOpenModel (options: OpenModelOptions): Promise<LoadSummary> {
         done = true
         settle(i, err.code === 'TIMEOUT' ? 'timeout' : `socket:${err.code ?? err.message}`)
       })
-      req.end(options.body)
+      req.end()
     }
 
     // Send whatever is due, then sleep until the next request is (timers are ~1 ms grained;

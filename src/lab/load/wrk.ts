@@ -20,13 +20,9 @@ export interface WrkOptions {
   url: string
   connections: number
   durationSeconds: number
-  /** wrk threads (default 1: one core for the load generator on a 2-core machine). */
-  threads?: number
   method?: 'GET' | 'POST'
   body?: string
   headers?: Record<string, string>
-  /** Per-request timeout (default 10 s, like runAutocannon). */
-  timeoutSeconds?: number
   /**
    * Paced instead of flat out: each connection waits a random think time
    * (exponential, mean connections / paceRps) before each request, so requests
@@ -136,6 +132,11 @@ export function toLoadSummary (report: WrkReport, meta: { label: string, url: st
   }
 }
 
+/** wrk threads: one core for the load generator on a 2-core machine. */
+const THREADS = 1
+/** Per-request timeout, like runAutocannon's. */
+const TIMEOUT_SECONDS = 10
+
 /** `wrk -t1 -c<N> -d<s>s --latency --timeout <s>s -s <script> <url>`, bounded by its duration. */
 export async function runWrk (options: WrkOptions): Promise<WrkRun> {
   localTarget(options.url)
@@ -143,8 +144,8 @@ export async function runWrk (options: WrkOptions): Promise<WrkRun> {
   const script = join(dir, 'bench.lua')
   writeFileSync(script, wrkScript(options))
   const args = [
-    `-t${options.threads ?? 1}`, `-c${options.connections}`, `-d${options.durationSeconds}s`,
-    '--latency', '--timeout', `${options.timeoutSeconds ?? 10}s`, '-s', script, options.url
+    `-t${THREADS}`, `-c${options.connections}`, `-d${options.durationSeconds}s`,
+    '--latency', '--timeout', `${TIMEOUT_SECONDS}s`, '-s', script, options.url
   ]
   try {
     const child = spawn(requireBinary('wrk'), args, { stdio: ['ignore', 'pipe', 'pipe'], signal: options.signal, killSignal: 'SIGTERM' })
