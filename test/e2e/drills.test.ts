@@ -38,7 +38,7 @@ t.test('drills against one stack', async (t) => {
   const meta = await runMeta(out)
 
   t.test('kill: workers SIGKILLed under load, no client error, every write exactly once', async (t) => {
-    const result = await killDrill(stack, { everySeconds: 1.5, durationSeconds: 6, signal: 'SIGKILL', mix, connections: 16, rate: 800, noRetry: false, readyWithinMs: 10_000 }, meta, io)
+    const result = await killDrill(stack, { everySeconds: 1.5, durationSeconds: 6, signal: 'SIGKILL', mix, connections: 16, rate: 800, readyWithinMs: 10_000 }, meta, io)
     writeResult(out, 'kill.json', result)
     t.ok(result.verdict.pass, JSON.stringify(result.verdict.checks.filter((c) => !c.pass)))
     t.equal(check(result.verdict, 'client-visible errors on GETs').actual, '0')

@@ -103,11 +103,10 @@ export function registerDrillCommands (program: Command): void {
         everySeconds: parseSeconds(o.every),
         durationSeconds: parseSeconds(o.duration),
         signal: signalName(o.signal),
-        noRetry: !o.retry,
         readyWithinMs: parseSeconds(o.readyWithin) * 1000
       }
-      if (options.noRetry) io.say('The "before" picture: nginx will not retry POSTs on another instance (expect this to fail).')
-      await runAgainstStack(options.noRetry ? { retryNonIdempotent: false } : {}, options.noRetry ? 'kill-no-retry.json' : 'kill.json', o.out,
+      if (!o.retry) io.say('The "before" picture: nginx will not retry POSTs on another instance (expect this to fail).')
+      await runAgainstStack(o.retry ? {} : { retryNonIdempotent: false }, o.retry ? 'kill.json' : 'kill-no-retry.json', o.out,
         (stack, meta) => killDrill(stack, options, meta, io))
     })
 

@@ -64,7 +64,7 @@ function stepRunners (stack: RunningStack, dir: string, meta: RunMeta, say: (lin
       return outcomes
     },
     kill: async () => {
-      const result = await killDrill(stack, { everySeconds: 2, durationSeconds: 30, signal: 'SIGKILL', ...load, noRetry: false, readyWithinMs: 1500 }, meta, { say })
+      const result = await killDrill(stack, { everySeconds: 2, durationSeconds: 30, signal: 'SIGKILL', ...load, readyWithinMs: 1500 }, meta, { say })
       save('kill.json', result)
       const slowest = Math.max(0, ...(result.recoveries ?? []).map((r) => r.readyAfterMs ?? Infinity))
       return [{ step: 'drill kill', status: result.verdict.pass ? 'PASS' : 'FAIL', headline: `${result.recoveries?.length ?? 0} kills, ${result.load.errors.total} client errors, slowest back in ${slowest} ms, audit ${result.audit.acknowledged}/${result.audit.failed}/${result.audit.indeterminate}` }]

@@ -14,8 +14,6 @@ export interface KillOptions extends DrillLoad {
   everySeconds: number
   durationSeconds: number
   signal: NodeJS.Signals
-  /** The "before" picture: nginx without `non_idempotent`, so POSTs are not retried. */
-  noRetry: boolean
   /** The verdict's bound on each killed worker's time to serve again. */
   readyWithinMs: number
 }
@@ -138,7 +136,8 @@ export async function killDrill (stack: RunningStack, options: KillOptions, meta
       signal: options.signal,
       connections: options.connections,
       rate: options.rate ?? 'max',
-      retry: !options.noRetry
+      // The stack's, not a drill option: the "before" picture is a stack whose nginx does not retry POSTs.
+      retry: stack.settings.retryNonIdempotent
     },
     load: traffic.summary,
     events: events.sort((a, b) => a.t - b.t),
