@@ -28,12 +28,9 @@ export const apps = Array.from({ length: instances }, (_, i) => {
     env: {
       PORT: String(basePort + i),
       INSTANCE_ID: name,
-      HOST: env.HOST || '0.0.0.0',
-      STORE: env.STORE || 'redis',
-      REDIS_URL: env.REDIS_URL || 'redis://127.0.0.1:6379',
-      // warn by default: per-request log lines halve throughput (measured); LOG_LEVEL=info to see them.
-      LOG_LEVEL: env.LOG_LEVEL || 'warn',
-      TRUST_PROXY: env.TRUST_PROXY || '127.0.0.1',
+      // The rest only when set: the service's own config (src/config.ts) holds the
+      // defaults; the local stack and docker-compose.yml set what they need.
+      ...passThrough(['HOST', 'STORE', 'REDIS_URL', 'LOG_LEVEL', 'TRUST_PROXY']),
       // Below kill_timeout, so a draining instance exits by itself before PM2's SIGKILL.
       SHUTDOWN_GRACE_MS: '4000'
     },
@@ -59,5 +56,10 @@ export const apps = Array.from({ length: instances }, (_, i) => {
     time: false
   }
 })
+
+/** The variables among `names` that are set (and not empty) in this environment. */
+function passThrough (names) {
+  return Object.fromEntries(names.filter((name) => env[name]).map((name) => [name, env[name]]))
+}
 
 export default { apps }

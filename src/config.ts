@@ -2,6 +2,7 @@ import { isIP } from 'node:net'
 import { hostname } from 'node:os'
 import envSchema from 'env-schema'
 import { Type, type Static } from 'typebox'
+import { LogLevelSetting, TrustProxySetting } from './shared/contract.js'
 
 /**
  * The one schema for the service's environment. Every setting has a default, so
@@ -15,10 +16,10 @@ export const ConfigSchema = Type.Object({
   INSTANCE_ID: Type.String({ default: '', maxLength: 128, pattern: '^[A-Za-z0-9:_.-]*$' }),
   STORE: Type.Enum(['redis', 'memory'], { default: 'redis' }),
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://' }),
-  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  LOG_LEVEL: LogLevelSetting('info'),
   // Addresses (or CIDRs), comma-separated, whose X-Forwarded-* headers are believed:
   // the balancer's, never "everyone". Empty trusts no proxy.
-  TRUST_PROXY: Type.String({ default: '127.0.0.1' }),
+  TRUST_PROXY: TrustProxySetting,
   // How long a graceful shutdown may take before the process exits anyway. Must stay
   // below PM2's kill_timeout (5 s in ecosystem.config.js) and Docker's stop grace.
   SHUTDOWN_GRACE_MS: Type.Integer({ default: 4000, minimum: 100, maximum: 60000 })

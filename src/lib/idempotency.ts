@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { REPLAY_HEADER } from '../shared/contract.js'
 import type { Idempotency } from '../store/store.js'
 
 /** How long the record of a mutation with a client's Idempotency-Key (its first answer) is kept. */
@@ -13,8 +14,6 @@ export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
  */
 export const REQUEST_ID_TTL_SECONDS = 10 * 60
 
-/** Response header present (value "true") when an answer is the replay of an earlier one. */
-export const REPLAY_HEADER = 'idempotent-replay'
 
 /**
  * The idempotency of a mutation: the client's Idempotency-Key (kept 24 h), else

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { INSTANCE_HEADER } from '../shared/contract.js'
 
 export interface InstanceInfo {
   /** INSTANCE_ID: names this process in `x-instance` and in GET /. */
@@ -23,7 +24,7 @@ export default fp<{ id: string, port: number }>(function instancePlugin (app, op
     next()
   })
   app.addHook('onRequest', function (_request, reply, next) {
-    reply.header('x-instance', info.id)
+    reply.header(INSTANCE_HEADER, info.id)
     next()
   })
   done()

@@ -1,4 +1,4 @@
-import { REPLAY_HEADER } from '../../lib/idempotency.js'
+import { REPLAY_HEADER } from '../../shared/contract.js'
 import type { AuditResult } from '../results.js'
 import { auditLedger, auditReplays, type AuditOptions, type Replay, type StoreReadback } from './audit.js'
 import { Ledger, type Mutation } from './ledger.js'

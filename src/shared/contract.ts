@@ -1,0 +1,24 @@
+import { Type } from 'typebox'
+
+/**
+ * What the service and the lab agree on, defined once: both import these values,
+ * so the lab never imports the service itself (and the service never the lab).
+ * Settings that both sides read from the environment share their TypeBox
+ * definition here, with its one default.
+ */
+
+/** pino's levels, quietest last. At warn and above the service builds no per-request lines. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = typeof LOG_LEVELS[number]
+
+/** LOG_LEVEL: one definition; each side sets its own default (the service info, the stack warn). */
+export const LogLevelSetting = (defaultLevel: LogLevel) => Type.Enum([...LOG_LEVELS], { default: defaultLevel })
+
+/** TRUST_PROXY: the balancer whose X-Forwarded-* headers are believed (comma-separated addresses or CIDRs; empty: none). */
+export const TrustProxySetting = Type.String({ default: '127.0.0.1' })
+
+/** Response header present (value "true") when an answer is the replay of an earlier one. */
+export const REPLAY_HEADER = 'idempotent-replay'
+
+/** Response header naming the instance that answered. */
+export const INSTANCE_HEADER = 'x-instance'
