@@ -11,6 +11,8 @@ export interface RunMeta {
   run: string
   /** ISO time the command started. */
   startedAt: string
+  /** ISO time it ended (with startedAt, the run's time range). */
+  endedAt?: string
   host: {
     cpus: number
     node: string
@@ -36,6 +38,8 @@ export interface TimelinePoint {
   responses: number
   /** Client-visible errors in that second: non-2xx answers, socket errors, timeouts. */
   errors: number
+  /** Latency of that second's responses (ms), when recorded. */
+  latencyMs?: { p50: number, p99: number, max: number }
 }
 
 /** What one load run measured. */
@@ -94,7 +98,7 @@ export interface AuditResult {
 export interface DrillEvent {
   /** Seconds since the load started. */
   t: number
-  type: 'kill' | 'ready' | 'routed' | 'reload-start' | 'reload-done' | 'redis-down' | 'redis-up' | 'first-2xx'
+  type: string
   /** The instance (api-2) or part (redis) concerned. */
   target?: string
   detail?: string
@@ -103,7 +107,7 @@ export interface DrillEvent {
 /** reports/<run>/<drill>.json */
 export interface DrillResult {
   kind: 'drill'
-  drill: 'kill' | 'reload' | 'redis'
+  drill: string
   meta: RunMeta
   options: Record<string, string | number | boolean>
   load: LoadSummary
@@ -112,6 +116,8 @@ export interface DrillResult {
   recoveries?: Array<{ target: string, killedAtSeconds: number, readyAfterMs: number | null, routedAfterMs: number | null }>
   /** PM2's restarts per app during the drill. */
   restarts?: Record<string, number>
+  /** Per-fault rows a drill wants tabled (one per kill, per failover...). */
+  faults?: Array<Record<string, string | number | boolean | null>>
   audit: AuditResult
   verdict: Verdict
 }

@@ -2,12 +2,13 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { consistencyCheck } from '../../src/lab/drills/check.js'
-import { killDrill } from '../../src/lab/drills/kill.js'
-import { redisDrill } from '../../src/lab/drills/redis.js'
-import { reloadDrill } from '../../src/lab/drills/reload.js'
-import { useStack } from '../../src/lab/drills/running-stack.js'
-import { parseMix } from '../../src/lab/drills/traffic.js'
+import { consistencyCheck } from '../../src/lab/audit/consistency-check.js'
+import { killFault } from '../../src/lab/drills/kill.js'
+import { parseMix } from '../../src/lab/drills/mix.js'
+import { redisFault } from '../../src/lab/drills/redis.js'
+import { reloadFault } from '../../src/lab/drills/reload.js'
+import { runDrill } from '../../src/lab/drills/run-drill.js'
+import { useStack } from '../../src/lab/stack/running-stack.js'
 import type { DrillResult, Verdict } from '../../src/lab/results.js'
 import { runMeta, writeResult } from '../../src/lab/run.js'
 import { isAlive } from '../../src/lab/system/process.js'
@@ -26,7 +27,7 @@ const check = (verdict: Verdict, prefix: string) => {
   return row
 }
 
-const mix = parseMix('root:25,kv-get:25,kv-set:25,incr:25')
+const load = { mix: parseMix('root:25,kv-get:25,kv-set:25,incr:25'), connections: 16, rate: 800 }
 
 t.test('drills against one stack', async (t) => {
   const test = await startTestStack(t)
@@ -38,7 +39,7 @@ t.test('drills against one stack', async (t) => {
   const meta = await runMeta(out)
 
   t.test('kill: workers SIGKILLed under load, no client error, every write exactly once', async (t) => {
-    const result = await killDrill(stack, { everySeconds: 1.5, durationSeconds: 6, signal: 'SIGKILL', mix, connections: 16, rate: 800, readyWithinMs: 10_000 }, meta, io)
+    const result = await runDrill(stack, killFault(stack, { everySeconds: 1.5, durationSeconds: 6, signal: 'SIGKILL', readyWithinMs: 10_000 }), load, meta, io)
     writeResult(out, 'kill.json', result)
     t.ok(result.verdict.pass, JSON.stringify(result.verdict.checks.filter((c) => !c.pass)))
     t.equal(check(result.verdict, 'client-visible errors on GETs').actual, '0')
@@ -56,7 +57,7 @@ t.test('drills against one stack', async (t) => {
   })
 
   t.test('reload: a rolling pm2 reload under load, no client error', async (t) => {
-    const result = await reloadDrill(stack, { durationSeconds: 60, mix, connections: 16, rate: 800 }, meta, io)
+    const result = await runDrill(stack, reloadFault(stack, { durationSeconds: 60 }), load, meta, io)
     writeResult(out, 'reload.json', result)
     t.ok(result.verdict.pass, JSON.stringify(result.verdict.checks.filter((c) => !c.pass)))
     t.equal(check(result.verdict, 'apps reloaded').pass, true)
@@ -66,7 +67,7 @@ t.test('drills against one stack', async (t) => {
 
   t.test('redis: fast failures while Redis is down, recovery by itself, no acknowledged write lost', async (t) => {
     const before = readState(test.settings.dir)!.redisPid!
-    const result = await redisDrill(stack, { downSeconds: 2, hard: false, fsync: 'everysec', mix, connections: 16, rate: 800, failureP99BoundMs: 1000, recoveryBoundMs: 5000 }, meta, io)
+    const result = await runDrill(stack, redisFault(stack, { downSeconds: 2, hard: false, fsync: 'everysec', failureP99BoundMs: 1000, recoveryBoundMs: 5000 }), load, meta, io)
     writeResult(out, 'redis.json', result)
     t.ok(result.verdict.pass, JSON.stringify(result.verdict.checks.filter((c) => !c.pass)))
     t.equal(check(result.verdict, 'no request hangs').actual, '0')

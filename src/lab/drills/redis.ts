@@ -1,15 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { auditStore } from '../audit/readback.js'
-import type { DrillEvent, DrillResult, RunMeta, VerdictCheck } from '../results.js'
 import { percentile } from '../stats.js'
 import { stopPid } from '../system/process.js'
 import { redisCommand } from '../system/redis-server.js'
 import { startStackRedis } from '../stack/stack.js'
-import { auditChecks, drillTraffic, secondsSince, verdictOf, type DrillIo, type DrillLoad } from './drill-io.js'
-import type { RunningStack } from './running-stack.js'
-import { runTraffic } from './traffic.js'
+import type { RunningStack } from '../stack/running-stack.js'
+import type { Fault } from './run-drill.js'
 
-export interface RedisDrillOptions extends DrillLoad {
+export interface RedisDrillOptions {
   downSeconds: number
   /** SIGKILL (no chance to fsync) instead of SIGTERM (Redis writes its AOF and exits). */
   hard: boolean
@@ -30,79 +27,59 @@ export const RECOVERY_BOUND_MS = 1000
  * itself once Redis answers, and no acknowledged write may be lost on a SIGTERM.
  * With --hard, what is lost depends on appendfsync: the audit reports it.
  */
-export async function redisDrill (stack: RunningStack, options: RedisDrillOptions, meta: RunMeta, io: DrillIo): Promise<DrillResult> {
+export function redisFault (stack: RunningStack, options: RedisDrillOptions): Fault {
   const { redisPort } = stack.settings
-  const events: DrillEvent[] = []
-  let startedAt = 0
-  const now = () => performance.now() - startedAt
+  const signal = options.hard ? 'SIGKILL' : 'SIGTERM'
   let redisUpAtMs: number | null = null
   let firstStoreOkAtMs: number | null = null
-  let downAtMs = 0
-
-  await redisCommand(redisPort, ['CONFIG', 'SET', 'appendfsync', options.fsync])
-  // (The restarted Redis reads the stack's policy from its redis.conf.)
-  const outage = async () => {
-    await sleep(2000)
-    const pid = stack.state.redisPid
-    if (pid === undefined) throw new Error('the stack has no Redis PID recorded')
-    downAtMs = now()
-    events.push({ t: secondsSince(downAtMs), type: 'redis-down', target: 'redis', detail: `${options.hard ? 'SIGKILL' : 'SIGTERM'}, appendfsync ${options.fsync}` })
-    io.say(`  redis down (${options.hard ? 'SIGKILL' : 'SIGTERM'}) at ${(downAtMs / 1000).toFixed(1)} s`)
-    await stopPid(pid, { signal: options.hard ? 'SIGKILL' : 'SIGTERM', graceMs: 10_000 })
-    await sleep(Math.max(0, options.downSeconds * 1000 - (now() - downAtMs)))
-    // The same data folder and AOF: what was written before the stop is replayed.
-    // Recorded before it answers: an interrupt while it boots still leaves the stack's state naming it.
-    const newPid = await startStackRedis(stack.settings, (pid) => stack.recordRedisPid(pid))
-    redisUpAtMs = now()
-    events.push({ t: secondsSince(redisUpAtMs), type: 'redis-up', target: 'redis', detail: `pid ${newPid}, answering PING` })
-    io.say(`  redis up again (pid ${newPid}) at ${(redisUpAtMs / 1000).toFixed(1)} s`)
-  }
-
-  // Started with the load, awaited after it: keep a failure until then.
-  let fault: Promise<unknown> = Promise.resolve()
-  const durationSeconds = 2 + options.downSeconds + 6
-  const traffic = await runTraffic({
-    ...drillTraffic(stack.base, options, io),
-    label: `drill redis down ${options.downSeconds}s${options.hard ? ' (hard)' : ''}`,
-    durationSeconds,
-    onStart: (at) => { startedAt = at; fault = outage().catch((err: unknown) => err) },
-    onAnswer: (answer) => {
-      if (firstStoreOkAtMs === null && redisUpAtMs !== null && answer.operation !== 'root' &&
-          answer.status >= 200 && answer.status < 300 && answer.atMs - answer.latencyMs >= redisUpAtMs) {
-        firstStoreOkAtMs = answer.atMs
-        events.push({ t: secondsSince(answer.atMs), type: 'first-2xx', target: 'store', detail: `${Math.round(answer.atMs - redisUpAtMs)} ms after Redis answered` })
-      }
-    }
-  })
-  const failure = await fault
-  if (failure instanceof Error) throw failure
-
-  const audit = await auditStore(stack.base, traffic.ledger, { kvBaseVersion: traffic.kvBaseVersion })
-
-  const failureBound = options.failureP99BoundMs ?? FAILURE_P99_BOUND_MS
-  const recoveryBound = options.recoveryBoundMs ?? RECOVERY_BOUND_MS
-  const failureP99 = percentile([...traffic.failureLatenciesMs].sort((a, b) => a - b), 99)
-  // A hang shows as a client timeout, or as nginx's 504 when an instance never answered.
-  const hangs = (traffic.summary.errors.byKind.timeout ?? 0) + (traffic.summary.errors.byKind['non2xx:504'] ?? 0)
-  const recoveryMs = firstStoreOkAtMs !== null && redisUpAtMs !== null ? Math.round(firstStoreOkAtMs - redisUpAtMs) : null
   // A hard kill with everysec may lose up to a second of writes: that is what it shows, not a failure.
   const lossExpected = options.hard && options.fsync === 'everysec'
   const decides = (rule: string) => rule.startsWith('counters') || rule.startsWith('kv') || rule.startsWith('no double')
-  const checks: VerdictCheck[] = [
-    { name: 'failures answered fast (p99 of non-2xx)', expected: `≤ ${failureBound} ms`, actual: `${failureP99.toFixed(1)} ms over ${traffic.failureLatenciesMs.length} failures`, pass: failureP99 <= failureBound },
-    { name: 'no request hangs (client timeouts, 504s)', expected: '0', actual: String(hangs), pass: hangs === 0 },
-    { name: 'recovery: first store 2xx after Redis answers', expected: `≤ ${recoveryBound} ms`, actual: recoveryMs === null ? 'never' : `${recoveryMs} ms`, pass: recoveryMs !== null && recoveryMs <= recoveryBound },
-    { name: 'client-visible errors during the outage', expected: 'fast 503s', actual: `${traffic.summary.errors.total} (${Object.entries(traffic.summary.errors.byKind).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'})`, pass: true, informational: true },
-    ...auditChecks(audit, (rule) => !decides(rule) || lossExpected)
-  ]
+
   return {
-    kind: 'drill',
     drill: 'redis',
-    meta,
-    options: { down: `${options.downSeconds}s`, hard: options.hard, fsync: options.fsync, connections: options.connections, rate: options.rate ?? 'max' },
-    load: traffic.summary,
-    events: events.sort((a, b) => a.t - b.t),
-    audit,
-    verdict: verdictOf(checks)
+    label: `drill redis down ${options.downSeconds}s${options.hard ? ' (hard)' : ''}`,
+    durationSeconds: 2 + options.downSeconds + 6,
+    options: { down: `${options.downSeconds}s`, hard: options.hard, fsync: options.fsync },
+    // (The restarted Redis reads the stack's policy from its redis.conf.)
+    prepare: async () => { await redisCommand(redisPort, ['CONFIG', 'SET', 'appendfsync', options.fsync]) },
+    timeline: async ({ now, mark, io }) => {
+      await sleep(2000)
+      const pid = stack.state.redisPid
+      if (pid === undefined) throw new Error('the stack has no Redis PID recorded')
+      const downAtMs = now()
+      mark('redis-down', 'redis', `${signal}, appendfsync ${options.fsync}`)
+      io.say(`  redis down (${signal}) at ${(downAtMs / 1000).toFixed(1)} s`)
+      await stopPid(pid, { signal, graceMs: 10_000 })
+      await sleep(Math.max(0, options.downSeconds * 1000 - (now() - downAtMs)))
+      // The same data folder and AOF: what was written before the stop is replayed.
+      // Recorded before it answers: an interrupt while it boots still leaves the stack's state naming it.
+      const newPid = await startStackRedis(stack.settings, (spawned) => stack.recordRedisPid(spawned))
+      redisUpAtMs = now()
+      mark('redis-up', 'redis', `pid ${newPid}, answering PING`)
+      io.say(`  redis up again (pid ${newPid}) at ${(redisUpAtMs / 1000).toFixed(1)} s`)
+    },
+    observe: (answer, { mark }) => {
+      if (firstStoreOkAtMs === null && redisUpAtMs !== null && answer.operation !== 'root' &&
+          answer.status >= 200 && answer.status < 300 && answer.atMs - answer.latencyMs >= redisUpAtMs) {
+        firstStoreOkAtMs = answer.atMs
+        mark('first-2xx', 'store', `${Math.round(answer.atMs - redisUpAtMs)} ms after Redis answered`, answer.atMs)
+      }
+    },
+    judge: (_context, traffic) => {
+      const failureBound = options.failureP99BoundMs ?? FAILURE_P99_BOUND_MS
+      const recoveryBound = options.recoveryBoundMs ?? RECOVERY_BOUND_MS
+      const failureP99 = percentile([...traffic.failureLatenciesMs].sort((a, b) => a - b), 99)
+      // A hang shows as a client timeout, or as nginx's 504 when an instance never answered.
+      const hangs = (traffic.summary.errors.byKind.timeout ?? 0) + (traffic.summary.errors.byKind['non2xx:504'] ?? 0)
+      const recoveryMs = firstStoreOkAtMs !== null && redisUpAtMs !== null ? Math.round(firstStoreOkAtMs - redisUpAtMs) : null
+      return [
+        { name: 'failures answered fast (p99 of non-2xx)', expected: `≤ ${failureBound} ms`, actual: `${failureP99.toFixed(1)} ms over ${traffic.failureLatenciesMs.length} failures`, pass: failureP99 <= failureBound },
+        { name: 'no request hangs (client timeouts, 504s)', expected: '0', actual: String(hangs), pass: hangs === 0 },
+        { name: 'recovery: first store 2xx after Redis answers', expected: `≤ ${recoveryBound} ms`, actual: recoveryMs === null ? 'never' : `${recoveryMs} ms`, pass: recoveryMs !== null && recoveryMs <= recoveryBound },
+        { name: 'client-visible errors during the outage', expected: 'fast 503s', actual: `${traffic.summary.errors.total} (${Object.entries(traffic.summary.errors.byKind).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'})`, pass: true, informational: true }
+      ]
+    },
+    auditInformational: (rule) => !decides(rule) || lossExpected
   }
 }

@@ -2,40 +2,16 @@ import type autocannon from 'autocannon'
 import { Ledger } from '../audit/ledger.js'
 import { answerOf, outcomeOfAnswer } from '../audit/outcome.js'
 import { ClosingConnectionGuard, runAutocannon, type LoadTick } from '../load/autocannon.js'
+import { runOpenModel, type OpenRequest } from '../load/open-model.js'
 import type { LoadSummary } from '../results.js'
-
-/** Relative weights of the four requests of the steady mix. */
-export interface Mix {
-  root: number
-  kvGet: number
-  kvSet: number
-  incr: number
-}
-
-export type Operation = keyof Mix
-
-const MIX_NAMES: Record<string, Operation> = { root: 'root', 'kv-get': 'kvGet', 'kv-set': 'kvSet', incr: 'incr' }
-
-/** "root:25,kv-get:25,kv-set:25,incr:25" (the k6 scripts' format) → weights. */
-export function parseMix (text: string): Mix {
-  const mix: Mix = { root: 0, kvGet: 0, kvSet: 0, incr: 0 }
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const [name = '', weight = ''] = part.split(':')
-    const operation = MIX_NAMES[name]
-    if (operation === undefined || !/^\d+$/.test(weight)) {
-      throw new Error(`--mix: "${part}" is not <root|kv-get|kv-set|incr>:<whole number>`)
-    }
-    mix[operation] = Number(weight)
-  }
-  if (mix.root + mix.kvGet + mix.kvSet + mix.incr === 0) throw new Error('--mix: all weights are zero')
-  return mix
-}
+import type { Mix, Operation } from './mix.js'
 
 /** One answer the traffic received, for drills that watch for an event (a restarted worker answering...). */
 export interface Observation {
   /** Milliseconds since the load started. */
   atMs: number
   operation: Operation
+  /** 0 when no answer came (a socket error, a timeout). */
   status: number
   instance: string | undefined
   latencyMs: number
@@ -45,8 +21,14 @@ export interface TrafficOptions {
   label: string
   /** Base URL of the balancer (127.0.0.1). */
   url: string
+  /**
+   * closed (default): autocannon, `connections` clients each waiting for its answer, capped by `rate`.
+   * open: requests sent on a schedule at `rate` whatever the answers do (latency counted from the
+   * schedule), on up to `connections` sockets: what a frozen instance really costs.
+   */
+  model?: 'closed' | 'open'
   connections: number
-  /** Requests per second over all connections (default: as fast as answers come). */
+  /** Requests per second over all connections (closed: default as fast as answers come; open: required). */
   rate?: number
   /** Mutations are sent during this long (at most, with `until`)... */
   durationSeconds: number
@@ -72,10 +54,11 @@ export interface Traffic {
   kvBaseVersion: number
 }
 
-interface Context {
-  operation?: Operation
+/** What one request of the load is: kept with it until its answer. */
+interface Sent {
+  operation: Operation
   idempotencyKey?: string
-  sentAt?: number
+  sentAt: number
 }
 
 const ROUTES: Record<Operation, (t: { key: string, counter: string }) => { method: 'GET' | 'POST', path: string }> = {
@@ -85,16 +68,18 @@ const ROUTES: Record<Operation, (t: { key: string, counter: string }) => { metho
   incr: ({ counter }) => ({ method: 'POST', path: `/counters/${counter}/incr` })
 }
 
+/** The kv keys of a run (written once before the load, so reads never 404). */
+const KV_KEYS = 50
+/** Once mutations stop, only GET / this long, so no mutation is left in flight when the load stops. */
+const DRAIN_MS = 1000
+/** Open model: client timeout per request (nginx gives up on an instance well before). */
+const OPEN_TIMEOUT_MS = 10_000
+
 /**
  * The steady mixed load of the drills: GET /, GET /kv, POST /kv and POST
  * /counters/incr through nginx, each mutation with an Idempotency-Key of its own
  * recorded in a ledger with its outcome, for the write audit afterwards.
  */
-/** The kv keys of a run (written once before the load, so reads never 404). */
-const KV_KEYS = 50
-/** Once mutations stop, only GET / this long, so no mutation is left in flight when the load stops. */
-const DRAIN_MS = 1000
-
 export async function runTraffic (options: TrafficOptions): Promise<Traffic> {
   const ledger = new Ledger()
   const counterName = `drill:${options.runId}:counter`
@@ -111,7 +96,6 @@ export async function runTraffic (options: TrafficOptions): Promise<Traffic> {
 
   const failureLatenciesMs: number[] = []
   const errorsByOperation = { reads: 0, writes: 0 }
-  const guard = new ClosingConnectionGuard()
   let started = performance.now()
   let mutationsUntil = options.durationSeconds * 1000
   // Ended early: stop mutating now, let what is in flight land, then stop.
@@ -121,53 +105,78 @@ export async function runTraffic (options: TrafficOptions): Promise<Traffic> {
   })
   let sequence = 0
 
-  const request: autocannon.Request = {
-    setupRequest: (req, rawContext) => {
-      const context = rawContext as Context
-      const now = performance.now() - started
-      const operation = now < mutationsUntil && !guard.replaceNext() ? pick() : 'root'
-      const key = kvKeyNames[Math.floor(Math.random() * kvKeyNames.length)]!
-      const { method, path } = ROUTES[operation]({ key, counter: counterName })
-      context.operation = operation
-      context.sentAt = now
-      context.idempotencyKey = undefined
-      if (method === 'GET') return { ...req, method, path, headers: {}, body: undefined }
-      const idempotencyKey = `${options.runId}-${++sequence}`
-      context.idempotencyKey = idempotencyKey
-      const valueJson = JSON.stringify({ n: sequence, at: Math.round(now) })
-      ledger.add(operation === 'incr'
-        ? { idempotencyKey, kind: 'incr', target: counterName, by: 1 }
-        : { idempotencyKey, kind: 'kv', target: key, valueJson })
-      return {
-        ...req,
+  /** The next request: a mutation of the mix while mutations run (unless `readOnly`), else GET /. */
+  const next = (readOnly: boolean): { sent: Sent, request: OpenRequest } => {
+    const now = performance.now() - started
+    const operation = now < mutationsUntil && !readOnly ? pick() : 'root'
+    const key = kvKeyNames[Math.floor(Math.random() * kvKeyNames.length)]!
+    const { method, path } = ROUTES[operation]({ key, counter: counterName })
+    if (method === 'GET') return { sent: { operation, sentAt: now }, request: { method, path, headers: {} } }
+    const idempotencyKey = `${options.runId}-${++sequence}`
+    const valueJson = JSON.stringify({ n: sequence, at: Math.round(now) })
+    ledger.add(operation === 'incr'
+      ? { idempotencyKey, kind: 'incr', target: counterName, by: 1 }
+      : { idempotencyKey, kind: 'kv', target: key, valueJson })
+    return {
+      sent: { operation, idempotencyKey, sentAt: now },
+      request: {
         method,
         path,
         headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
         body: operation === 'incr' ? '{"by":1}' : `{"value":${valueJson}}`
       }
-    },
-    onResponse: (status, body, rawContext, headers) => {
-      guard.saw(headers)
-      const context = rawContext as Context
-      const atMs = performance.now() - started
-      const latencyMs = atMs - (context.sentAt ?? atMs)
-      const ok = status >= 200 && status < 300
-      if (!ok) {
-        failureLatenciesMs.push(latencyMs)
-        if (context.idempotencyKey) errorsByOperation.writes++
-        else errorsByOperation.reads++
-      }
-      if (context.idempotencyKey) {
-        const answer = ok ? answerOf(body) : undefined
-        ledger.settle(context.idempotencyKey, outcomeOfAnswer(status), status, answer)
-      }
-      const instance = headers?.['x-instance']
-      options.onAnswer?.({ atMs, operation: context.operation ?? 'root', status, instance: typeof instance === 'string' ? instance : undefined, latencyMs })
     }
+  }
+
+  /** An answer (status 0: none came) to what was sent; latency from when it was sent unless given (the open model's, from its schedule). */
+  const answered = (sent: Sent, status: number, body: string, instance: unknown, scheduledLatencyMs?: number) => {
+    const atMs = performance.now() - started
+    const latencyMs = scheduledLatencyMs ?? atMs - sent.sentAt
+    const ok = status >= 200 && status < 300
+    if (!ok && status > 0) {
+      failureLatenciesMs.push(latencyMs)
+      if (sent.idempotencyKey) errorsByOperation.writes++
+      else errorsByOperation.reads++
+    }
+    // A mutation without an answer stays unsettled: indeterminate, counted with the writes' errors below.
+    if (sent.idempotencyKey && status > 0) ledger.settle(sent.idempotencyKey, outcomeOfAnswer(status), status, ok ? answerOf(body) : undefined)
+    options.onAnswer?.({ atMs, operation: sent.operation, status, instance: typeof instance === 'string' ? instance : undefined, latencyMs })
   }
 
   started = performance.now()
   options.onStart?.(started)
+  const summary = options.model === 'open'
+    ? await openLoad(options, next, answered, stopWhen)
+    : await closedLoad(options, next, answered, stopWhen)
+  // Requests that never got an answer (reset, timeout): reads among them are the
+  // socket errors that no mutation accounts for.
+  const unanswered = [...ledger.mutations.values()].filter((m) => m.outcome === undefined).length
+  errorsByOperation.writes += unanswered
+  const socketErrors = Object.entries(summary.errors.byKind).filter(([kind]) => !kind.startsWith('non2xx')).reduce((a, [, n]) => a + n, 0)
+  errorsByOperation.reads += Math.max(0, socketErrors - unanswered)
+  return { summary, ledger, failureLatenciesMs, errorsByOperation, kvBaseVersion: 1 }
+}
+
+type Next = (readOnly: boolean) => { sent: Sent, request: OpenRequest }
+type Answered = (sent: Sent, status: number, body: string, instance: unknown, scheduledLatencyMs?: number) => void
+
+/** The closed model: autocannon's connections, each request carrying what it is in its context. */
+async function closedLoad (options: TrafficOptions, next: Next, answered: Answered, stopWhen: Promise<void> | undefined): Promise<LoadSummary> {
+  const guard = new ClosingConnectionGuard()
+  const request: autocannon.Request = {
+    setupRequest: (req, rawContext) => {
+      const { sent, request } = next(guard.replaceNext())
+      const context = rawContext as { sent?: Sent }
+      context.sent = sent
+      return { ...req, method: request.method, path: request.path, headers: request.headers ?? {}, body: request.body }
+    },
+    onResponse: (status, body, rawContext, headers) => {
+      guard.saw(headers)
+      const sent = (rawContext as { sent?: Sent }).sent
+      if (sent === undefined) return
+      answered(sent, status, body, headers?.['x-instance'])
+    }
+  }
   const { summary } = await runAutocannon({
     label: options.label,
     url: options.url,
@@ -179,13 +188,36 @@ export async function runTraffic (options: TrafficOptions): Promise<Traffic> {
     countInstances: true,
     onTick: options.onTick
   })
-  // Requests that never got an answer (reset, timeout): reads among them are the
-  // socket errors that no mutation accounts for.
-  const unanswered = [...ledger.mutations.values()].filter((m) => m.outcome === undefined).length
-  errorsByOperation.writes += unanswered
-  const socketErrors = Object.entries(summary.errors.byKind).filter(([kind]) => !kind.startsWith('non2xx')).reduce((a, [, n]) => a + n, 0)
-  errorsByOperation.reads += Math.max(0, socketErrors - unanswered)
-  return { summary, ledger, failureLatenciesMs, errorsByOperation, kvBaseVersion: 1 }
+  return summary
+}
+
+/** The open model: requests on schedule at `rate`, whatever the answers do. */
+async function openLoad (options: TrafficOptions, next: Next, answered: Answered, stopWhen: Promise<void> | undefined): Promise<LoadSummary> {
+  if (options.rate === undefined) throw new Error('the open model needs a rate')
+  const sent: Sent[] = []
+  return runOpenModel({
+    label: options.label,
+    url: options.url,
+    rate: options.rate,
+    durationSeconds: options.durationSeconds + DRAIN_MS / 1000,
+    sockets: options.connections,
+    timeoutMs: OPEN_TIMEOUT_MS,
+    request: (i) => {
+      const { sent: what, request } = next(false)
+      sent[i] = what
+      return request
+    },
+    onAnswer: (i, answer) => {
+      const what = sent[i]
+      if (what === undefined) return
+      delete sent[i]
+      answered(what, answer.status, answer.body, answer.headers['x-instance'], answer.latencyMs)
+    },
+    ...(stopWhen ? { stopWhen } : {}),
+    onTick: options.onTick,
+    countInstances: true,
+    timeline: true
+  })
 }
 
 /** Writes every key of the pool once, so the reads of the load find them. */

@@ -1,6 +1,6 @@
 import autocannon from 'autocannon'
 import type { LoadSummary, TimelinePoint } from '../results.js'
-import { round } from '../stats.js'
+import { percentile, round } from '../stats.js'
 import { localTarget } from './local-target.js'
 
 /** What one second of a running load looked like, for progress lines. */
@@ -59,6 +59,16 @@ export async function runAutocannon (options: AutocannonLoadOptions): Promise<Au
   const errorsByKind: Record<string, number> = {}
   const timeline: TimelinePoint[] = []
   let second = { responses: 0, errors: 0 }
+  let latencies: number[] = []
+  /** The second just ended, with its latency percentiles when it had answers. */
+  const closeSecond = (): TimelinePoint => {
+    const sorted = latencies.sort((a, b) => a - b)
+    const point: TimelinePoint = { t: timeline.length, ...second }
+    if (sorted.length > 0) point.latencyMs = { p50: round(percentile(sorted, 50), 2), p99: round(percentile(sorted, 99), 2), max: round(sorted[sorted.length - 1]!, 2) }
+    second = { responses: 0, errors: 0 }
+    latencies = []
+    return point
+  }
   const bump = (kind: string) => { errorsByKind[kind] = (errorsByKind[kind] ?? 0) + 1; second.errors++ }
 
   let finish!: (err: unknown, result: autocannon.Result) => void
@@ -74,8 +84,9 @@ export async function runAutocannon (options: AutocannonLoadOptions): Promise<Au
     requests: options.requests,
     ...(options.countInstances ? { setupClient: (client: autocannon.Client) => countInstances(client, instances) } : {})
   }, (err, result) => finish(err, result))
-  instance.on('response', (_client: unknown, statusCode: number) => {
+  instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
     second.responses++
+    latencies.push(responseTime)
     if (statusCode < 200 || statusCode > 299) bump(`non2xx:${statusCode}`)
   })
   instance.on('reqError', (err: NodeJS.ErrnoException) => {
@@ -83,9 +94,9 @@ export async function runAutocannon (options: AutocannonLoadOptions): Promise<Au
   })
   const started = performance.now()
   const ticker = setInterval(() => {
-    timeline.push({ t: timeline.length, ...second })
-    options.onTick?.({ elapsedSeconds: timeline.length, ...second })
-    second = { responses: 0, errors: 0 }
+    const point = closeSecond()
+    timeline.push(point)
+    options.onTick?.({ elapsedSeconds: timeline.length, responses: point.responses, errors: point.errors })
   }, 1000)
   const stopper = options.amount !== undefined
     ? setTimeout(() => instance.stop(), MAX_SECONDS * 1000)
@@ -97,7 +108,7 @@ export async function runAutocannon (options: AutocannonLoadOptions): Promise<Au
     clearTimeout(stopper)
   })
   // The last, partial second.
-  if (second.responses > 0 || second.errors > 0) timeline.push({ t: timeline.length, ...second })
+  if (second.responses > 0 || second.errors > 0) timeline.push(closeSecond())
 
   const elapsed = (performance.now() - started) / 1000
   const errors = Object.values(errorsByKind).reduce((a, b) => a + b, 0)

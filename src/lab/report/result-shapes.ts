@@ -18,12 +18,13 @@ const scalar: Validator<string | number | boolean> = (value, path, problems) => 
 const runMeta = object<RunMeta>({
   run: string,
   startedAt: string,
+  endedAt: optional(string),
   host: object<RunMeta['host']>({ cpus: number, node: string, nginx: optional(string), redis: optional(string) })
 })
 
 const latency = object<Latency>({ p50: number, p90: number, p99: number, max: number, mean: number })
 
-const timelinePoint = object<TimelinePoint>({ t: number, responses: number, errors: number })
+const timelinePoint = object<TimelinePoint>({ t: number, responses: number, errors: number, latencyMs: optional(object<NonNullable<TimelinePoint['latencyMs']>>({ p50: number, p99: number, max: number })) })
 
 export const loadSummary = object<LoadSummary>({
   label: string,
@@ -55,7 +56,7 @@ const audit = object<AuditResult>({
 
 const drillEvent = object<DrillEvent>({
   t: number,
-  type: oneOf('kill', 'ready', 'routed', 'reload-start', 'reload-done', 'redis-down', 'redis-up', 'first-2xx'),
+  type: string,
   target: optional(string),
   detail: optional(string)
 })
@@ -64,7 +65,7 @@ type Recovery = NonNullable<DrillResult['recoveries']>[number]
 
 export const drillResult = object<DrillResult>({
   kind: oneOf('drill'),
-  drill: oneOf('kill', 'reload', 'redis'),
+  drill: string,
   meta: runMeta,
   options: recordOf(scalar),
   load: loadSummary,
@@ -73,6 +74,7 @@ export const drillResult = object<DrillResult>({
     target: string, killedAtSeconds: number, readyAfterMs: nullable(number), routedAfterMs: nullable(number)
   }))),
   restarts: optional(recordOf(number)),
+  faults: optional(arrayOf(recordOf(nullable(scalar)))),
   audit,
   verdict
 })

@@ -1,13 +1,16 @@
 import type autocannon from 'autocannon'
-import { Ledger } from '../audit/ledger.js'
-import { answerOf, outcomeOfAnswer } from '../audit/outcome.js'
-import { auditStore, inPool, readCounter } from '../audit/readback.js'
+import { Ledger } from './ledger.js'
+import { answerOf, outcomeOfAnswer } from './outcome.js'
+import { auditStore, inPool, readCounter } from './readback.js'
 import { ClosingConnectionGuard, runAutocannon } from '../load/autocannon.js'
 import type { CheckResult, RunMeta, VerdictCheck } from '../results.js'
+import type { LessonIo } from '../lessons/lesson.js'
+import { progressPrinter } from '../load/progress.js'
 import { newRunId } from '../run.js'
+import type { RunningStack } from '../stack/running-stack.js'
 import { apiPortsOf, appNames } from '../stack/settings.js'
-import { auditChecks, progressPrinter, verdictOf, type DrillIo } from './drill-io.js'
-import type { RunningStack } from './running-stack.js'
+import { verdictOf } from '../verdict.js'
+import { auditChecks } from './checks.js'
 
 export interface CheckOptions {
   keys: number
@@ -39,7 +42,7 @@ interface Context {
  * acknowledged write, or an increment), so an answer can never be credited to
  * another request, whatever autocannon does with a reconnect.
  */
-export async function consistencyCheck (stack: RunningStack, options: CheckOptions, meta: RunMeta, io: DrillIo): Promise<CheckResult> {
+export async function consistencyCheck (stack: RunningStack, options: CheckOptions, meta: RunMeta, io: LessonIo): Promise<CheckResult> {
   const runId = newRunId()
   const ledger = new Ledger()
   const counters = Array.from({ length: COUNTERS }, (_, i) => `check:${runId}:c${i}`)
@@ -114,7 +117,7 @@ export async function consistencyCheck (stack: RunningStack, options: CheckOptio
     amount: options.keys * 3,
     requests: [request],
     countInstances: true,
-    onTick: progressPrinter(io)
+    onTick: progressPrinter(io.say)
   })
   // Writes acknowledged in the last moments, not read back by the load yet.
   await inPool(toRead.splice(0), 16, async (entry) => {

@@ -1,9 +1,7 @@
-import type { Command } from 'commander'
-import { useStack, type RunningStack } from '../drills/running-stack.js'
-import { progressPrinter } from '../drills/drill-io.js'
-import { runAutocannon } from '../load/autocannon.js'
 import type { LoadResult, LoadSummary, RunMeta } from '../results.js'
-import { runDir, runMeta, writeResult } from '../run.js'
+import type { RunningStack } from '../stack/running-stack.js'
+import { runAutocannon } from './autocannon.js'
+import { progressPrinter } from './progress.js'
 
 export interface LoadOptions {
   requests: number
@@ -31,34 +29,11 @@ export async function seedLoad (stack: RunningStack, options: LoadOptions, meta:
       amount: options.requests,
       requests: [{ method: 'GET', path: options.path }],
       countInstances: true,
-      onTick: progressPrinter({ say })
+      onTick: progressPrinter(say)
     })
     say(`  ${summary.requests} responses, ${Math.round(summary.rps)} req/s, p50 ${summary.latencyMs.p50} ms, p99 ${summary.latencyMs.p99} ms, ${summary.errors.total} errors`)
     say(`  answered by: ${Object.entries(summary.instances ?? {}).sort().map(([name, n]) => `${name} ${(100 * n / summary.requests).toFixed(1)}%`).join(', ')}`)
     runs.push(summary)
   }
   return { kind: 'load', meta, runs }
-}
-
-export function registerLoadCommand (program: Command): void {
-  program.command('load')
-    .description('the seed\'s load test: N requests by C users, one instance direct, then through nginx')
-    .option('--requests <n>', 'requests per run', '10000')
-    .option('--connections <n>', 'concurrent users', '100')
-    .option('--path <path>', 'the route to load', '/')
-    .option('--out <dir>', 'run folder for load.json (default: reports/<time>)')
-    .action(async (o: { requests: string, connections: string, path: string, out?: string }) => {
-      const options = { requests: Number(o.requests), connections: Number(o.connections), path: o.path }
-      if (!Number.isInteger(options.requests) || !Number.isInteger(options.connections) || options.connections < 1 || options.requests < options.connections) {
-        throw new Error('--requests and --connections must be whole numbers, with requests ≥ connections')
-      }
-      const dir = runDir(o.out)
-      const stack = await useStack({}, console.log)
-      try {
-        const result = await seedLoad(stack, options, await runMeta(dir), console.log)
-        console.log(`\nResult: ${writeResult(dir, 'load.json', result)}`)
-      } finally {
-        await stack.release()
-      }
-    })
 }

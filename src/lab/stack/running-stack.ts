@@ -1,7 +1,7 @@
 import { onInterrupt } from '../system/interrupt.js'
-import { stackDir, stackSettings, type StackSettings } from '../stack/settings.js'
-import { down, up, type Say } from '../stack/stack.js'
-import { readState, writeState, type StackState } from '../stack/state.js'
+import { stackDir, stackSettings, type StackSettings } from './settings.js'
+import { down, up, type Say } from './stack.js'
+import { readState, writeState, type StackState } from './state.js'
 
 /** A stack a lab command runs against, and how to leave it as it was found. */
 export interface RunningStack {

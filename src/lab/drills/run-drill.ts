@@ -1,0 +1,121 @@
+/**
+ * The one skeleton every drill runs on: the steady mixed load through the
+ * balancer → the fault's timeline, started with the load → the write audit →
+ * the verdict (the fault's rows, then the audit's) → the result. A drill is a
+ * Fault: what it does to the stack while the load runs, what it watches in the
+ * answers, and what it judges afterwards.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import { auditChecks } from '../audit/checks.js'
+import { auditStore } from '../audit/readback.js'
+import type { AuditResult, DrillEvent, DrillResult, RunMeta, VerdictCheck } from '../results.js'
+import { progressPrinter, secondsSince } from '../load/progress.js'
+import type { LessonIo } from '../lessons/lesson.js'
+import { newRunId } from '../run.js'
+import type { RunningStack } from '../stack/running-stack.js'
+import { verdictOf } from '../verdict.js'
+import type { DrillLoad } from './load-options.js'
+import { runTraffic, type Observation, type Traffic } from './traffic.js'
+
+type Scalar = string | number | boolean
+
+/** What a fault's timeline and judgement work with. */
+export interface FaultContext {
+  stack: RunningStack
+  io: LessonIo
+  /** Milliseconds since the load started (0 before it starts). */
+  now (): number
+  /** Puts an event on the drill's timeline, at `atMs` (default: now). */
+  mark (type: string, target?: string, detail?: string, atMs?: number): void
+}
+
+export interface Fault {
+  /** The drill's name in its result (`kill`). */
+  drill: string
+  /** The load's label (`drill kill every 2s for 30s`). */
+  label: string
+  /** How long the load runs, at most. */
+  durationSeconds: number
+  /** The load stops this long after the timeline resolves, if that is sooner (a rollout that ends by itself). */
+  endAfterTimelineSeconds?: number
+  /** The options as the result records them. */
+  options: Record<string, Scalar>
+  /** Before the load starts (settings the drill needs, counters to compare with later). */
+  prepare?: (context: FaultContext) => Promise<void>
+  /** The fault itself, started the moment the load starts; awaited after the load. */
+  timeline: (context: FaultContext) => Promise<void>
+  /** Every answer the load gets, as it comes (to see a worker answer again, the store come back...). */
+  observe?: (answer: Observation, context: FaultContext) => void
+  /** The fault's own verdict rows, once the load and the audit are done. */
+  judge: (context: FaultContext, traffic: Traffic, audit: AuditResult) => VerdictCheck[] | Promise<VerdictCheck[]>
+  /** Audit rules that only inform here (a hard kill with everysec may lose writes: that is what it shows). */
+  auditInformational?: (rule: string) => boolean
+  /** What the result carries besides the common parts (the kill drill's recoveries, PM2's restarts, per-fault rows). */
+  details?: () => Pick<DrillResult, 'recoveries' | 'restarts' | 'faults'> | Promise<Pick<DrillResult, 'recoveries' | 'restarts' | 'faults'>>
+}
+
+/** Runs `fault` under the drills' load against `stack`, audits every write and returns the drill's result. */
+export async function runDrill (stack: RunningStack, fault: Fault, load: DrillLoad, meta: RunMeta, io: LessonIo): Promise<DrillResult> {
+  const events: DrillEvent[] = []
+  let startedAt: number | null = null
+  const context: FaultContext = {
+    stack,
+    io,
+    now: () => (startedAt === null ? 0 : performance.now() - startedAt),
+    mark: (type, target, detail, atMs) => {
+      events.push({ t: secondsSince(atMs ?? context.now()), type, ...(target !== undefined ? { target } : {}), ...(detail !== undefined ? { detail } : {}) })
+    }
+  }
+  await fault.prepare?.(context)
+
+  // Started with the load, awaited after it: a failure is kept until then (an unhandled
+  // rejection would end the process before the stack is put back).
+  let timeline: Promise<unknown> = Promise.resolve()
+  let began!: () => void
+  const timelineStarted = new Promise<void>((resolve) => { began = resolve })
+  const until = fault.endAfterTimelineSeconds === undefined
+    ? undefined
+    : timelineStarted.then(() => timeline).then(() => sleep(fault.endAfterTimelineSeconds! * 1000))
+  const traffic = await runTraffic({
+    label: fault.label,
+    url: stack.base,
+    ...(load.model !== undefined ? { model: load.model } : {}),
+    connections: load.connections,
+    rate: load.rate,
+    mix: load.mix,
+    runId: newRunId(),
+    durationSeconds: fault.durationSeconds,
+    ...(until ? { until } : {}),
+    onTick: progressPrinter(io.say),
+    onStart: (at) => {
+      startedAt = at
+      timeline = fault.timeline(context).catch((err: unknown) => err)
+      began()
+    },
+    ...(fault.observe ? { onAnswer: (answer: Observation) => fault.observe!(answer, context) } : {})
+  })
+  const failure = await timeline
+  if (failure instanceof Error) throw failure
+
+  const audit = await auditStore(stack.base, traffic.ledger, { kvBaseVersion: traffic.kvBaseVersion })
+  const checks = [...await fault.judge(context, traffic, audit), ...auditChecks(audit, fault.auditInformational)]
+  return {
+    kind: 'drill',
+    drill: fault.drill,
+    meta: { ...meta, endedAt: new Date().toISOString() },
+    options: { ...fault.options, connections: load.connections, rate: load.rate ?? 'max', ...(load.model === 'open' ? { model: 'open' } : {}) },
+    load: traffic.summary,
+    events: events.sort((a, b) => a.t - b.t),
+    ...await fault.details?.(),
+    audit,
+    verdict: verdictOf(checks)
+  }
+}
+
+/** The client-visible errors of a run, by reads and writes: the rows most drills judge first. */
+export function clientErrorChecks (traffic: Traffic): VerdictCheck[] {
+  return [
+    { name: 'client-visible errors on GETs', expected: '0', actual: String(traffic.errorsByOperation.reads), pass: traffic.errorsByOperation.reads === 0 },
+    { name: 'client-visible errors on POSTs', expected: '0', actual: String(traffic.errorsByOperation.writes), pass: traffic.errorsByOperation.writes === 0 }
+  ]
+}
