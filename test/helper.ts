@@ -5,8 +5,9 @@ import type { Test } from 'tap'
 import { buildApp, type App, type BuildOptions } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
 import { freePort } from '../src/lab/system/ports.js'
-import { stopPid } from '../src/lab/system/process.js'
-import { redisCommand, startRedisServer } from '../src/lab/system/redis-server.js'
+import { withRedis } from '../src/lab/system/redis-client.js'
+import { redisServerSpec } from '../src/lab/system/redis-server.js'
+import { Supervisor } from '../src/lab/system/supervisor.js'
 
 /** A redis-server of the test's own, on a free port (never the machine's 6379). */
 export interface TestRedis {
@@ -25,17 +26,19 @@ export interface TestRedis {
 export async function startTestRedis (t: Test, { start = true } = {}): Promise<TestRedis> {
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'scale-lab-redis-'))
+  // Attached: it belongs to the test file's process, like the test's own servers.
+  const supervisor = new Supervisor({ detached: false })
   let pid: number | undefined
   const redis: TestRedis = {
     port,
     url: `redis://127.0.0.1:${port}`,
-    async flush () { await redisCommand(port, ['FLUSHALL']) },
+    async flush () { await withRedis(port, (client) => client.flushall()) },
     async stop () {
-      if (pid !== undefined) await stopPid(pid)
+      await supervisor.stop()
       pid = undefined
     },
     async start () {
-      pid = await startRedisServer({ port, dir, appendonly: false, detached: false })
+      pid = (await supervisor.start(redisServerSpec({ port, dir, appendonly: false }))).pid
     },
     pid: () => pid
   }

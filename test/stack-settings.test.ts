@@ -1,7 +1,7 @@
 import t from 'tap'
 import { apiPortsOf, appNames, stackSettings } from '../src/lab/stack/settings.js'
 import { NEXT_UPSTREAM_DEFAULT, NEXT_UPSTREAM_WITH_RETRY, renderTemplate, templateValues } from '../src/lab/stack/nginx.js'
-import { balancerOptions } from '../src/lab/stack/stack.js'
+import { balancerOptions } from '../src/lab/stack/parts/nginx.js'
 
 t.test('stack settings: the design card by default, the environment over it', async (t) => {
   const defaults = stackSettings({}, {})

@@ -2,9 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { auditStore } from '../audit/readback.js'
 import type { DrillEvent, DrillResult, RunMeta, VerdictCheck } from '../results.js'
 import { percentile } from '../stats.js'
-import { stopPid } from '../system/process.js'
-import { redisCommand } from '../system/redis-server.js'
-import { startStackRedis } from '../stack/stack.js'
+import { withRedis } from '../system/redis-client.js'
+import { startStackRedis, stopStackRedis } from '../stack/parts/redis.js'
 import { auditChecks, drillTraffic, secondsSince, verdictOf, type DrillIo, type DrillLoad } from './drill-io.js'
 import type { RunningStack } from './running-stack.js'
 import { runTraffic } from './traffic.js'
@@ -39,20 +38,19 @@ export async function redisDrill (stack: RunningStack, options: RedisDrillOption
   let firstStoreOkAtMs: number | null = null
   let downAtMs = 0
 
-  await redisCommand(redisPort, ['CONFIG', 'SET', 'appendfsync', options.fsync])
+  await withRedis(redisPort, (redis) => redis.config('SET', 'appendfsync', options.fsync))
   // (The restarted Redis reads the stack's policy from its redis.conf.)
   const outage = async () => {
     await sleep(2000)
-    const pid = stack.state.redisPid
-    if (pid === undefined) throw new Error('the stack has no Redis PID recorded')
+    if (stack.state.daemons.redis === undefined) throw new Error('the stack has no Redis PID recorded')
     downAtMs = now()
     events.push({ t: secondsSince(downAtMs), type: 'redis-down', target: 'redis', detail: `${options.hard ? 'SIGKILL' : 'SIGTERM'}, appendfsync ${options.fsync}` })
     io.say(`  redis down (${options.hard ? 'SIGKILL' : 'SIGTERM'}) at ${(downAtMs / 1000).toFixed(1)} s`)
-    await stopPid(pid, { signal: options.hard ? 'SIGKILL' : 'SIGTERM', graceMs: 10_000 })
+    await stopStackRedis(stack.state, options.hard ? 'SIGKILL' : 'SIGTERM')
     await sleep(Math.max(0, options.downSeconds * 1000 - (now() - downAtMs)))
     // The same data folder and AOF: what was written before the stop is replayed.
     // Recorded before it answers: an interrupt while it boots still leaves the stack's state naming it.
-    const newPid = await startStackRedis(stack.settings, (pid) => stack.recordRedisPid(pid))
+    const newPid = await startStackRedis(stack.state)
     redisUpAtMs = now()
     events.push({ t: secondsSince(redisUpAtMs), type: 'redis-up', target: 'redis', detail: `pid ${newPid}, answering PING` })
     io.say(`  redis up again (pid ${newPid}) at ${(redisUpAtMs / 1000).toFixed(1)} s`)
