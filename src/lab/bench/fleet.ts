@@ -13,8 +13,9 @@ import { freePort } from '../system/ports.js'
 import { parentMap, withDescendants } from '../system/proc.js'
 import { childEnv } from '../system/process.js'
 import { redisServerSpec } from '../system/redis-server.js'
-import { StartError, Supervisor, type Role } from '../system/supervisor.js'
+import { StartError, Supervisor, type DaemonSpec, type Role } from '../system/supervisor.js'
 import { nginxSpec, writeNginxConfig } from '../stack/nginx.js'
+import { isReady, probe } from '../stack/probe.js'
 import { POOLS, topologyId, type CellSpec, type Needs, type PoolId, type PoolSpec, type Topology } from './matrix.js'
 
 export type Group = 'nginx' | 'api' | 'redis'
@@ -39,16 +40,6 @@ export const SEED_CLUSTER_SCRIPT = join(PROJECT_DIR, 'dist', 'lab', 'bench', 'se
 
 export class FleetError extends Error {
   override name = 'FleetError'
-}
-
-async function answers (url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(1000) })
-    await res.arrayBuffer()
-    return res.ok
-  } catch {
-    return false
-  }
 }
 
 /**
@@ -195,71 +186,52 @@ export class Fleet {
   }
 
   /** A Node server of the fleet, attached to this process, its output in its log file; resolves once `ready` says it serves. */
-  async #startNodeServer (server: {
-    name: string
-    /** Names it in the error when it exits at start. */
-    title: string
-    script: string
-    port: number
-    logFile: string
-    env: Record<string, string>
-    waitingFor: string
-    ready: () => boolean | Promise<boolean>
-  }): Promise<void> {
-    const { script, env, ...spec } = server
+  async #startNodeServer (script: string, env: Record<string, string>, spec: Pick<DaemonSpec, 'name' | 'title' | 'port' | 'logFile' | 'waitingFor' | 'ready'>): Promise<void> {
+    if (!existsSync(script)) throw new FleetError(`${script} is missing: run npm run build`)
     await this.#supervisor.start({ ...spec, role: 'server', command: process.execPath, args: [script], env: childEnv(env), cwd: this.dir, readyTimeoutMs: 30_000, pollMs: 100 })
   }
 
   async #startApi (pool: PoolSpec, index: number, port: number, script: string): Promise<void> {
     const name = `api ${pool.id}-${index}`
-    await this.#startNodeServer({
+    await this.#startNodeServer(script, {
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      INSTANCE_ID: `${pool.id}-${index}`,
+      STORE: pool.store,
+      REDIS_URL: `redis://127.0.0.1:${this.redisPort ?? 1}`,
+      LOG_LEVEL: pool.logLevel,
+      TRUST_PROXY: DEFAULT_TRUST_PROXY
+    }, {
       name,
-      title: name,
-      script,
       port,
       logFile: join(this.dir, `api-${pool.id}-${index}.log`),
-      env: {
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        INSTANCE_ID: `${pool.id}-${index}`,
-        STORE: pool.store,
-        REDIS_URL: `redis://127.0.0.1:${this.redisPort ?? 1}`,
-        LOG_LEVEL: pool.logLevel,
-        TRUST_PROXY: DEFAULT_TRUST_PROXY
-      },
       waitingFor: `${name} to answer /health/ready on port ${port}`,
-      ready: () => answers(`http://127.0.0.1:${port}/health/ready`)
+      ready: () => isReady(port)
     })
   }
 
   async #startExpress (): Promise<void> {
-    if (!existsSync(SEED_EXPRESS_SCRIPT)) throw new FleetError(`${SEED_EXPRESS_SCRIPT} is missing: run npm run build`)
     const port = await this.port()
     this.expressPort = port
-    await this.#startNodeServer({
+    await this.#startNodeServer(SEED_EXPRESS_SCRIPT, { HOST: '127.0.0.1', PORT: String(port) }, {
       name: 'seed express',
       title: "the seed's Express",
-      script: SEED_EXPRESS_SCRIPT,
       port,
       logFile: join(this.dir, 'seed-express.log'),
-      env: { HOST: '127.0.0.1', PORT: String(port) },
       waitingFor: `the seed's Express on port ${port}`,
-      ready: () => answers(`http://127.0.0.1:${port}/`)
+      ready: async () => (await probe(port, '/', 1000))?.status === 200
     })
   }
 
   async #startCluster (workers: number): Promise<void> {
-    if (!existsSync(SEED_CLUSTER_SCRIPT)) throw new FleetError(`${SEED_CLUSTER_SCRIPT} is missing: run npm run build`)
     const port = await this.port()
     const logFile = join(this.dir, 'seed-cluster.log')
     this.clusterPort = port
-    await this.#startNodeServer({
+    await this.#startNodeServer(SEED_CLUSTER_SCRIPT, { HOST: '127.0.0.1', PORT: String(port), WORKERS: String(workers) }, {
       name: 'seed cluster',
       title: "the seed's cluster",
-      script: SEED_CLUSTER_SCRIPT,
       port,
       logFile,
-      env: { HOST: '127.0.0.1', PORT: String(port), WORKERS: String(workers) },
       waitingFor: `the seed's cluster (${workers} workers) on port ${port}`,
       ready: () => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('seed cluster ready')
     })
