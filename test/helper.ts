@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import type { Test } from 'tap'
 import { buildApp, type App, type BuildOptions } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
+import { onInterrupt } from '../src/lab/system/interrupt.js'
 import { freePort } from '../src/lab/system/ports.js'
 import { withRedis } from '../src/lab/system/redis-client.js'
 import { redisServerSpec } from '../src/lab/system/redis-server.js'
@@ -22,7 +23,7 @@ export interface TestRedis {
   pid (): number | undefined
 }
 
-/** Starts a Redis for this test file (or only picks its port, with `start: false`) and stops it in teardown, pass or fail. */
+/** Starts a Redis for this test file (or only picks its port, with `start: false`) and stops it at the end. */
 export async function startTestRedis (t: Test, { start = true } = {}): Promise<TestRedis> {
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'scale-lab-redis-'))
@@ -42,11 +43,14 @@ export async function startTestRedis (t: Test, { start = true } = {}): Promise<T
     },
     pid: () => pid
   }
-  if (start) await redis.start()
+  // Stopped in teardown, pass or fail, and if tap ends the file early (its timeout's SIGTERM).
+  const unregister = onInterrupt(() => redis.stop())
   t.teardown(async () => {
     await redis.stop()
+    unregister()
     rmSync(dir, { recursive: true, force: true })
   })
+  if (start) await redis.start()
   return redis
 }
 

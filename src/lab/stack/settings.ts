@@ -15,7 +15,11 @@ function fromEnv<S extends TSchema, T = Static<S>> (variable: string, schema: S,
   return { variable, schema, read: read ?? ((value) => value as T) }
 }
 
+/** Redis's AOF fsync policies the lab offers (REDIS_APPENDFSYNC, the Redis drill's --fsync). */
+export const APPENDFSYNC_POLICIES = ['everysec', 'always'] as const
+
 const Port = (fallback: number) => Type.Integer({ default: fallback, minimum: 1, maximum: 65535 })
+
 /** A switch: 1 on, 0 (or unset) off. */
 const Switch = () => Type.Enum(['0', '1'], { default: '0' })
 
@@ -37,7 +41,7 @@ const ENV_SETTINGS = {
   /** The instances' LOG_LEVEL (warn: info logs every request, at half the throughput). */
   logLevel: fromEnv('LOG_LEVEL', LogLevelSetting('warn')),
   /** Redis's appendfsync: everysec (default) or always. */
-  appendfsync: fromEnv('REDIS_APPENDFSYNC', Type.Enum(['everysec', 'always'], { default: 'everysec' })),
+  appendfsync: fromEnv('REDIS_APPENDFSYNC', Type.Enum([...APPENDFSYNC_POLICIES], { default: 'everysec' })),
   /** nginx access log on (buffered), or off with BENCH=1. */
   accessLog: fromEnv('BENCH', Switch(), (bench) => bench !== '1')
 }
