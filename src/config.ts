@@ -2,7 +2,7 @@ import { isIP } from 'node:net'
 import { hostname } from 'node:os'
 import envSchema from 'env-schema'
 import { Type, type Static } from 'typebox'
-import { LogLevelSetting, TrustProxySetting } from './shared/contract.js'
+import { LogLevelSetting, StoreSetting, TrustProxySetting } from './shared/contract.js'
 
 /**
  * The one schema for the service's environment. Every setting has a default, so
@@ -14,7 +14,7 @@ export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
   // Empty means "<hostname>:<port>", filled in by loadConfig.
   INSTANCE_ID: Type.String({ default: '', maxLength: 128, pattern: '^[A-Za-z0-9:_.-]*$' }),
-  STORE: Type.Enum(['redis', 'memory'], { default: 'redis' }),
+  STORE: StoreSetting,
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://' }),
   LOG_LEVEL: LogLevelSetting('info'),
   // Addresses (or CIDRs), comma-separated, whose X-Forwarded-* headers are believed:

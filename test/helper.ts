@@ -4,9 +4,11 @@ import { join } from 'node:path'
 import type { Test } from 'tap'
 import { buildApp, type App, type BuildOptions } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
+import { onInterrupt } from '../src/lab/system/interrupt.js'
 import { freePort } from '../src/lab/system/ports.js'
-import { stopPid } from '../src/lab/system/process.js'
-import { redisCommand, startRedisServer } from '../src/lab/system/redis-server.js'
+import { withRedis } from '../src/lab/system/redis-client.js'
+import { redisServerSpec } from '../src/lab/system/redis-server.js'
+import { Supervisor } from '../src/lab/system/supervisor.js'
 
 /** A redis-server of the test's own, on a free port (never the machine's 6379). */
 export interface TestRedis {
@@ -21,29 +23,34 @@ export interface TestRedis {
   pid (): number | undefined
 }
 
-/** Starts a Redis for this test file (or only picks its port, with `start: false`) and stops it in teardown, pass or fail. */
+/** Starts a Redis for this test file (or only picks its port, with `start: false`) and stops it at the end. */
 export async function startTestRedis (t: Test, { start = true } = {}): Promise<TestRedis> {
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'scale-lab-redis-'))
+  // Attached: it belongs to the test file's process, like the test's own servers.
+  const supervisor = new Supervisor({ detached: false })
   let pid: number | undefined
   const redis: TestRedis = {
     port,
     url: `redis://127.0.0.1:${port}`,
-    async flush () { await redisCommand(port, ['FLUSHALL']) },
+    async flush () { await withRedis(port, (client) => client.flushall()) },
     async stop () {
-      if (pid !== undefined) await stopPid(pid)
+      await supervisor.stop()
       pid = undefined
     },
     async start () {
-      pid = await startRedisServer({ port, dir, appendonly: false, detached: false })
+      pid = (await supervisor.start(redisServerSpec({ port, dir, appendonly: false }))).pid
     },
     pid: () => pid
   }
-  if (start) await redis.start()
+  // Stopped in teardown, pass or fail, and if tap ends the file early (its timeout's SIGTERM).
+  const unregister = onInterrupt(() => redis.stop())
   t.teardown(async () => {
     await redis.stop()
+    unregister()
     rmSync(dir, { recursive: true, force: true })
   })
+  if (start) await redis.start()
   return redis
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Command, InvalidArgumentError } from 'commander'
 import t from 'tap'
-import { Type } from 'typebox'
+import { Type, type TSchema } from 'typebox'
 import { registerLessonCommands } from '../src/lab/commands/lessons.js'
 import { addFlags, flagOf, parseFlags } from '../src/lab/lessons/flags.js'
 import { LESSONS } from '../src/lab/lessons/index.js'
@@ -38,7 +38,7 @@ t.test('every lesson is a scale-lab command whose flags come from its options', 
       : program.commands.find((c) => c.name() === first)?.commands.find((c) => c.name() === second)
     t.ok(command, `scale-lab ${lesson.command.join(' ')}`)
     const flags = command!.options.map((o) => o.long)
-    for (const [name, schema] of Object.entries(lesson.options.properties)) t.ok(flags.includes(flagOf(name, schema)), `${lesson.name}: ${flagOf(name, schema)}`)
+    for (const [name, schema] of Object.entries(lesson.options.properties as Record<string, TSchema>)) t.ok(flags.includes(flagOf(name, schema)), `${lesson.name}: ${flagOf(name, schema)}`)
     t.ok(flags.includes('--out'), `${lesson.name}: --out`)
   }
 })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { redisCommand } from '../src/lab/system/redis-server.js'
+import { withRedis } from '../src/lab/system/redis-client.js'
 import { build, postJson, startTestRedis } from './helper.js'
 
 // Every route and status code, against a real Redis. The same file runs the
@@ -114,7 +114,7 @@ t.test('a Redis reply error that is a bug, not an outage, is a logged 500, not a
   await redis.flush()
   const app = await build(t, { STORE: 'redis', REDIS_URL: redis.url })
   // Something else wrote a hash where the service keeps a counter.
-  await redisCommand(redis.port, ['HSET', 'sl:ctr:clash', 'field', '1'])
+  await withRedis(redis.port, (client) => client.hset('sl:ctr:clash', 'field', '1'))
   const res = await postJson(app, '/counters/clash/incr', {})
   t.equal(res.statusCode, 500)
   t.match(res.json(), { statusCode: 500, message: 'Internal Server Error' }, 'the details stay in the log')

@@ -1,7 +1,12 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
 import t from 'tap'
-import { apiPortsOf, appNames, stackSettings } from '../src/lab/stack/settings.js'
+import { PROJECT_DIR } from '../src/lab/paths.js'
+import { apiPortsOf, appNames, settingsOverRunning, stackDir, stackPorts, stackSettings, StackEnvSchema } from '../src/lab/stack/settings.js'
 import { NEXT_UPSTREAM_DEFAULT, NEXT_UPSTREAM_WITH_RETRY, renderTemplate, templateValues } from '../src/lab/stack/nginx.js'
-import { balancerOptions } from '../src/lab/stack/stack.js'
+import { balancerOptions } from '../src/lab/stack/parts/nginx.js'
+import { readState, stackSupervisor } from '../src/lab/stack/state.js'
 
 t.test('stack settings: the design card by default, the environment over it', async (t) => {
   const defaults = stackSettings({}, {})
@@ -11,14 +16,52 @@ t.test('stack settings: the design card by default, the environment over it', as
   t.strictSame(appNames(defaults), ['api-1', 'api-2', 'api-3', 'api-4'])
   const env = stackSettings({}, { LB_PORT: '8080', REDIS_PORT: '6380', API_BASE_PORT: '4001', INSTANCES: '2', STORE: 'memory', BENCH: '1', STACK_DIR: '/tmp/x' })
   t.match(env, { lbPort: 8080, redisPort: 6380, apiBasePort: 4001, instances: 2, store: 'memory', accessLog: false, dir: '/tmp/x' })
+  t.strictSame(stackPorts(env), [8080, 6380, 4001, 4002], 'every port the stack listens on')
+  t.equal(stackSettings({}, { LB_PORT: '', BENCH: '0' }).lbPort, 80, 'an empty variable counts as unset')
+  t.equal(stackDir({ STACK_DIR: 'rel/dir', LB_PORT: 'bad' }), join(process.cwd(), 'rel/dir'), 'the state folder alone, whatever else is set')
+})
+
+t.test('over a running stack, the ports the environment does not set stay those it runs on', async (t) => {
+  const running = stackSettings({}, { LB_PORT: '8080', REDIS_PORT: '6380', API_BASE_PORT: '4001' })
+  t.match(settingsOverRunning(running, {}, { STORE: 'memory' }), { lbPort: 8080, redisPort: 6380, apiBasePort: 4001, store: 'memory' })
+  t.match(settingsOverRunning(running, { instances: 2 }, { LB_PORT: '9090' }), { lbPort: 9090, redisPort: 6380, instances: 2 })
+  t.match(settingsOverRunning(null, {}, {}), { lbPort: 80 }, 'nothing running: the defaults')
+})
+
+t.test('docs/stack.md lists every stack variable with its default', async (t) => {
+  const docs = readFileSync(join(PROJECT_DIR, 'docs', 'stack.md'), 'utf8')
+  for (const [variable, schema] of Object.entries(StackEnvSchema.properties)) {
+    const fallback = String((schema as { default?: unknown }).default)
+    const shown = variable === 'STACK_DIR' ? relative(PROJECT_DIR, fallback) : fallback
+    t.match(docs, `| \`${variable}\` | \`${shown}\` |`, `${variable}, default ${shown}`)
+  }
+})
+
+t.test('a state.json written before the supervisor: its daemons are adopted, so down still stops them', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sl-state-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const settings = stackSettings({ dir }, {})
+  // Above Linux's largest PID (2^22): no process can have these.
+  const [redisPid, nginxPid] = [2 ** 22 + 1, 2 ** 22 + 2]
+  writeFileSync(join(dir, 'state.json'), JSON.stringify({ settings, redisPid, nginxPid, upAt: 'then' }))
+  const state = readState(dir)!
+  t.match(state.daemons, {
+    redis: { name: 'redis', role: 'store', pid: redisPid, startTime: null, stopSignal: 'SIGTERM' },
+    nginx: { name: 'nginx', role: 'balancer', pid: nginxPid, startTime: null, stopSignal: 'SIGQUIT' }
+  })
+  t.notOk('redisPid' in state)
+  const supervisor = stackSupervisor(state)
+  t.notOk(supervisor.isRunning('redis'), 'no such process')
+  t.strictSame(await supervisor.stop(), [], 'stopping what no longer runs is fine')
 })
 
 t.test('stack settings: bad values are refused with the variable named', async (t) => {
-  t.throws(() => stackSettings({}, { LB_PORT: 'eighty' }), { name: 'SettingsError', message: /LB_PORT must be an integer/ })
+  t.throws(() => stackSettings({}, { LB_PORT: 'eighty' }), { name: 'SettingsError', message: 'LB_PORT must be an integer from 1 to 65535 (got "eighty")' })
   t.throws(() => stackSettings({}, { INSTANCES: '0' }), { message: /INSTANCES must be an integer from 1 to 16/ })
   t.throws(() => stackSettings({}, { STORE: 'mongo' }), { message: /STORE must be one of redis, memory/ })
   t.throws(() => stackSettings({}, { LB_PORT: '3002' }), { message: /port 3002 is given to two parts/ })
   t.throws(() => stackSettings({}, { REDIS_PORT: '80' }), { message: /port 80 is given to two parts/ })
+  t.throws(() => stackSettings({}, { LOG_LEVEL: 'loud', BENCH: 'yes' }), { message: /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent \(got "loud"\); BENCH must be one of 0, 1 \(got "yes"\)/ }, 'every bad value at once')
 })
 
 t.test('the nginx template renders every placeholder, with the switches the lab uses', async (t) => {

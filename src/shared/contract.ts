@@ -14,8 +14,18 @@ export type LogLevel = typeof LOG_LEVELS[number]
 /** LOG_LEVEL: one definition; each side sets its own default (the service info, the stack warn). */
 export const LogLevelSetting = (defaultLevel: LogLevel) => Type.Enum([...LOG_LEVELS], { default: defaultLevel })
 
+/** The stores an instance can keep its data in: Redis, shared by all, or a Map of its own. */
+export const STORES = ['redis', 'memory'] as const
+export type StoreKind = typeof STORES[number]
+
+/** STORE: one definition, one default, for the service and the stack. */
+export const StoreSetting = Type.Enum([...STORES], { default: 'redis' })
+
+/** The balancer's address on one machine (nginx on loopback): whom the instances trust by default. */
+export const DEFAULT_TRUST_PROXY = '127.0.0.1'
+
 /** TRUST_PROXY: the balancer whose X-Forwarded-* headers are believed (comma-separated addresses or CIDRs; empty: none). */
-export const TrustProxySetting = Type.String({ default: '127.0.0.1' })
+export const TrustProxySetting = Type.String({ default: DEFAULT_TRUST_PROXY })
 
 /** Response header present (value "true") when an answer is the replay of an earlier one. */
 export const REPLAY_HEADER = 'idempotent-replay'

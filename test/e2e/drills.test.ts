@@ -12,7 +12,7 @@ import { useStack } from '../../src/lab/stack/running-stack.js'
 import type { DrillResult, Verdict } from '../../src/lab/results.js'
 import { runMeta, writeResult } from '../../src/lab/run.js'
 import { isAlive } from '../../src/lab/system/process.js'
-import { readState, stackPaths } from '../../src/lab/stack/state.js'
+import { daemonPid, readState, stackPaths } from '../../src/lab/stack/state.js'
 import { startTestStack } from '../stack-helper.js'
 
 // Short versions of every drill and the consistency check, against one real
@@ -66,14 +66,14 @@ t.test('drills against one stack', async (t) => {
   })
 
   t.test('redis: fast failures while Redis is down, recovery by itself, no acknowledged write lost', async (t) => {
-    const before = readState(test.settings.dir)!.redisPid!
+    const before = daemonPid(readState(test.settings.dir), 'redis')!
     const result = await runDrill(stack, redisFault(stack, { downSeconds: 2, hard: false, fsync: 'everysec', failureP99BoundMs: 1000, recoveryBoundMs: 5000 }), load, meta, io)
     writeResult(out, 'redis.json', result)
     t.ok(result.verdict.pass, JSON.stringify(result.verdict.checks.filter((c) => !c.pass)))
     t.equal(check(result.verdict, 'no request hangs').actual, '0')
     t.ok(result.load.errors.total > 0, 'the outage was visible: 503s')
     t.ok(check(result.verdict, 'counters').pass && check(result.verdict, 'kv').pass, 'nothing acknowledged was lost (AOF)')
-    const after = readState(test.settings.dir)!.redisPid!
+    const after = daemonPid(readState(test.settings.dir), 'redis')!
     t.not(after, before, 'Redis runs as a new process')
     t.notOk(isAlive(before))
     t.ok(isAlive(after), 'and the stack records its PID, so down stops it')

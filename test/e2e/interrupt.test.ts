@@ -4,12 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { parentMap, readProcStat, withDescendants } from '../../src/lab/bench/proc-cpu.js'
+import { parentMap, readProcStat, withDescendants } from '../../src/lab/system/proc.js'
 import { freshStackSettings } from '../../src/lab/stack/fresh.js'
 import { pm2DaemonPid } from '../../src/lab/stack/pm2.js'
-import { apiPortsOf, type StackSettings } from '../../src/lab/stack/settings.js'
+import { stackPorts, type StackSettings } from '../../src/lab/stack/settings.js'
 import { down } from '../../src/lab/stack/stack.js'
-import { readState, stackPaths } from '../../src/lab/stack/state.js'
+import { daemonPid, readState, stackPaths } from '../../src/lab/stack/state.js'
 import { isListening } from '../../src/lab/system/ports.js'
 import { childEnv, isAlive, waitFor } from '../../src/lab/system/process.js'
 
@@ -48,7 +48,7 @@ t.test('Ctrl-C during `drill kill` on a stack it brought up leaves nothing runni
   // Wait until the load runs and a worker has been killed: the stack is fully up.
   await waitFor('the drill to kill a worker', () => /kill api-\d/.test(output()), 60_000, 100)
   const state = readState(settings.dir)!
-  const pids = [state.redisPid!, state.nginxPid!, pm2DaemonPid(stackPaths(settings.dir).pm2Home)!]
+  const pids = [daemonPid(state, 'redis')!, daemonPid(state, 'nginx')!, pm2DaemonPid(stackPaths(settings.dir).pm2Home)!]
   t.ok(pids.every((pid) => Number.isInteger(pid) && isAlive(pid)), 'Redis, nginx and the PM2 daemon run')
 
   child.kill('SIGINT')
@@ -56,7 +56,7 @@ t.test('Ctrl-C during `drill kill` on a stack it brought up leaves nothing runni
   t.equal(code, 130, 'exits 130, as after Ctrl-C')
   t.match(output(), /SIGINT: stopping what was started/)
   for (const pid of pids) t.notOk(isAlive(pid), `pid ${pid} is gone`)
-  for (const port of [settings.lbPort, settings.redisPort, ...apiPortsOf(settings)]) {
+  for (const port of stackPorts(settings)) {
     t.notOk(await isListening(port), `port ${port} is free`)
   }
   t.equal(readState(settings.dir), null, 'no stack recorded as up')

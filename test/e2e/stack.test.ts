@@ -3,10 +3,10 @@ import { promisify } from 'node:util'
 import t from 'tap'
 import { isListening } from '../../src/lab/system/ports.js'
 import { childEnv, isAlive, waitFor } from '../../src/lab/system/process.js'
-import { apiPortsOf } from '../../src/lab/stack/settings.js'
+import { apiPortsOf, stackPorts } from '../../src/lab/stack/settings.js'
 import { pm2Apps, pm2DaemonPid } from '../../src/lab/stack/pm2.js'
 import { down, status, up } from '../../src/lab/stack/stack.js'
-import { stackPaths } from '../../src/lab/stack/state.js'
+import { daemonPid, stackPaths } from '../../src/lab/stack/state.js'
 import { startTestStack } from '../stack-helper.js'
 
 const run = promisify(execFile)
@@ -123,8 +123,8 @@ t.test('the stack on Redis', async (t) => {
   t.test('`up` again is a no-op', async (t) => {
     const apps = await pm2Apps(stackPaths(settings.dir).pm2Home)
     const again = await up(settings)
-    t.equal(again.redisPid, stack.state.redisPid)
-    t.equal(again.nginxPid, stack.state.nginxPid)
+    t.equal(daemonPid(again, 'redis'), daemonPid(stack.state, 'redis'))
+    t.equal(daemonPid(again, 'nginx'), daemonPid(stack.state, 'nginx'))
     t.strictSame((await pm2Apps(stackPaths(settings.dir).pm2Home)).map((a) => a.pid), apps.map((a) => a.pid), 'same app processes')
   })
 
@@ -146,13 +146,13 @@ t.test('the stack on Redis', async (t) => {
   t.test('`down` leaves no process and no port behind', async (t) => {
     const paths = stackPaths(settings.dir)
     const apps = await pm2Apps(paths.pm2Home)
-    const pids = [stack.state.redisPid!, stack.state.nginxPid!, pm2DaemonPid(paths.pm2Home)!, ...apps.map((a) => a.pid)]
+    const pids = [daemonPid(stack.state, 'redis')!, daemonPid(stack.state, 'nginx')!, pm2DaemonPid(paths.pm2Home)!, ...apps.map((a) => a.pid)]
     t.ok(pids.every((pid) => Number.isInteger(pid) && pid > 0), 'every PID known, the PM2 daemon included')
     const report = await down(settings.dir)
     t.strictSame(report.stopped.sort(), ['api', 'nginx', 'redis'])
     t.strictSame(report.portsInUse, [])
     for (const pid of pids) t.notOk(isAlive(pid), `pid ${pid} is gone`)
-    for (const port of [settings.lbPort, settings.redisPort, ...apiPortsOf(settings)]) {
+    for (const port of stackPorts(settings)) {
       t.notOk(await isListening(port), `port ${port} is free`)
     }
     t.equal((await status(settings.dir)).up, false)

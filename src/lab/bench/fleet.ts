@@ -1,20 +1,27 @@
 /**
  * The processes a bench run starts: one Redis, pools of API instances, one nginx
  * per topology, the seed's Express and node:cluster. All on free ports, in one
- * temporary folder, attached to this process's group, stopped by PID at the end
- * (and on failure half-way). They stay up for the whole run.
+ * temporary folder, attached to this process's group through the lab's
+ * supervisor, stopped by PID at the end (and on failure half-way). They stay up
+ * for the whole run.
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { DEFAULT_TRUST_PROXY } from '../../shared/contract.js'
 import { PROJECT_DIR, SERVER_SCRIPT } from '../paths.js'
 import { freePort } from '../system/ports.js'
-import { childEnv, isAlive, spawnDaemon, stopPid, waitFor } from '../system/process.js'
-import { startRedisServer } from '../system/redis-server.js'
-import { startNginx, stopNginx, writeNginxConfig } from '../stack/nginx.js'
+import { parentMap, withDescendants } from '../system/proc.js'
+import { childEnv } from '../system/process.js'
+import { redisServerSpec } from '../system/redis-server.js'
+import { StartError, Supervisor, type DaemonSpec, type Role } from '../system/supervisor.js'
+import { nginxSpec, writeNginxConfig } from '../stack/nginx.js'
+import { isReady, probe } from '../stack/probe.js'
 import { POOLS, topologyId, type CellSpec, type Needs, type PoolId, type PoolSpec, type Topology } from './matrix.js'
-import { parentMap, readProcStat, withDescendants } from './proc-cpu.js'
 
 export type Group = 'nginx' | 'api' | 'redis'
+
+/** The fleet's CPU groups are the supervisor's roles under the names the bench reports. */
+const GROUP_OF: Partial<Record<Role, Group>> = { balancer: 'nginx', server: 'api', store: 'redis' }
 
 export interface StartedProcess {
   name: string
@@ -33,20 +40,6 @@ export const SEED_CLUSTER_SCRIPT = join(PROJECT_DIR, 'dist', 'lab', 'bench', 'se
 
 export class FleetError extends Error {
   override name = 'FleetError'
-}
-
-function tail (file: string, lines = 3): string {
-  return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join(' | ') : '(no log)'
-}
-
-async function answers (url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(1000) })
-    await res.arrayBuffer()
-    return res.ok
-  } catch {
-    return false
-  }
 }
 
 /**
@@ -76,22 +69,23 @@ export function prepareVariant (root: string, patch: NonNullable<PoolSpec['patch
 }
 
 export class Fleet {
-  readonly processes: StartedProcess[] = []
   readonly pools = new Map<PoolId, number[]>()
   readonly nginxPorts = new Map<string, number>()
   redisPort: number | null = null
   expressPort: number | null = null
   clusterPort: number | null = null
   readonly #usedPorts = new Set<number>()
-  /** The command name of every child seen, so a final sweep never signals a recycled PID. */
-  readonly #childComm = new Map<number, string>()
-  /** Set by stop(): start() spawns nothing more once it is. */
-  #stopping = false
+  readonly #supervisor = new Supervisor({ detached: false })
   /** The start() in progress, which stop() waits for. */
   #starting: Promise<void> | null = null
 
   constructor (readonly dir: string, private readonly log: (line: string) => void = () => {}) {
     mkdirSync(dir, { recursive: true })
+  }
+
+  /** Every process started (stopped ones included), with the children seen once it was up. */
+  get processes (): StartedProcess[] {
+    return this.#supervisor.processes.map((p) => ({ name: p.name, group: GROUP_OF[p.role] ?? 'api', pid: p.pid, port: p.port ?? 0, children: p.children.map((c) => c.pid) }))
   }
 
   /** Starts everything `needs` asks for; on any failure stops what it started and rethrows. */
@@ -108,11 +102,8 @@ export class Fleet {
     try {
       if (needs.redis) {
         const port = await this.port()
-        const dir = join(this.dir, 'redis')
         this.redisPort = port
-        this.#checkNotStopping()
-        const pid = await startRedisServer({ port, dir, appendonly: true, appendfsync: 'everysec', detached: false })
-        this.processes.push({ name: 'redis', group: 'redis', pid, port, children: [] })
+        await this.#supervisor.start(redisServerSpec({ port, dir: join(this.dir, 'redis'), appendonly: true, appendfsync: 'everysec' }))
       }
       const variants = new Map<PoolId, string>()
       for (const id of needs.pools.keys()) {
@@ -132,16 +123,10 @@ export class Fleet {
       const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')
       if (failed !== undefined) throw failed.reason
       for (const [id, topology] of needs.topologies) await this.#startNginx(id, topology)
-      this.#refreshChildren()
     } catch (err) {
-      await this.#stopAll()
-      throw err
+      await this.#supervisor.stop()
+      throw err instanceof StartError ? new FleetError(err.message) : err
     }
-  }
-
-  /** Throws once stop() was called: checked before every spawn and while waiting for one. */
-  #checkNotStopping (): void {
-    if (this.#stopping) throw new FleetError('stopped while starting')
   }
 
   /** http://127.0.0.1:<port> of whatever serves a cell. */
@@ -176,29 +161,17 @@ export class Fleet {
   }
 
   /**
-   * Stops everything by PID: the balancers first (their idle upstream connections
-   * would hold the instances), then the servers, then Redis. Returns what is
-   * still alive afterwards (nothing, unless SIGKILL failed).
+   * Stops everything by PID, in the supervisor's order: the balancers first (their
+   * idle upstream connections would hold the instances), then the servers, then
+   * Redis. Returns what is still alive afterwards (nothing, unless SIGKILL failed).
    */
   async stop (): Promise<number[]> {
-    this.#stopping = true
     // An interrupt can land while start() is still spawning or waiting for a process
-    // it spawned, whose PID is not recorded yet. Let start() see the flag and fail
-    // (stopping what it started), so nothing it spawns is left behind after this.
+    // it spawned. Closed, the supervisor spawns nothing more and a start still waiting
+    // gives up (stopping its process): once start() has failed, nothing is left behind.
+    this.#supervisor.close()
     await this.#starting?.catch(() => {})
-    return this.#stopAll()
-  }
-
-  async #stopAll (): Promise<number[]> {
-    this.#refreshChildren()
-    const byGroup = (group: Group) => this.processes.filter((p) => p.group === group)
-    await Promise.all(byGroup('nginx').map((p) => stopNginx(p.pid)))
-    await Promise.all(byGroup('api').map((p) => stopPid(p.pid, { signal: 'SIGTERM', graceMs: 5000 })))
-    await Promise.all(byGroup('redis').map((p) => stopPid(p.pid, { signal: 'SIGTERM', graceMs: 5000 })))
-    // Children normally die with their parent; make sure of it (same PID and same command only).
-    const strays = this.processes.flatMap((p) => p.children).filter((pid) => isAlive(pid) && readProcStat(pid)?.comm === this.#childComm.get(pid))
-    await Promise.all(strays.map((pid) => stopPid(pid, { signal: 'SIGKILL', graceMs: 1000 })))
-    return this.allPids().filter((pid) => isAlive(pid) && (this.processes.some((p) => p.pid === pid) || readProcStat(pid)?.comm === this.#childComm.get(pid)))
+    return this.#supervisor.stop()
   }
 
   /** A free port, never one of the reserved ones, never one this fleet already took. */
@@ -212,94 +185,53 @@ export class Fleet {
     throw new FleetError('no free port found')
   }
 
-  #refreshChildren (): void {
-    const parents = parentMap()
-    for (const p of this.processes) {
-      for (const child of withDescendants([p.pid], parents)) {
-        if (child === p.pid || p.children.includes(child)) continue
-        p.children.push(child)
-        this.#childComm.set(child, readProcStat(child)?.comm ?? '')
-      }
-    }
-  }
-
-  /**
-   * Spawns a Node server attached to this process (output in its log file),
-   * records it, and waits until `ready` says it serves; fails at once if it exits
-   * first, or if stop() was called meanwhile.
-   */
-  async #startNodeServer (server: {
-    name: string
-    /** Names it in the error when it exits at start. */
-    title: string
-    script: string
-    port: number
-    logFile: string
-    env: Record<string, string>
-    waitingFor: string
-    ready: () => boolean | Promise<boolean>
-  }): Promise<void> {
-    const { name, title, script, port, logFile } = server
-    this.#checkNotStopping()
-    const pid = spawnDaemon(process.execPath, [script], { logFile, env: childEnv(server.env), cwd: this.dir, detached: false })
-    this.processes.push({ name, group: 'api', pid, port, children: [] })
-    await waitFor(server.waitingFor, async () => {
-      this.#checkNotStopping()
-      if (!isAlive(pid)) throw new FleetError(`${title} exited at start: ${tail(logFile)}`)
-      return server.ready()
-    }, 30_000, 100)
+  /** A Node server of the fleet, attached to this process, its output in its log file; resolves once `ready` says it serves. */
+  async #startNodeServer (script: string, env: Record<string, string>, spec: Pick<DaemonSpec, 'name' | 'title' | 'port' | 'logFile' | 'waitingFor' | 'ready'>): Promise<void> {
+    if (!existsSync(script)) throw new FleetError(`${script} is missing: run npm run build`)
+    await this.#supervisor.start({ ...spec, role: 'server', command: process.execPath, args: [script], env: childEnv(env), cwd: this.dir, readyTimeoutMs: 30_000, pollMs: 100 })
   }
 
   async #startApi (pool: PoolSpec, index: number, port: number, script: string): Promise<void> {
     const name = `api ${pool.id}-${index}`
-    await this.#startNodeServer({
+    await this.#startNodeServer(script, {
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      INSTANCE_ID: `${pool.id}-${index}`,
+      STORE: pool.store,
+      REDIS_URL: `redis://127.0.0.1:${this.redisPort ?? 1}`,
+      LOG_LEVEL: pool.logLevel,
+      TRUST_PROXY: DEFAULT_TRUST_PROXY
+    }, {
       name,
-      title: name,
-      script,
       port,
       logFile: join(this.dir, `api-${pool.id}-${index}.log`),
-      env: {
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        INSTANCE_ID: `${pool.id}-${index}`,
-        STORE: pool.store,
-        REDIS_URL: `redis://127.0.0.1:${this.redisPort ?? 1}`,
-        LOG_LEVEL: pool.logLevel,
-        TRUST_PROXY: '127.0.0.1'
-      },
       waitingFor: `${name} to answer /health/ready on port ${port}`,
-      ready: () => answers(`http://127.0.0.1:${port}/health/ready`)
+      ready: () => isReady(port)
     })
   }
 
   async #startExpress (): Promise<void> {
-    if (!existsSync(SEED_EXPRESS_SCRIPT)) throw new FleetError(`${SEED_EXPRESS_SCRIPT} is missing: run npm run build`)
     const port = await this.port()
     this.expressPort = port
-    await this.#startNodeServer({
+    await this.#startNodeServer(SEED_EXPRESS_SCRIPT, { HOST: '127.0.0.1', PORT: String(port) }, {
       name: 'seed express',
       title: "the seed's Express",
-      script: SEED_EXPRESS_SCRIPT,
       port,
       logFile: join(this.dir, 'seed-express.log'),
-      env: { HOST: '127.0.0.1', PORT: String(port) },
       waitingFor: `the seed's Express on port ${port}`,
-      ready: () => answers(`http://127.0.0.1:${port}/`)
+      ready: async () => (await probe(port, '/', 1000))?.status === 200
     })
   }
 
   async #startCluster (workers: number): Promise<void> {
-    if (!existsSync(SEED_CLUSTER_SCRIPT)) throw new FleetError(`${SEED_CLUSTER_SCRIPT} is missing: run npm run build`)
     const port = await this.port()
     const logFile = join(this.dir, 'seed-cluster.log')
     this.clusterPort = port
-    await this.#startNodeServer({
+    await this.#startNodeServer(SEED_CLUSTER_SCRIPT, { HOST: '127.0.0.1', PORT: String(port), WORKERS: String(workers) }, {
       name: 'seed cluster',
       title: "the seed's cluster",
-      script: SEED_CLUSTER_SCRIPT,
       port,
       logFile,
-      env: { HOST: '127.0.0.1', PORT: String(port), WORKERS: String(workers) },
       waitingFor: `the seed's cluster (${workers} workers) on port ${port}`,
       ready: () => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('seed cluster ready')
     })
@@ -320,9 +252,7 @@ export class Fleet {
       retryNonIdempotent: true,
       accessLogFile: topology.accessLog ? join(prefix, 'logs', 'access.log') : null
     })
-    this.#checkNotStopping()
-    const pid = await startNginx(prefix, port, { detached: false })
-    this.processes.push({ name: `nginx ${id}`, group: 'nginx', pid, port, children: [] })
+    await this.#supervisor.start(nginxSpec(`nginx ${id}`, prefix, port))
     this.nginxPorts.set(id, port)
   }
 }

@@ -4,55 +4,11 @@
  * workers, cluster workers), read before and after the run.
  */
 import { execFileSync } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
+import { readProcStat } from '../system/proc.js'
 
-export interface ProcStat {
-  pid: number
-  comm: string
-  state: string
-  ppid: number
-  /** Clock ticks in user and kernel mode. */
-  utime: number
-  stime: number
-  /** Clock ticks of waited-for children (a reaped `wrk` lands here). */
-  cutime: number
-  cstime: number
-}
-
-/**
- * Parses one /proc/<pid>/stat line: "pid (comm) state ppid ... utime stime cutime cstime ...".
- * comm may hold spaces and parentheses, so fields are counted from the last ')'.
- */
-export function parseProcStat (line: string): ProcStat {
-  const open = line.indexOf('(')
-  const close = line.lastIndexOf(')')
-  if (open < 0 || close < open) throw new Error(`not a /proc/<pid>/stat line: ${line.slice(0, 60)}`)
-  // Field 3 (state) is rest[0], so field n is rest[n - 3].
-  const rest = line.slice(close + 2).trim().split(/\s+/)
-  const field = (n: number): number => {
-    const value = Number(rest[n - 3])
-    if (!Number.isFinite(value)) throw new Error(`/proc stat field ${n} missing in: ${line.slice(0, 60)}`)
-    return value
-  }
-  return {
-    pid: Number(line.slice(0, open).trim()),
-    comm: line.slice(open + 1, close),
-    state: rest[0] ?? '?',
-    ppid: field(4),
-    utime: field(14),
-    stime: field(15),
-    cutime: field(16),
-    cstime: field(17)
-  }
-}
-
-export function readProcStat (pid: number | 'self'): ProcStat | null {
-  try {
-    return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'))
-  } catch {
-    return null
-  }
-}
+// Reading /proc's process table lives with the supervisor, which sweeps children with it.
+export { parentMap, parseProcStat, readProcStat, withDescendants, type ProcStat } from '../system/proc.js'
 
 let ticks: number | undefined
 /** Clock ticks per second (`getconf CLK_TCK`, 100 nearly everywhere). */
@@ -65,34 +21,6 @@ export function clockTicks (): number {
     }
   }
   return ticks
-}
-
-/** Every process's parent, from /proc/*\/stat. */
-export function parentMap (): Map<number, number> {
-  const parents = new Map<number, number>()
-  let entries: string[] = []
-  try { entries = readdirSync('/proc') } catch { return parents }
-  for (const name of entries) {
-    if (!/^\d+$/.test(name)) continue
-    const stat = readProcStat(Number(name))
-    if (stat !== null) parents.set(stat.pid, stat.ppid)
-  }
-  return parents
-}
-
-/** The roots and all their descendants (children, grandchildren...), given a pid → ppid map. */
-export function withDescendants (roots: readonly number[], parents: ReadonlyMap<number, number>): number[] {
-  const children = new Map<number, number[]>()
-  for (const [pid, ppid] of parents) children.set(ppid, [...(children.get(ppid) ?? []), pid])
-  const seen = new Set<number>()
-  const queue = [...roots]
-  while (queue.length > 0) {
-    const pid = queue.shift()!
-    if (seen.has(pid)) continue
-    seen.add(pid)
-    queue.push(...(children.get(pid) ?? []))
-  }
-  return [...seen]
 }
 
 /** A snapshot of utime + stime (ticks) per PID. */

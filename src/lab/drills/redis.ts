@@ -1,8 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { percentile } from '../stats.js'
-import { stopPid } from '../system/process.js'
-import { redisCommand } from '../system/redis-server.js'
-import { startStackRedis } from '../stack/stack.js'
+import { withRedis } from '../system/redis-client.js'
+import { startStackRedis, stopStackRedis } from '../stack/parts/redis.js'
 import type { RunningStack } from '../stack/running-stack.js'
 import type { Fault } from './run-drill.js'
 
@@ -42,19 +41,18 @@ export function redisFault (stack: RunningStack, options: RedisDrillOptions): Fa
     durationSeconds: 2 + options.downSeconds + 6,
     options: { down: `${options.downSeconds}s`, hard: options.hard, fsync: options.fsync },
     // (The restarted Redis reads the stack's policy from its redis.conf.)
-    prepare: async () => { await redisCommand(redisPort, ['CONFIG', 'SET', 'appendfsync', options.fsync]) },
+    prepare: async () => { await withRedis(redisPort, (redis) => redis.config('SET', 'appendfsync', options.fsync)) },
     timeline: async ({ now, mark, io }) => {
       await sleep(2000)
-      const pid = stack.state.redisPid
-      if (pid === undefined) throw new Error('the stack has no Redis PID recorded')
+      if (stack.state.daemons.redis === undefined) throw new Error('the stack has no Redis PID recorded')
       const downAtMs = now()
       mark('redis-down', 'redis', `${signal}, appendfsync ${options.fsync}`)
       io.say(`  redis down (${signal}) at ${(downAtMs / 1000).toFixed(1)} s`)
-      await stopPid(pid, { signal, graceMs: 10_000 })
+      await stopStackRedis(stack.state, signal)
       await sleep(Math.max(0, options.downSeconds * 1000 - (now() - downAtMs)))
       // The same data folder and AOF: what was written before the stop is replayed.
       // Recorded before it answers: an interrupt while it boots still leaves the stack's state naming it.
-      const newPid = await startStackRedis(stack.settings, (spawned) => stack.recordRedisPid(spawned))
+      const newPid = await startStackRedis(stack.state)
       redisUpAtMs = now()
       mark('redis-up', 'redis', `pid ${newPid}, answering PING`)
       io.say(`  redis up again (pid ${newPid}) at ${(redisUpAtMs / 1000).toFixed(1)} s`)

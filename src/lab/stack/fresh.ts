@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort, freePortRange } from '../system/ports.js'
-import { stackSettings, type StackSettings } from './settings.js'
+import { SINGLE_PORTS, stackSettings, type StackSettings } from './settings.js'
 
 /**
  * Settings for a stack of its own that touches nothing else: a temporary state
@@ -11,13 +11,20 @@ import { stackSettings, type StackSettings } from './settings.js'
  */
 export async function freshStackSettings (overrides: Partial<StackSettings> = {}): Promise<StackSettings> {
   const instances = overrides.instances ?? 4
+  // The API range comes from below the kernel's ephemeral ports, the single ports
+  // from within them: they cannot land on each other, only on one another.
+  const ports: Partial<StackSettings> = {}
+  const taken = new Set<number>()
+  for (const key of SINGLE_PORTS) {
+    let port = await freePort()
+    while (taken.has(port)) port = await freePort()
+    taken.add(port)
+    ports[key] = port
+  }
   return stackSettings({
     dir: mkdtempSync(join(tmpdir(), 'sl-stack-')),
-    // The API range comes from below the kernel's ephemeral ports, the two single
-    // ports from within them: they cannot land on each other.
     apiBasePort: await freePortRange(instances),
-    lbPort: await freePort(),
-    redisPort: await freePort(),
+    ...ports,
     instances,
     ...overrides
   }, {})

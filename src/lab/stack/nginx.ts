@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { requireBinary } from '../system/binaries.js'
-import { isAlive, spawnDaemon, stopPid, waitFor } from '../system/process.js'
+import type { DaemonSpec } from '../system/supervisor.js'
 import { NGINX_TEMPLATE } from '../paths.js'
 import { probe } from './probe.js'
 
@@ -117,28 +117,25 @@ export async function writeNginxConfig (prefix: string, options: BalancerOptions
   return changed
 }
 
-/** Starts a local nginx (master in the foreground of its own process group) and waits until it answers. */
-export async function startNginx (
-  prefix: string,
-  port: number,
-  { detached = true, onSpawn }: { detached?: boolean, onSpawn?: (pid: number) => void } = {}
-): Promise<number> {
-  const pid = spawnDaemon(requireBinary('nginx'), ['-p', prefix, '-c', join(prefix, 'conf', 'nginx.conf'), '-g', 'daemon off;'], {
+/**
+ * A local nginx for the supervisor to start: the master in the foreground (of its
+ * own process group when detached), on the configuration writeNginxConfig put in
+ * `prefix`; ready once it answers /nginx-health on `port`. SIGQUIT stops it
+ * gracefully: the workers finish their requests first.
+ */
+export function nginxSpec (name: string, prefix: string, port: number): DaemonSpec {
+  return {
+    name,
+    role: 'balancer',
+    command: requireBinary('nginx'),
+    args: ['-p', prefix, '-c', join(prefix, 'conf', 'nginx.conf'), '-g', 'daemon off;'],
     logFile: join(prefix, 'logs', 'nginx.out.log'),
-    detached
-  })
-  // Known before nginx answers: an interrupt while it starts can stop it.
-  onSpawn?.(pid)
-  try {
-    await waitFor(`nginx to answer on port ${port}`, async () => {
-      if (!isAlive(pid)) throw new Error(`nginx exited at start: ${tail(join(prefix, 'logs', 'error.log'))}`)
-      return nginxAnswers(port)
-    }, 10_000)
-  } catch (err) {
-    await stopPid(pid)
-    throw err
+    errorLog: join(prefix, 'logs', 'error.log'),
+    port,
+    ready: () => nginxAnswers(port),
+    waitingFor: `nginx to answer on port ${port}`,
+    stopSignal: 'SIGQUIT'
   }
-  return pid
 }
 
 /** Applies a new configuration without dropping connections: SIGHUP starts new workers, old ones drain. */
@@ -146,11 +143,6 @@ export async function reloadNginx (pid: number): Promise<void> {
   process.kill(pid, 'SIGHUP')
   // The master answers HUP by starting new workers; give them a moment to take over.
   await new Promise((resolve) => setTimeout(resolve, 300))
-}
-
-/** Graceful stop (SIGQUIT lets workers finish their requests), SIGKILL if it takes over 5 s. */
-export function stopNginx (pid: number): Promise<void> {
-  return stopPid(pid, { signal: 'SIGQUIT', graceMs: 5000 })
 }
 
 /** True when nginx answers /nginx-health by itself (within 1 s). */
@@ -161,8 +153,4 @@ export async function nginxAnswers (port: number): Promise<boolean> {
 export async function nginxVersion (): Promise<string> {
   const { stderr } = await run(requireBinary('nginx'), ['-v'])
   return stderr.trim().replace(/^nginx version: nginx\//, '')
-}
-
-function tail (file: string): string {
-  return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').slice(-3).join(' | ') : '(no error log)'
 }

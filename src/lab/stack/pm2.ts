@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { ECOSYSTEM_FILE, PM2_BIN, PROJECT_DIR } from '../paths.js'
-import { childEnv, isAlive } from '../system/process.js'
+import { childEnv, isAlive, stopPid } from '../system/process.js'
 
 const run = promisify(execFile)
 
@@ -76,4 +76,13 @@ export function pm2DaemonPid (pm2Home: string): number | null {
 export async function restartsSince (pm2Home: string): Promise<() => Promise<Record<string, number>>> {
   const before = new Map((await pm2Apps(pm2Home)).map((a) => [a.name, a.restarts]))
   return async () => Object.fromEntries((await pm2Apps(pm2Home)).map((a) => [a.name, a.restarts - (before.get(a.name) ?? 0)]))
+}
+
+/** Stops the PM2 daemon and its apps (`pm2 kill`), then makes sure each of those PIDs is gone. */
+export async function killPm2 (pm2Home: string): Promise<void> {
+  const daemon = pm2DaemonPid(pm2Home)
+  if (daemon === null || !isAlive(daemon)) return
+  const apps = await pm2Apps(pm2Home).catch(() => [] as Pm2App[])
+  await pm2(pm2Home, ['kill']).catch(() => {})
+  for (const pid of [...apps.map((a) => a.pid), daemon]) if (pid > 0) await stopPid(pid)
 }

@@ -1,7 +1,7 @@
 import { onInterrupt } from '../system/interrupt.js'
 import { stackDir, stackSettings, type StackSettings } from './settings.js'
 import { down, up, type Say } from './stack.js'
-import { readState, writeState, type StackState } from './state.js'
+import { readState, type StackState } from './state.js'
 
 /** A stack a lab command runs against, and how to leave it as it was found. */
 export interface RunningStack {
@@ -9,8 +9,6 @@ export interface RunningStack {
   state: StackState
   /** http://127.0.0.1:<LB_PORT> */
   base: string
-  /** Records a new PID for a part the command restarted (the Redis drill). */
-  recordRedisPid (pid: number): void
   /** Puts the stack back as it was: down if the command brought it up, its old settings otherwise. */
   release (): Promise<void>
 }
@@ -52,10 +50,6 @@ export async function useStack (changes: Partial<StackSettings>, say: Say, dir =
     settings,
     state,
     base: `http://127.0.0.1:${settings.lbPort}`,
-    recordRedisPid (pid: number) {
-      state.redisPid = pid
-      writeState(state)
-    },
     release
   }
 }

@@ -1,61 +1,80 @@
 import { resolve } from 'node:path'
+import envSchema from 'env-schema'
+import { Type, type Static, type TSchema } from 'typebox'
+import { LogLevelSetting, StoreSetting } from '../../shared/contract.js'
 import { DEFAULT_STACK_DIR } from '../paths.js'
 
-/** How the local stack is laid out and configured. */
-export interface StackSettings {
-  /** State folder: Redis data, PM2_HOME, nginx prefix, logs. */
-  dir: string
-  lbPort: number
-  redisPort: number
+/** One setting the environment gives the stack: its variable, its schema (type, range, default), and how it reads. */
+interface EnvSetting<S extends TSchema, T> {
+  variable: string
+  schema: S
+  read: (value: Static<S>) => T
+}
+
+function fromEnv<S extends TSchema, T = Static<S>> (variable: string, schema: S, read?: (value: Static<S>) => T): EnvSetting<S, T> {
+  return { variable, schema, read: read ?? ((value) => value as T) }
+}
+
+/** Redis's AOF fsync policies the lab offers (REDIS_APPENDFSYNC, the Redis drill's --fsync). */
+export const APPENDFSYNC_POLICIES = ['everysec', 'always'] as const
+
+const Port = (fallback: number) => Type.Integer({ default: fallback, minimum: 1, maximum: 65535 })
+
+/** A switch: 1 on, 0 (or unset) off. */
+const Switch = () => Type.Enum(['0', '1'], { default: '0' })
+
+/**
+ * The stack's environment: each setting with its variable and TypeBox schema,
+ * read with env-schema like the service's (src/config.ts), sharing the
+ * definitions both need (src/shared/contract.ts). A new setting is one line here
+ * (a new port also joins SINGLE_PORTS), plus its row in docs/stack.md.
+ */
+const ENV_SETTINGS = {
+  /** State folder: Redis data, PM2_HOME, nginx prefix, logs, state.json. */
+  dir: fromEnv('STACK_DIR', Type.String({ default: DEFAULT_STACK_DIR, minLength: 1 }), (dir) => resolve(dir)),
+  lbPort: fromEnv('LB_PORT', Port(80)),
+  redisPort: fromEnv('REDIS_PORT', Port(6379)),
   /** api-1 listens here, api-2 on the next port, and so on. */
-  apiBasePort: number
-  instances: number
-  store: 'redis' | 'memory'
-  /** The instances' LOG_LEVEL. */
-  logLevel: string
+  apiBasePort: fromEnv('API_BASE_PORT', Type.Integer({ default: 3001, minimum: 1, maximum: 65000 })),
+  instances: fromEnv('INSTANCES', Type.Integer({ default: 4, minimum: 1, maximum: 16 })),
+  store: fromEnv('STORE', StoreSetting),
+  /** The instances' LOG_LEVEL (warn: info logs every request, at half the throughput). */
+  logLevel: fromEnv('LOG_LEVEL', LogLevelSetting('warn')),
   /** Redis's appendfsync: everysec (default) or always. */
-  appendfsync: 'everysec' | 'always'
-  /** nginx access log on (buffered) or off (BENCH=1). */
-  accessLog: boolean
+  appendfsync: fromEnv('REDIS_APPENDFSYNC', Type.Enum([...APPENDFSYNC_POLICIES], { default: 'everysec' })),
+  /** nginx access log on (buffered), or off with BENCH=1. */
+  accessLog: fromEnv('BENCH', Switch(), (bench) => bench !== '1')
+}
+
+type FromEnv = { [K in keyof typeof ENV_SETTINGS]: ReturnType<(typeof ENV_SETTINGS)[K]['read']> }
+
+/** How the local stack is laid out and configured: the environment's settings, and the lab's switches. */
+export interface StackSettings extends FromEnv {
   /** nginx retries POSTs on another instance (the stack's point; false shows the "before"). */
   retryNonIdempotent: boolean
   /** nginx's upstream keepalive pool per worker; 0 turns keepalive off. */
   keepalive: number
 }
 
+/** The variables and their schemas, as env-schema reads them. */
+export const StackEnvSchema = Type.Object(Object.fromEntries(Object.values(ENV_SETTINGS).map((s) => [s.variable, s.schema])))
+
+/** The stack's ports besides the API range: each kept over a running stack, checked for clashes, freed by `down`. */
+export const SINGLE_PORTS = ['lbPort', 'redisPort'] as const
+
+const PORTS = [...SINGLE_PORTS, 'apiBasePort'] as const
+
 /** The settings that decide what runs where: they cannot change while the stack is up. */
-export const PORT_SETTINGS = ['dir', 'lbPort', 'redisPort', 'apiBasePort'] as const
+export const PORT_SETTINGS = ['dir', ...PORTS] as const
 
 export class SettingsError extends Error {
   override name = 'SettingsError'
 }
 
-function integer (env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new SettingsError(`${name} must be an integer from ${min} to ${max} (got "${raw}")`)
-  }
-  return value
-}
-
-function oneOf<T extends string> (env: NodeJS.ProcessEnv, name: string, fallback: T, allowed: readonly T[]): T {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return fallback
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new SettingsError(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`)
-  }
-  return raw as T
-}
-
-/** The state folder alone (STACK_DIR): all that `down` and `status` need. */
+/** The state folder alone (STACK_DIR): all that `down` and `status` need, whatever else the environment holds. */
 export function stackDir (env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(env.STACK_DIR || DEFAULT_STACK_DIR)
+  return ENV_SETTINGS.dir.read(env.STACK_DIR || DEFAULT_STACK_DIR)
 }
-
-/** Which variable sets each port. */
-const PORT_VARIABLES = { lbPort: 'LB_PORT', redisPort: 'REDIS_PORT', apiBasePort: 'API_BASE_PORT' } as const
 
 /**
  * Settings for a stack that may already run: the ports the environment does not
@@ -65,34 +84,48 @@ const PORT_VARIABLES = { lbPort: 'LB_PORT', redisPort: 'REDIS_PORT', apiBasePort
 export function settingsOverRunning (running: StackSettings | null, overrides: Partial<StackSettings> = {}, env: NodeJS.ProcessEnv = process.env): StackSettings {
   const kept: Partial<StackSettings> = {}
   if (running) {
-    for (const [key, variable] of Object.entries(PORT_VARIABLES) as Array<[keyof typeof PORT_VARIABLES, string]>) {
-      if (!env[variable]) kept[key] = running[key]
+    for (const key of PORTS) {
+      if (!env[ENV_SETTINGS[key].variable]) kept[key] = running[key]
     }
   }
   return stackSettings({ ...kept, ...overrides }, env)
 }
 
-/** Settings from the environment (LB_PORT, REDIS_PORT, ...), then explicit overrides. */
+/** Settings from the environment (LB_PORT, REDIS_PORT, ...), then explicit overrides. A bad value is a SettingsError naming it. */
 export function stackSettings (overrides: Partial<StackSettings> = {}, env: NodeJS.ProcessEnv = process.env): StackSettings {
-  const settings: StackSettings = {
-    dir: stackDir(env),
-    lbPort: integer(env, 'LB_PORT', 80, 1, 65535),
-    redisPort: integer(env, 'REDIS_PORT', 6379, 1, 65535),
-    apiBasePort: integer(env, 'API_BASE_PORT', 3001, 1, 65000),
-    instances: integer(env, 'INSTANCES', 4, 1, 16),
-    store: oneOf(env, 'STORE', 'redis', ['redis', 'memory'] as const),
-    logLevel: oneOf(env, 'LOG_LEVEL', 'warn', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
-    appendfsync: oneOf(env, 'REDIS_APPENDFSYNC', 'everysec', ['everysec', 'always'] as const),
-    accessLog: env.BENCH !== '1',
-    retryNonIdempotent: true,
-    keepalive: 256,
-    ...overrides
-  }
-  const apiPorts = apiPortsOf(settings)
-  const clash = [settings.lbPort, settings.redisPort].find((p) => apiPorts.includes(p)) ??
-    (settings.lbPort === settings.redisPort ? settings.lbPort : undefined)
+  const values = readEnv(env)
+  const fromEnv = Object.fromEntries(Object.entries(ENV_SETTINGS).map(([key, setting]) =>
+    [key, (setting.read as (value: unknown) => unknown)(values[setting.variable])])) as FromEnv
+  const settings: StackSettings = { ...fromEnv, retryNonIdempotent: true, keepalive: 256, ...overrides }
+  const ports = stackPorts(settings)
+  const clash = ports.find((port, i) => ports.indexOf(port) !== i)
   if (clash !== undefined) throw new SettingsError(`port ${clash} is given to two parts of the stack`)
   return settings
+}
+
+/** Validates the environment against StackEnvSchema; empty variables count as unset. */
+function readEnv (env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const data = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''))
+  try {
+    return envSchema({ schema: structuredClone(StackEnvSchema), data, env: false })
+  } catch (err) {
+    const errors = (err as { errors?: Array<{ instancePath: string, message?: string }> }).errors ?? []
+    throw new SettingsError(errors.map((e) => problem(e.instancePath.slice(1), data, e.message)).join('; ') || (err as Error).message)
+  }
+}
+
+/** "INSTANCES must be an integer from 1 to 16 (got "0")", from the variable's own schema. */
+function problem (variable: string, data: Record<string, unknown>, message = 'is not valid'): string {
+  const schema = StackEnvSchema.properties[variable] as { type?: string, minimum?: number, maximum?: number, enum?: string[] } | undefined
+  const got = `(got "${String(data[variable])}")`
+  if (schema?.type === 'integer') return `${variable} must be an integer from ${schema.minimum} to ${schema.maximum} ${got}`
+  if (schema?.enum !== undefined) return `${variable} must be one of ${schema.enum.join(', ')} ${got}`
+  return `${variable} ${message} ${got}`
+}
+
+/** Every port the stack listens on: what must not clash, and what `down` checks is free again. */
+export function stackPorts (settings: StackSettings): number[] {
+  return [...SINGLE_PORTS.map((key) => settings[key]), ...apiPortsOf(settings)]
 }
 
 export function apiPortsOf (settings: Pick<StackSettings, 'apiBasePort' | 'instances'>): number[] {

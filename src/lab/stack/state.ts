@@ -1,13 +1,16 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { Supervisor, type ProcessRecords } from '../system/supervisor.js'
 import type { StackSettings } from './settings.js'
 
-/** What `up` started, by PID, so `down` stops exactly that. Kept in <dir>/state.json. */
+/** What `up` started, so `down` (another run of the CLI) stops exactly that. Kept in <dir>/state.json. */
 export interface StackState {
   settings: StackSettings
-  redisPid?: number
-  nginxPid?: number
-  /** (PM2's own daemon is found through PM2_HOME/pm2.pid.) */
+  /**
+   * The daemons the supervisor started, by name ('redis', 'nginx'): PID, start
+   * time, how to stop. PM2's own daemon is found through PM2_HOME/pm2.pid.
+   */
+  daemons: ProcessRecords
   upAt: string
 }
 
@@ -22,10 +25,24 @@ export function stackPaths (dir: string) {
   }
 }
 
+export type StackPaths = ReturnType<typeof stackPaths>
+
 export function readState (dir: string): StackState | null {
   const file = stackPaths(dir).state
   if (!existsSync(file)) return null
-  return JSON.parse(readFileSync(file, 'utf8')) as StackState
+  return fromEarlierVersion(JSON.parse(readFileSync(file, 'utf8')) as StackState)
+}
+
+/**
+ * A state.json written before the supervisor (redisPid and nginxPid, no start
+ * times): its daemons are adopted so that `down` still stops them.
+ */
+function fromEarlierVersion (state: StackState & { redisPid?: number, nginxPid?: number }): StackState {
+  if (state.daemons !== undefined) return state
+  const { redisPid, nginxPid, ...rest } = state
+  const daemon = (name: string, pid: number | undefined, role: 'store' | 'balancer', stopSignal: NodeJS.Signals) =>
+    pid === undefined ? [] : [[name, { name, role, pid, startTime: null, port: null, stopSignal, graceMs: 10_000, children: [] }]]
+  return { ...rest, daemons: Object.fromEntries([...daemon('redis', redisPid, 'store', 'SIGTERM'), ...daemon('nginx', nginxPid, 'balancer', 'SIGQUIT')]) }
 }
 
 export function writeState (state: StackState): void {
@@ -35,4 +52,25 @@ export function writeState (state: StackState): void {
 
 export function clearState (dir: string): void {
   rmSync(stackPaths(dir).state, { force: true })
+}
+
+/**
+ * The supervisor of a stack's daemons: it adopts those `state` records, and
+ * writes every process it starts into `state` and state.json the moment it is
+ * spawned, so a later `down` (or a crash of this CLI) still finds it.
+ */
+export function stackSupervisor (state: StackState): Supervisor {
+  return new Supervisor({
+    detached: true,
+    adopt: state.daemons,
+    onChange: (daemons) => {
+      state.daemons = daemons
+      writeState(state)
+    }
+  })
+}
+
+/** The PID recorded for one of the stack's daemons, if any. */
+export function daemonPid (state: StackState | null, name: string): number | undefined {
+  return state?.daemons[name]?.pid
 }

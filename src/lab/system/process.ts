@@ -1,6 +1,5 @@
-import { spawn, type SpawnOptions } from 'node:child_process'
-import { closeSync, openSync, readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { readProcStat, startTimeOf } from './proc.js'
 
 /**
  * True while a process with this PID runs. A zombie (exited, not yet reaped) counts
@@ -16,15 +15,20 @@ export function isAlive (pid: number): boolean {
   return !isZombie(pid)
 }
 
+/** One process for good: its PID and when it started (null where there is no /proc). */
+export interface ProcessId {
+  pid: number
+  startTime: number | null
+}
+
+/** The process `id` still runs: its PID is alive and was not handed to a later process since. */
+export function isSameProcess (id: ProcessId): boolean {
+  return isAlive(id.pid) && (id.startTime === null || startTimeOf(id.pid) === id.startTime)
+}
+
 function isZombie (pid: number): boolean {
-  try {
-    // /proc/<pid>/stat: "pid (comm) S ..." — the state follows the last ')'.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
-    return state === 'Z' || state === 'X'
-  } catch {
-    return false // no /proc (macOS): kill(pid, 0) is all we have
-  }
+  const state = readProcStat(pid)?.state // null without /proc (macOS): kill(pid, 0) is all we have
+  return state === 'Z' || state === 'X'
 }
 
 /**
@@ -54,43 +58,18 @@ export async function waitFor (what: string, check: () => boolean | Promise<bool
 }
 
 /**
- * Stops a process by PID: `signal` first, then SIGKILL if it is still there after
- * `graceMs`. Resolves once it is gone. Unknown or dead PIDs are fine.
+ * Stops a process: `signal` first, then SIGKILL if it is still there after
+ * `graceMs`. Resolves once it is gone. Unknown or dead processes are fine. Given a
+ * ProcessId, a PID that now names another process is left alone.
  */
-export async function stopPid (pid: number, { signal = 'SIGTERM' as NodeJS.Signals, graceMs = 5000 } = {}): Promise<void> {
-  if (!isAlive(pid)) return
+export async function stopPid (target: number | ProcessId, { signal = 'SIGTERM' as NodeJS.Signals, graceMs = 5000 } = {}): Promise<void> {
+  const { pid } = typeof target === 'number' ? { pid: target } : target
+  const running = typeof target === 'number' ? () => isAlive(pid) : () => isSameProcess(target)
+  if (!running()) return
   try { process.kill(pid, signal) } catch { return }
   const deadline = Date.now() + graceMs
-  while (isAlive(pid) && Date.now() < deadline) await sleep(25)
-  if (!isAlive(pid)) return
+  while (running() && Date.now() < deadline) await sleep(25)
+  if (!running()) return
   try { process.kill(pid, 'SIGKILL') } catch { return }
-  await waitFor(`pid ${pid} to exit after SIGKILL`, () => !isAlive(pid), 5000, 25)
-}
-
-export interface DaemonOptions {
-  /** stdout and stderr are appended here. */
-  logFile: string
-  env?: NodeJS.ProcessEnv
-  cwd?: string
-  /** Detached: survives the CLI that started it (the stack). Attached children die with their parent's group. */
-  detached?: boolean
-}
-
-/** Starts a long-running process with its output in a log file; returns its PID. */
-export function spawnDaemon (command: string, args: string[], options: DaemonOptions): number {
-  const log = openSync(options.logFile, 'a')
-  try {
-    const spawnOptions: SpawnOptions = {
-      stdio: ['ignore', log, log],
-      detached: options.detached ?? true,
-      env: options.env ?? process.env,
-      cwd: options.cwd
-    }
-    const child = spawn(command, args, spawnOptions)
-    if (child.pid === undefined) throw new Error(`could not start ${command}`)
-    child.unref()
-    return child.pid
-  } finally {
-    closeSync(log)
-  }
+  await waitFor(`pid ${pid} to exit after SIGKILL`, () => !running(), 5000, 25)
 }

@@ -1,0 +1,67 @@
+import { busyPorts } from '../../system/ports.js'
+import { waitFor } from '../../system/process.js'
+import { DEFAULT_TRUST_PROXY } from '../../../shared/contract.js'
+import { killPm2, pm2, pm2Apps, pm2Start, type Pm2App } from '../pm2.js'
+import { isReady } from '../probe.js'
+import { apiPortsOf, appNames, type StackSettings } from '../settings.js'
+import { sayPart, StackError, type PartContext, type StackPart } from './part.js'
+
+/** What ecosystem.config.js reads: the apps' settings for this stack. */
+function appEnv (settings: StackSettings, logDir: string): Record<string, string> {
+  return {
+    INSTANCES: String(settings.instances),
+    API_BASE_PORT: String(settings.apiBasePort),
+    HOST: '127.0.0.1',
+    STORE: settings.store,
+    REDIS_URL: `redis://127.0.0.1:${settings.redisPort}`,
+    LOG_LEVEL: settings.logLevel,
+    // nginx reaches the instances from 127.0.0.1: the service's own default.
+    TRUST_PROXY: DEFAULT_TRUST_PROXY,
+    SCALE_LAB_LOG_DIR: logDir
+  }
+}
+
+/** The settings the apps run with: a change replaces them. */
+const APP_SETTINGS = ['instances', 'store', 'logLevel'] as const
+
+/** The API instances under PM2 (its own PM2_HOME): PM2 starts, restarts and reports them; the stack asks PM2. */
+export const apiPart: StackPart & { status (ctx: PartContext): Promise<Array<Pm2App & { ready: boolean }>> } = {
+  name: 'api',
+  async up (ctx) {
+    const { settings, previous, paths } = ctx
+    const apps = await pm2Apps(paths.pm2Home)
+    const wanted = appNames(settings)
+    const running = apps.filter((a) => a.status === 'online').map((a) => a.name).sort()
+    const same = previous !== null && APP_SETTINGS.every((key) => previous[key] === settings[key]) &&
+      JSON.stringify(running) === JSON.stringify([...wanted].sort())
+    if (same) {
+      sayPart(ctx, 'api', `already up (${wanted.join(', ')})`)
+    } else {
+      if (apps.length > 0) {
+        sayPart(ctx, 'api', 'settings changed: replacing the apps')
+        await pm2(paths.pm2Home, ['delete', 'all'])
+      }
+      const taken = await busyPorts(apiPortsOf(settings))
+      if (taken.length > 0) {
+        throw new StackError(`API port(s) ${taken.join(', ')} are taken by something this stack did not start; choose API_BASE_PORT=...`)
+      }
+      if (apps.length === 0) ctx.undo(() => killPm2(paths.pm2Home))
+      await pm2Start(paths.pm2Home, appEnv(settings, paths.logs))
+      sayPart(ctx, 'api', `started ${wanted.join(', ')} on ports ${apiPortsOf(settings).join(', ')} (STORE=${settings.store}, LOG_LEVEL=${settings.logLevel})`)
+    }
+    await waitFor('every instance to be ready', async () => {
+      const ready = await Promise.all(apiPortsOf(settings).map(isReady))
+      return ready.every(Boolean)
+    }, 30_000, 100)
+  },
+  async down (ctx) {
+    // PM2's daemon and apps, by PID: whatever is left of them (a crashed `up` included).
+    await killPm2(ctx.paths.pm2Home)
+    sayPart(ctx, 'api', 'stopped')
+    return true
+  },
+  async status ({ paths }) {
+    const apps = await pm2Apps(paths.pm2Home).catch(() => [] as Pm2App[])
+    return Promise.all(apps.map(async (app) => ({ ...app, ready: app.port !== null && await isReady(app.port) })))
+  }
+}
