@@ -95,6 +95,28 @@ export function withDescendants (roots: readonly number[], parents: ReadonlyMap<
   return [...seen]
 }
 
+/**
+ * How many threads of these processes are running or waiting for a core (state R),
+ * from /proc/<pid>/task/<tid>/stat. An idle server sleeps in epoll_wait (S); one with
+ * requests queued is runnable even when other work on the machine keeps it off the
+ * cores, which a CPU-time reading alone would mistake for idle.
+ */
+export function runnableThreads (pids: readonly number[]): number {
+  let runnable = 0
+  for (const pid of pids) {
+    let tids: string[] = []
+    try { tids = readdirSync(`/proc/${pid}/task`) } catch { continue }
+    for (const tid of tids) {
+      try {
+        if (parseProcStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')).state === 'R') runnable++
+      } catch {
+        // The thread ended between the listing and the read: not runnable.
+      }
+    }
+  }
+  return runnable
+}
+
 /** A snapshot of utime + stime (ticks) per PID. */
 export type CpuSnapshot = Map<number, number>
 

@@ -24,7 +24,7 @@ export function registerBenchCommand (program: Command): void {
     .option('--repetitions <n>', 'interleaved repetitions per cell (default 3)', positiveInt('--repetitions'))
     .option('--duration <seconds>', 'seconds per measured run (default 5; 2 with --quick)', positiveInt('--duration'))
     .option('--connections <n>', 'concurrent connections (default 100)', positiveInt('--connections'))
-    .option('--quick', 'the short matrix: 6 cells, 2 s runs')
+    .option('--quick', 'the short matrix: 7 cells, 2 s runs')
     .option('--cells <ids>', 'comma-separated cell ids or groups (baseline, ceiling, direct, balanced, store, cpu, hot-path)', (v: string) => v.split(','))
     .option('--work-ms <n>', 'N of the CPU-bound GET /work?ms=N (default 5)', positiveInt('--work-ms'))
     .option('--no-open-model', 'skip the open-model latency run')
