@@ -28,6 +28,7 @@ function describe (value: unknown): string {
 
 /** Problems found, one per field (an empty list: the value fits the schema). */
 export function problemsOf (schema: TSchema, value: unknown): string[] {
+  if (Value.Check(schema, value)) return []
   const expected = new Map<string, string[]>()
   const add = (path: string, what: string) => {
     const list = expected.get(path) ?? []
