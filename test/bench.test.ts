@@ -1,12 +1,15 @@
 import { createServer } from 'node:http'
 import t from 'tap'
-import type { BenchCell, BenchResult, LoadSummary } from '../src/lab/results.js'
-import { allCells, needsOf, selectCells, topologyId, CellSelectionError, STACK_CELL } from '../src/lab/bench/matrix.js'
-import { markdownTable, renderBenchMarkdown } from '../src/lab/bench/markdown.js'
-import { cpuSecondsBetween, parseMachineTicks, parseProcStat, withDescendants } from '../src/lab/bench/proc-cpu.js'
-import { runName } from '../src/lab/run.js'
+import { BenchResultSchema, problemsOf, type BenchCell, type LoadSummary } from '../src/lab/results.js'
+import { costOf, hotPathEffects, medianCpu, medianOf, summariseCells } from '../src/lab/bench/cells.js'
+import { allCells, needsOf, selectCells, topologyId, CellSelectionError, STACK_CELL, TRIVIAL_STACK_CELL } from '../src/lab/bench/matrix.js'
+import type { Measured } from '../src/lab/bench/measure.js'
+import { cpuSecondsBetween, parseMachineTicks, parseProcStat, runnableThreads, withDescendants } from '../src/lab/bench/proc-cpu.js'
+import { benchText } from '../src/lab/bench/run.js'
+import { textTable } from '../src/lab/report/text-table.js'
+import { printVerdict, runName } from '../src/lab/run.js'
 import { median, percentile, ratio, shuffled } from '../src/lab/stats.js'
-import { computeTargets, errorRate, hotPathEffects, medianCpu, medianOf, ratioRows } from '../src/lab/bench/targets.js'
+import { computeTargets, errorRate } from '../src/lab/bench/targets.js'
 import { runOpenModel } from '../src/lab/load/open-model.js'
 import { parseWrkReport, toLoadSummary, wrkScript, WRK_MARKER } from '../src/lab/load/wrk.js'
 
@@ -36,8 +39,16 @@ function cell (id: string, rps: number, extra: Partial<BenchCell> = {}): BenchCe
     runs,
     median: medianOf(runs),
     cpuSeconds: { loadgen: 1, nginx: 0, api: 1, redis: 0 },
+    cpuUsPerRequest: { server: 1e6 / (rps * 5), nginx: 0, api: 1e6 / (rps * 5), redis: 0 },
+    ratios: { vsDirect: null, vsCeiling: null, spread: null },
+    machine: { softirq: null, others: null, othersWorst: null },
     ...extra
   }
+}
+
+/** One measured repetition of a cell, as measure() returns it. */
+function measured (rps: number, cpu: Measured['cpu'], machine: { softirq: number | null, others: number | null } = { softirq: 0.5, others: 0.1 }): Measured {
+  return { summary: summary(rps), cpu, ...machine }
 }
 
 t.test('median: middle value, mean of the two middle ones, NaN when empty', async (t) => {
@@ -93,6 +104,16 @@ t.test('CPU seconds between snapshots count only PIDs present in both', async (t
   const before = new Map([[1, 100], [2, 50]])
   const after = new Map([[1, 250], [2, 80], [3, 999]])
   t.equal(cpuSecondsBetween(before, after, 100), 1.8)
+})
+
+t.test('runnable threads: a process at work counts, a sleeping one does not', async (t) => {
+  const { spawn } = await import('node:child_process')
+  t.ok(runnableThreads([process.pid]) >= 1, 'this process, running while it reads /proc')
+  const sleeper = spawn('sleep', ['10'], { stdio: 'ignore' })
+  t.teardown(() => { sleeper.kill() })
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  t.equal(runnableThreads([sleeper.pid!]), 0, 'a process waiting sleeps (S)')
+  t.equal(runnableThreads([2 ** 22 + 1]), 0, 'a PID that is gone counts as idle')
 })
 
 t.test('/proc/stat: busy is everything but idle and iowait; softirq on its own', async (t) => {
@@ -176,7 +197,8 @@ t.test('the open model sends rate × duration requests on schedule to a local se
 t.test('cell selection: all, quick, ids and groups; unknown ids are an error naming the known ones', async (t) => {
   t.equal(selectCells(undefined, false).length, allCells().length)
   const quick = selectCells(undefined, true).map((c) => c.id)
-  t.strictSame(quick, ['express-1-trivial', 'nginx-only', 'direct-1-trivial', STACK_CELL, 'nginx-1-work', 'nginx-2-work'])
+  t.strictSame(quick, ['express-1-trivial', 'nginx-only', 'direct-1-trivial', TRIVIAL_STACK_CELL, STACK_CELL, 'nginx-1-work', 'nginx-2-work'],
+    'every cell a target reads, and the two baselines of the ratio columns')
   t.strictSame(selectCells(['nginx-only', 'direct-1-trivial'], false).map((c) => c.id), ['nginx-only', 'direct-1-trivial'], 'in table order')
   t.strictSame(selectCells(['cpu'], false).map((c) => c.id), ['nginx-1-work', 'nginx-2-work', 'nginx-4-work'])
   t.equal(selectCells(['hot-path'], false).length, 5)
@@ -199,38 +221,70 @@ t.test('a subset of cells needs only the processes it uses', async (t) => {
   t.equal(topologyId({ pool: 'redis', instances: 4, keepalive: false, accessLog: true }), 'redis-4-no-keepalive-access-log')
 })
 
-t.test('targets: the four ratios of the issue, judged only when measured', async (t) => {
+t.test('targets: the design measured against itself in one run, judged only when measured', async (t) => {
   const cells = [
     cell('express-1-trivial', 4000, { group: 'baseline', via: 'express' }),
-    cell('direct-1-trivial', 16000),
-    cell('nginx-only', 70000, { group: 'ceiling', via: 'nginx-only', instances: null }),
-    cell(STACK_CELL, 12800, { group: 'store', via: 'nginx', instances: 4 }),
+    cell(TRIVIAL_STACK_CELL, 15000, { group: 'balanced', via: 'nginx', instances: 4 }),
+    cell(STACK_CELL, 12800, { group: 'store', via: 'nginx', instances: 4, cpuUsPerRequest: { server: 95, nginx: 25, api: 60, redis: 10 } }),
     cell('nginx-1-work', 180, { group: 'cpu', via: 'nginx' }),
     cell('nginx-2-work', 340, { group: 'cpu', via: 'nginx', instances: 2 })
   ]
   const open = { ...summary(6400, 8.5), engine: 'open-model' as const, targetRps: 6400 }
   const targets = computeTargets(cells, open, 2)
-  t.strictSame(targets.map((x) => [x.value, x.met]), [[3.2, true], [0.8, true], [1.89, true], [8.5, true]])
-  t.match(targets[0], { formula: `${STACK_CELL} req/s ÷ express-1-trivial req/s`, goal: '≥ 3' })
+  t.strictSame(targets.map((x) => x.id), ['store-through-stack', 'stack-vs-seed', 'cpu-route-2-vs-1', 'open-model-p99'])
+  t.strictSame(targets.map((x) => [x.value, x.met]), [[0.85, true], [3.2, true], [1.89, true], [8.5, true]])
+  t.match(targets[0], { formula: `${STACK_CELL} req/s ÷ ${TRIVIAL_STACK_CELL} req/s (the same stack, the same run)`, goal: '≥ 0.8' })
+  t.match(targets[1], { formula: `${STACK_CELL} req/s ÷ express-1-trivial req/s`, goal: '≥ 2.5' })
+  t.strictSame(targets[0]!.cost.map((c) => c.cell), [STACK_CELL, TRIVIAL_STACK_CELL], 'the cost per request of both sides, beside the ratio')
+  t.strictSame(targets[0]!.cost[0]!.cpuUsPerRequest, { server: 95, nginx: 25, api: 60, redis: 10 })
+  t.strictSame(targets[3]!.cost.map((c) => c.cell), [STACK_CELL])
+  t.strictSame(problemsOf(BenchResultSchema.properties.targets, targets), [], 'they fit the contract')
 
-  const missed = computeTargets([cells[0]!, cell(STACK_CELL, 8000), cell('direct-1-trivial', 16000)], null, 2)
-  t.strictSame(missed.map((x) => [x.value, x.met]), [[2, false], [0.5, false], [null, null], [null, null]])
+  const missed = computeTargets([cells[0]!, cell(STACK_CELL, 8000), cell(TRIVIAL_STACK_CELL, 16000)], null, 2)
+  t.strictSame(missed.map((x) => [x.value, x.met]), [[0.5, false], [2, false], [null, null], [null, null]])
+  t.strictSame(missed[2]!.cost, [], 'no cost shown for cells not in the run')
+  t.equal(computeTargets([cell(STACK_CELL, 7990), cell(TRIVIAL_STACK_CELL, 10000)], null, 2)[0]!.met, false, 'judged on the measured 0.799, not the rounded 0.8')
 
   const oneCore = computeTargets(cells, open, 1)
   t.equal(oneCore[2]!.met, null, 'the CPU-bound target needs 2 cores to be judged')
   t.match(oneCore[2]!.goal, /not judged/)
 })
 
-t.test('ratio rows compare every cell with 1 instance direct and with the ceiling', async (t) => {
-  const rows = ratioRows([cell('nginx-only', 60000), cell('direct-1-trivial', 15000), cell('x', 7500)])
-  t.strictSame(rows.map((r) => [r.cell.id, r.vsDirect, r.vsCeiling]), [['nginx-only', 4, 1], ['direct-1-trivial', 1, 0.25], ['x', 0.5, 0.125]])
-  t.strictSame(ratioRows([cell('x', 1)]).map((r) => [r.vsDirect, r.vsCeiling]), [[null, null]])
-})
+t.test('cells: medians, cost per request by group, ratios against the baselines found by id, the machine outside the groups', async (t) => {
+  const specs = selectCells(['nginx-only', 'direct-1-trivial', STACK_CELL, 'hot-kv-log-info'], false)
+  const runs = new Map<string, Measured[]>([
+    ['nginx-only', [measured(60000, { loadgen: 4, nginx: 5, api: 0, redis: 0 })]],
+    ['direct-1-trivial', [measured(15000, { loadgen: 2, nginx: 0, api: 5, redis: 0 }, { softirq: null, others: null })]],
+    [STACK_CELL, [
+      measured(10000, { loadgen: 1, nginx: 2, api: 5.5, redis: 0.5 }, { softirq: 0.4, others: 0.2 }),
+      measured(12000, { loadgen: 1, nginx: 2.4, api: 6.6, redis: 0.6 }, { softirq: 0.6, others: 1.5 }),
+      measured(11000, { loadgen: 1, nginx: 2.2, api: 6.05, redis: 0.55 }, { softirq: 0.5, others: 0.1 })
+    ]],
+    ['hot-kv-log-info', [measured(5000, { loadgen: 1, nginx: 1, api: 7, redis: 0.2 })]]
+  ])
+  const { cells, baselines } = summariseCells(specs, runs)
+  t.strictSame(baselines, { direct: 'direct-1-trivial', ceiling: 'nginx-only' })
+  t.strictSame(cells.map((c) => [c.id, c.ratios.vsDirect, c.ratios.vsCeiling]), [
+    ['nginx-only', 4, 1], ['direct-1-trivial', 1, 0.25], [STACK_CELL, 0.7333, 0.1833], ['hot-kv-log-info', 0.3333, 0.08333]
+  ])
+  const stack = cells[2]!
+  t.equal(stack.ratios.spread, 1.2, 'largest ÷ smallest req/s over the repetitions')
+  t.equal(cells[0]!.ratios.spread, null, 'one repetition: no spread')
+  // (2 + 5.5 + 0.5) / 50,000 requests, (2.4 + 6.6 + 0.6) / 60,000, (2.2 + 6.05 + 0.55) / 55,000: 160 µs each time.
+  t.strictSame(stack.cpuUsPerRequest, { server: 160, nginx: 40, api: 110, redis: 10 })
+  t.strictSame(stack.machine, { softirq: 0.5, others: 0.2, othersWorst: 1.5 })
+  t.strictSame(cells[1]!.machine, { softirq: null, others: null, othersWorst: null }, 'no /proc/stat: not measured')
+  t.strictSame(costOf([]), { server: null, nginx: null, api: null, redis: null })
+  t.strictSame(costOf([{ ...measured(0, { loadgen: 0, nginx: 1, api: 1, redis: 0 }), summary: { ...summary(0), requests: 0 } }]).server, null, 'no response: no cost')
 
-t.test("hot-path effects: the stack's req/s over each variant's", async (t) => {
-  const effects = hotPathEffects([cell(STACK_CELL, 10000), cell('hot-kv-log-info', 5000), cell('direct-1-trivial', 1)])
+  const effects = hotPathEffects(cells, specs)
   t.equal(effects.length, 1)
-  t.match(effects[0], { choice: 'per-request logging', gain: 2, stackP99: 10, variantP99: 10 })
+  t.match(effects[0], { cell: 'hot-kv-log-info', choice: 'per-request logging', gain: 2.2, stackRps: 11000, variantRps: 5000, stackUsPerRequest: 160, variantUsPerRequest: 328 })
+
+  const without = summariseCells(selectCells([STACK_CELL], false), new Map([[STACK_CELL, runs.get(STACK_CELL)!]]))
+  t.strictSame(without.baselines, { direct: null, ceiling: null })
+  t.strictSame(without.cells[0]!.ratios.vsDirect, null)
+  t.strictSame(hotPathEffects([cell('hot-kv-log-info', 5000)], specs)[0]!.gain, null, 'no stack in the run: no gain')
 })
 
 t.test('error rate counts socket errors as attempts too', async (t) => {
@@ -240,33 +294,41 @@ t.test('error rate counts socket errors as attempts too', async (t) => {
   t.equal(errorRate({ ...summary(0), requests: 0 }), 1, 'no request at all is a failed run')
 })
 
-t.test('bench.md has the ratio, hot-path, open-model and targets tables', async (t) => {
-  const cells = [cell('direct-1-trivial', 16000), cell(STACK_CELL, 12000), cell('hot-kv-no-schemas', 11000), cell('nginx-only', 64000)]
-  const result: BenchResult = {
-    kind: 'bench',
-    meta: { run: 'r', startedAt: '2026-11-28T00:00:00.000Z', host: { cpus: 2, node: 'v20', nginx: '1.22.1', redis: '7.0.15' } },
-    engine: 'wrk',
-    repetitions: 1,
-    durationSeconds: 5,
-    connections: 100,
-    cells,
-    openModel: { ...summary(6000, 9), engine: 'open-model', targetRps: 6000 },
-    targets: computeTargets(cells, null, 2)
-  }
-  const cost = new Map([[STACK_CELL, 80], ['hot-kv-no-schemas', 95]])
-  const fewer = { ...summary(6000, 4), label: 'nginx → 2 at the same rate', engine: 'open-model' as const, targetRps: 6000 }
-  const md = renderBenchMarkdown(result, { notes: ['a note'], machine: [{ id: 'x', softirq: 0.5, others: 1, othersMax: 2 }], cost, openModelOthers: [fewer] })
-  t.match(md, /^# Bench r$/m)
-  t.match(md, /\| direct-1-trivial \| direct-1-trivial \| 16,000 \| 1× \| 0\.25× \|/)
-  t.match(md, /\| response schemas \| .* \| 12,000 \| 11,000 \| 1\.09× \| 10 \/ 10 \| 80 \/ 95 \|/)
-  t.match(md, /\| nginx-4-kv-redis \| nginx-4-kv-redis \| 12,000 \| 0\.75× \| 0\.19× \| .* \| 80 \| – \|$/m, 'server CPU µs per request, then the spread')
-  t.match(md, /\| run at 6000 \| 6,000 \| 6,000 \|/)
-  t.match(md, /\| nginx → 2 at the same rate \| 6,000 \| 6,000 \| 30,000 \| 1 \| 2 \| 4 \|/)
-  t.match(md, /\| stack GET \/kv ÷ 1 instance direct \(GET \/\) \| .* \| 0\.75 \| ≥ 0\.75 \| MET \|/)
-  t.match(md, /\| stack GET \/kv ÷ the seed's peer \| .* \| – \| ≥ 3 \| not judged \|/)
-  t.match(md, /- a note/)
-  t.match(md, /\| x \| 0\.5 \| 1 \| 2 \|/)
-  t.equal(markdownTable(['a|b'], [['c']]), '| a\\|b |\n| --- |\n| c |')
+t.test('the bench prints the report\'s bench sections as text: targets, cells, cost, hot path, open model, notes', async (t) => {
+  const { bench } = await import('./fixtures/report-run.js')
+  const text = benchText(bench(), '/tmp/run')
+  for (const title of ['Summary', 'Throughput by configuration', 'Latency percentiles', 'Scaling curve']) t.match(text, `${title}\n${'='.repeat(title.length)}\n`)
+  t.notMatch(text, '<svg', 'no chart')
+  t.match(text, /^the stack's GET \/kv ÷ the seed's Express process +nginx-4-kv-redis req\/s ÷ express-1-trivial req\/s +1\.95 +≥ 2\.5 +no +nginx-4-kv-redis 194 \(60 \+ 102 \+ 32\); express-1-trivial 233 \(0 \+ 233 \+ 0\)$/m)
+  t.match(text, /^configuration +req\/s +p50 ms/m, 'the cells table')
+  t.match(text, /^nginx alone \(return 200\) +71,500 /m, 'figures right-aligned under their column')
+  t.match(text, /^-- What a request costs, and where else the cores went$/m)
+  t.match(text, /^per-request logging +LOG_LEVEL=warn/m, 'the hot-path table')
+  t.match(text, /^open model, GET \/kv via nginx → 1 at the same rate #1 /m, 'every open-model run')
+  t.match(text, /^Whole bench: 700 s\.$/m, 'the notes')
+  t.match(text, /^Why: /m)
+})
+
+t.test('one console table: padded columns, figures right-aligned, no trailing spaces', async (t) => {
+  t.equal(textTable(['step', 'seconds', 'headline'], [['load', '12', 'ok'], ['bench', '95.5', 'a longer headline']]), [
+    'step   seconds  headline',
+    'load        12  ok',
+    'bench     95.5  a longer headline'
+  ].join('\n'))
+  t.equal(textTable(['a', 'b'], []), 'a  b', 'no rows: the header alone')
+  t.equal(textTable(['port', 'ready'], [['-', 'yes'], ['3001', 'no']]), 'port  ready\n   -  yes\n3001  no', 'a dash reads as "none" in a column of figures')
+  const long = 'x'.repeat(12)
+  t.equal(textTable(['a', 'b'], [[long, '1'], ['y', '2']], { maxWidth: 5 }), `a      b\n${long}  1\ny      2`, 'a long cell sticks out instead of widening its column')
+
+  const lines: string[] = []
+  printVerdict('drill kill', { pass: false, checks: [{ name: 'client-visible errors', expected: '0', actual: '3', pass: false }, { name: 'p99', expected: 'reported', actual: '38 ms', pass: true, informational: true }] }, (l) => lines.push(l))
+  t.strictSame(lines, [
+    '',
+    'drill kill: FAIL',
+    '      check                  expected  measured',
+    'FAIL  client-visible errors  0                3',
+    'PASS  p99 (info)             reported     38 ms'
+  ])
 })
 
 t.test('run folders are named after the start time, without colons', async (t) => {

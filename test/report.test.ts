@@ -3,13 +3,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Command, CommanderError } from 'commander'
 import t, { type Test } from 'tap'
-import type { BenchResult, DrillResult } from '../src/lab/results.js'
+import { BenchResultSchema, CheckResultSchema, DrillResultSchema, LoadResultSchema, problemsOf, type BenchResult, type DrillResult } from '../src/lab/results.js'
 import { newestRunDir, registerReportCommand } from '../src/lab/report/command.js'
 import { formatCount, formatMs, formatPercent, formatRatio, NOT_MEASURED } from '../src/lab/report/format.js'
 import { readK6Summary } from '../src/lab/report/k6-summary.js'
 import { NothingToReportError, renderReport } from '../src/lab/report/render-report.js'
-import { benchResult, checkResult, drillResult, loadResult } from '../src/lab/report/result-shapes.js'
-import { problemsOf } from '../src/lab/report/shape.js'
 import { bench, FIXTURE_DIR, fixtureFiles, killDrill } from './fixtures/report-run.js'
 
 /** An empty temp folder, removed after the test. */
@@ -49,10 +47,10 @@ t.test('the fixture files are what the typed fixture module builds, and fit resu
   const onDisk = readdirSync(FIXTURE_DIR).filter((f) => f.endsWith('.json')).sort()
   t.strictSame(onDisk, Object.keys(built).sort(), 'no fixture file missing or extra')
   const problems: Record<string, (value: unknown) => string[]> = {
-    bench: (v) => problemsOf(benchResult, v),
-    drill: (v) => problemsOf(drillResult, v),
-    check: (v) => problemsOf(checkResult, v),
-    load: (v) => problemsOf(loadResult, v)
+    bench: (v) => problemsOf(BenchResultSchema, v),
+    drill: (v) => problemsOf(DrillResultSchema, v),
+    check: (v) => problemsOf(CheckResultSchema, v),
+    load: (v) => problemsOf(LoadResultSchema, v)
   }
   for (const [file, data] of Object.entries(built)) {
     const written: unknown = JSON.parse(readFileSync(join(FIXTURE_DIR, file), 'utf8'))
@@ -63,23 +61,50 @@ t.test('the fixture files are what the typed fixture module builds, and fit resu
   }
 })
 
-t.test('the runtime check names what drifted from the contract', async (t) => {
+t.test('the runtime check names the field that drifted from the contract', async (t) => {
   const drill = killDrill() as unknown as Record<string, unknown>
   const load = drill.load as Record<string, unknown>
   delete load.rps
-  drill.drill = 'explode'
+  drill.drill = 'Explode!'
   ;(drill.events as Array<Record<string, unknown>>)[0]!.t = '5'
-  t.strictSame(problemsOf(drillResult, drill), [
-    '$.drill should be one of kill, reload, redis, got "explode"',
-    '$.load.rps should be a number, got undefined',
-    '$.events[0].t should be a number, got "5"'
+  t.strictSame(problemsOf(DrillResultSchema, drill), [
+    '/drill: expected a string matching ^[a-z0-9-]+$, got "Explode!"',
+    '/load/rps: missing',
+    '/events/0/t: expected number, got "5"'
   ])
-  t.strictSame(problemsOf(benchResult, []), ['$ should be an object, got an array'])
-  t.strictSame(problemsOf(benchResult, { ...bench(), cells: null }), ['$.cells should be an array, got null'])
-  t.strictSame(problemsOf(loadResult, { kind: 'load', meta: { run: 'r', startedAt: 's', host: { cpus: 2, node: 'v20', redis: 7 } }, runs: [] }),
-    ['$.meta.host.redis should be a string, got 7'])
-  t.match(problemsOf(drillResult, { ...killDrill(), restarts: 3, options: { a: null } }), [/options\.a should be a string, number or boolean/, /restarts should be an object, got 3/])
-  t.match(problemsOf(drillResult, { ...killDrill(), verdict: { pass: 'yes', checks: [] } }), [/verdict\.pass should be true or false, got "yes"/])
+  t.strictSame(problemsOf(BenchResultSchema, []), ['/: expected object, got an array'])
+  t.strictSame(problemsOf(BenchResultSchema, { ...bench(), cells: null }), ['/cells: expected array, got null'])
+  t.strictSame(problemsOf(LoadResultSchema, { kind: 'load', meta: { run: 'r', startedAt: '2026-11-28T01:20:00.000Z', host: { cpus: 2, node: 'v20', redis: 7 } }, runs: [] }),
+    ['/meta/host/redis: expected string, got 7'])
+  t.strictSame(problemsOf(LoadResultSchema, { kind: 'load', meta: { run: 'r', startedAt: 'yesterday', host: { cpus: 2, node: 'v20' } }, runs: [] }),
+    ['/meta/startedAt: expected a date-time string, got "yesterday"'], 'times are ISO, for the range a report asks Prometheus about')
+  t.strictSame(problemsOf(DrillResultSchema, { ...killDrill(), restarts: 3, options: { a: null } }), [
+    '/options/a: expected string or number or boolean, got null',
+    '/restarts: expected object, got 3'
+  ])
+  t.strictSame(problemsOf(DrillResultSchema, { ...killDrill(), verdict: { pass: 'yes', checks: [] } }), ['/verdict/pass: expected boolean, got "yes"'])
+  const open = bench().openModel!
+  t.strictSame(problemsOf(BenchResultSchema, { ...bench(), openModel: { ...open, latencyMs: { ...open.latencyMs, p99: 'fast' } } }),
+    ['/openModel/latencyMs/p99: expected number, got "fast"'], 'a nullable object reports the field inside, not "or null"')
+  t.strictSame(problemsOf(BenchResultSchema, { ...bench(), openModel: 5 }), ['/openModel: expected object or null, got 5'])
+  t.strictSame(problemsOf(BenchResultSchema, { ...bench(), engine: 'k6' }), ['/engine: expected "wrk" or "autocannon", got "k6"'])
+})
+
+t.test('a new drill needs no contract change; fields added since stay optional', async (t) => {
+  const hang: DrillResult = {
+    ...killDrill(),
+    drill: 'hang',
+    events: [{ t: 3, type: 'freeze', target: 'api-2' }, { t: 9, type: 'thaw', target: 'api-2' }],
+    faults: [{ target: 'api-2', frozenForSeconds: 6, detectedAfterMs: 1040, replaced: false, note: null }]
+  }
+  t.strictSame(problemsOf(DrillResultSchema, hang), [], 'any drill name and event type that is a slug')
+  const older = killDrill() as Partial<DrillResult>
+  delete older.faults
+  t.strictSame(problemsOf(DrillResultSchema, older), [], 'a drill file without faults (written before they existed) still reads')
+  t.strictSame(problemsOf(DrillResultSchema, { ...hang, faults: [{ target: { nested: true } }] }),
+    ['/faults/0/target: expected string or number or boolean or null, got an object'])
+  const timeline = killDrill().load.timeline!
+  t.strictSame(problemsOf(DrillResultSchema, { ...hang, load: { ...hang.load, timeline: [{ ...timeline[0]!, latencyMs: { p50: 1, p99: 2, max: 3 } }] } }), [])
 })
 
 t.test('numbers are formatted for people', async (t) => {
@@ -127,8 +152,10 @@ t.test('a full run renders every section, with charts, numbers and the why of ea
     t.match(doc, '71,500', 'the nginx ceiling, formatted')
     t.match(doc, '16,300', 'one instance direct')
     t.match(doc, '4,300', 'Express')
-    t.match(doc, '3.79', 'a target value')
-    t.match(doc, NOT_MEASURED, 'a target without a value')
+    t.match(doc, '1.95', 'a target value: the stack\'s GET /kv ÷ the seed\'s Express')
+    t.match(doc, 'cost through the stack: GET /kv ÷ GET /', 'the store target')
+    t.match(doc, 'nginx-4-kv-redis 194 (60 + 102 + 32); nginx-4-trivial 141 (56 + 85 + 0)', 'CPU per request beside the ratio, by group')
+    t.match(doc, NOT_MEASURED, 'a figure not measured')
     t.match(doc, '0.69×', 'nginx → 4 vs 1 direct')
     t.match(doc, '1,497', 'the memory check\'s missed reads')
     t.match(doc, /drill kill: PASS/)
@@ -136,6 +163,11 @@ t.test('a full run renders every section, with charts, numbers and the why of ea
     t.match(doc, '1 of 6 verdicts failed.')
     t.match(doc, 'PASS (informational)')
     t.match(doc, '4,200', 'the open model\'s target rate')
+    t.match(doc, 'open model, GET /kv via nginx → 1 at the same rate #1', 'the other open-model runs')
+    t.match(doc, 'per-request logging', 'a hot-path choice')
+    t.match(doc, '1.5×', 'what it is worth')
+    t.match(doc, 'What a request costs, and where else the cores went')
+    t.match(doc, 'Whole bench: 700 s.', 'the bench\'s notes')
     t.match(doc, 'api-1 27.0 %', 'a load run\'s per-instance share')
     t.match(doc, '8.9', 'k6 p(95)')
     for (const [section, [first, second]] of Object.entries(WHY)) {
@@ -191,17 +223,23 @@ t.test('unknown files are ignored; a result that breaks the contract is set asid
   const report = await renderReport(dir)
   t.strictSame(report.sections, ['summary', 'drills'])
   t.strictSame(report.skipped, [
-    'bench.json: does not match results.ts ($.cells should be an array, got "none")',
+    'bench.json: /cells: expected array, got "none"',
     'k6-broken.json: named like a k6 summary but has no "metrics" object'
   ])
-  t.match(readFileSync(report.htmlPath, 'utf8'), /Files not used.*bench\.json: does not match results\.ts/s)
+  t.match(readFileSync(report.htmlPath, 'utf8'), /Files not used.*bench\.json: \/cells: expected array/s)
   t.match(readFileSync(report.markdownPath, 'utf8'), 'Files not used:')
 
   // Many problems are summarised, not dumped.
   const many = runDir(t, ['kill.json'])
   writeJson(many, 'check-x.json', { kind: 'check' })
   const [skipped] = (await renderReport(many)).skipped
-  t.match(skipped, /^check-x\.json: does not match results\.ts \(\$\.meta should be an object.*; and \d+ more\)$/)
+  t.match(skipped, /^check-x\.json: \/meta: missing; \/store: missing; \/keys: missing; and \d+ more$/)
+
+  // A bench.json of the version before bench results carried their own ratios and costs.
+  const older = runDir(t, ['kill.json'])
+  const { stack: _stack, baselines: _baselines, ...before } = bench()
+  writeJson(older, 'bench.json', before)
+  t.strictSame((await renderReport(older)).skipped, ['bench.json: /stack: missing; /baselines: missing'])
 })
 
 t.test('re-rendering replaces the report and its charts', async (t) => {
@@ -219,7 +257,7 @@ t.test('a bench without the reference cells leaves out the ratios and says why',
   const cells = base.cells.filter((c) => c.via !== 'nginx-only' && c.via !== 'direct')
   // A duplicate instance count stays off the curve; an open-model run may be absent.
   const duplicate = { ...cells.find((c) => c.id === 'nginx-2-work')!, id: 'nginx-2-work-again', label: 'nginx → 2 again' }
-  const result: BenchResult = { ...base, cells: [...cells, duplicate], openModel: null, targets: [] }
+  const result: BenchResult = { ...base, baselines: { direct: null, ceiling: null }, cells: [...cells, duplicate], openModel: null, openModelOthers: [], targets: [] }
   writeJson(dir, 'bench.json', result)
   const report = await renderReport(dir)
   t.strictSame(report.sections, ['throughput', 'latency', 'scaling'], 'no targets and no verdicts: no summary')
@@ -235,7 +273,7 @@ t.test('a bench without the reference cells leaves out the ratios and says why',
   t.strictSame((await renderReport(flat)).sections, ['summary', 'throughput', 'latency'], 'no series with two instance counts: no scaling curve')
 
   const empty = tempDir(t)
-  writeJson(empty, 'bench.json', { ...base, cells: [], openModel: null })
+  writeJson(empty, 'bench.json', { ...base, cells: [], openModel: null, openModelOthers: [] })
   t.strictSame((await renderReport(empty)).sections, ['summary'], 'targets alone')
 })
 
@@ -258,6 +296,40 @@ t.test('drills without timeline, events or recoveries still render', async (t) =
   t.notMatch(md, 'worker killed')
   t.notMatch(md, 'audit rule')
   t.notOk(existsSync(join(dir, 'charts', 'timeline-reload.svg')))
+})
+
+t.test('a drill the report does not know renders generically: its events labelled, its faults tabled, latency per second drawn', async (t) => {
+  const dir = runDir(t, ['kill.json'])
+  const kill = killDrill()
+  const timeline = kill.load.timeline!.map((p, i) => ({ ...p, latencyMs: { p50: 4 + (i % 3), p99: i >= 3 && i < 9 ? 1040 : 12, max: 1100 } }))
+  const hang: DrillResult = {
+    ...kill,
+    drill: 'hang',
+    options: { frozenForSeconds: 6 },
+    load: { ...kill.load, timeline },
+    events: [{ t: 3, type: 'freeze', target: 'api-2' }, { t: 4.1, type: 'routed', target: 'api-2' }, { t: 9, type: 'thaw', target: 'api-2' }],
+    recoveries: undefined,
+    faults: [
+      { target: 'api-2', frozenForSeconds: 6, detectedAfterMs: 1040, replaced: false, note: null },
+      { target: 'api-3', frozenForSeconds: 6, replaced: true }
+    ]
+  }
+  writeJson(dir, 'hang.json', hang)
+  const report = await renderReport(dir)
+  t.strictSame(report.skipped, [])
+  t.strictSame(report.warnings, [], 'vega-lite and vega had nothing to warn about')
+  const md = readFileSync(report.markdownPath, 'utf8')
+  t.ok(md.indexOf('drill kill: PASS') < md.indexOf('drill hang: PASS'), 'known drills first, new ones after')
+  t.match(md, '| target | frozenForSeconds | detectedAfterMs | replaced | note |')
+  t.match(md, '| api-2 | 6 | 1,040 | no | – |')
+  t.match(md, '| api-3 | 6 |  | yes |  |', 'a key a row lacks is left blank')
+  t.match(md, 'Events: 1 × freeze, 1 × routed, 1 × thaw.')
+  const svg = readFileSync(join(dir, 'charts', 'timeline-hang.svg'), 'utf8')
+  t.match(svg, 'freeze api-2', 'an unknown event type is labelled on the timeline')
+  t.match(svg, 'thaw api-2')
+  t.notMatch(svg, '>routed api-2<', 'a known one is not: its colour says what it is')
+  t.match(svg, 'ms (p50 blue, p99 orange)', 'latency per second gets its own panel')
+  t.notMatch(readFileSync(join(dir, 'charts', 'timeline-kill.svg'), 'utf8'), 'p50 blue', 'and only when recorded')
 })
 
 t.test('k6 summaries are read defensively', async (t) => {

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { basename, join, resolve } from 'node:path'
 import { REPORTS_DIR } from './paths.js'
+import { textTable } from './report/text-table.js'
 import type { AnyResult, RunMeta, Verdict } from './results.js'
 import { redisVersion } from './system/redis-server.js'
 import { nginxVersion } from './stack/nginx.js'
@@ -50,10 +51,7 @@ export function newRunId (): string {
 /** Prints a verdict as a table; informational rows are marked "(info)" and do not decide. */
 export function printVerdict (title: string, verdict: Verdict, log: (line: string) => void = console.log): void {
   const rows = verdict.checks.map((c) => [c.pass ? 'PASS' : 'FAIL', c.informational ? `${c.name} (info)` : c.name, c.expected, c.actual])
-  const widths = [4, ...[1, 2, 3].map((i) => Math.min(80, Math.max(...rows.map((r) => r[i]!.length), ['check', 'expected', 'measured'][i - 1]!.length)))]
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')
   log('')
   log(`${title}: ${verdict.pass ? 'PASS' : 'FAIL'}`)
-  log(line(['', 'check', 'expected', 'measured']))
-  for (const row of rows) log(line(row))
+  for (const line of textTable(['', 'check', 'expected', 'measured'], rows).split('\n')) log(line)
 }

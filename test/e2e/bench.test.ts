@@ -5,11 +5,12 @@ import t, { type Test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Fleet, type StartedProcess } from '../../src/lab/bench/fleet.js'
 import { runBench } from '../../src/lab/bench/run.js'
-import { needsOf, selectCells, STACK_CELL } from '../../src/lab/bench/matrix.js'
+import { needsOf, selectCells, STACK_CELL, TRIVIAL_STACK_CELL } from '../../src/lab/bench/matrix.js'
 import { parentMap, withDescendants } from '../../src/lab/bench/proc-cpu.js'
 import { findBinary } from '../../src/lab/system/binaries.js'
 import { busyPorts } from '../../src/lab/system/ports.js'
 import { isAlive } from '../../src/lab/system/process.js'
+import { BenchResultSchema, problemsOf } from '../../src/lab/results.js'
 
 // A tiny real bench: real Redis, real instances, real nginx, real load. Speed is
 // never asserted here (targets live in the bench's output); shapes and cleanup are.
@@ -28,7 +29,7 @@ t.test('wrk engine: bench.json in the BenchResult shape, CPU per group, open mod
   const lines: string[] = []
   const result = await runBench({
     engine: 'wrk',
-    cells: ['nginx-only', 'direct-1-trivial', STACK_CELL],
+    cells: ['nginx-only', 'direct-1-trivial', TRIVIAL_STACK_CELL, STACK_CELL],
     repetitions: 2,
     durationSeconds: 1,
     warmupSeconds: 0,
@@ -38,40 +39,50 @@ t.test('wrk engine: bench.json in the BenchResult shape, CPU per group, open mod
     onStarted: (processes) => { started = processes }
   })
 
-  t.strictSame(Object.keys(result).sort(), ['cells', 'connections', 'durationSeconds', 'engine', 'kind', 'meta', 'openModel', 'repetitions', 'targets'])
-  t.match(result, { kind: 'bench', engine: 'wrk', repetitions: 2, durationSeconds: 1, connections: 100 })
-  t.match(result.meta, { run: String, startedAt: String, host: { cpus: Number, node: process.version, nginx: /^\d+\.\d+/, redis: /^\d+\.\d+/ } })
-  t.strictSame(result.cells.map((c) => c.id), ['nginx-only', 'direct-1-trivial', STACK_CELL])
+  t.strictSame(Object.keys(result).sort(), ['baselines', 'cells', 'connections', 'durationSeconds', 'engine', 'hotPath', 'kind', 'meta', 'notes', 'openModel', 'openModelOthers', 'repetitions', 'stack', 'targets'])
+  t.strictSame(problemsOf(BenchResultSchema, result), [], 'bench.json fits the contract the report reads')
+  t.match(result, { kind: 'bench', engine: 'wrk', repetitions: 2, durationSeconds: 1, connections: 100, stack: { cell: STACK_CELL }, baselines: { direct: 'direct-1-trivial', ceiling: 'nginx-only' } })
+  t.match(result.meta, { run: String, startedAt: String, endedAt: String, host: { cpus: Number, node: process.version, nginx: /^\d+\.\d+/, redis: /^\d+\.\d+/ } })
+  t.ok(result.meta.endedAt! > result.meta.startedAt, 'the run\'s time range')
+  t.strictSame(result.cells.map((c) => c.id), ['nginx-only', 'direct-1-trivial', TRIVIAL_STACK_CELL, STACK_CELL])
   for (const cell of result.cells) {
-    t.strictSame(Object.keys(cell).sort(), ['cpuSeconds', 'group', 'id', 'instances', 'label', 'median', 'route', 'runs', 'via', ...(cell.keepalive !== undefined ? ['keepalive'] : []), ...(cell.store !== undefined ? ['store'] : [])].sort())
+    t.strictSame(Object.keys(cell).sort(), ['cpuSeconds', 'cpuUsPerRequest', 'group', 'id', 'instances', 'label', 'machine', 'median', 'ratios', 'route', 'runs', 'via', ...(cell.keepalive !== undefined ? ['keepalive'] : []), ...(cell.store !== undefined ? ['store'] : [])].sort())
     t.equal(cell.runs.length, 2, `${cell.id}: one run per repetition`)
     t.ok(cell.median.rps > 0, `${cell.id}: ${cell.median.rps} req/s`)
     t.ok(cell.runs.every((r) => r.engine === 'wrk' && r.requests > 0))
     t.strictSame(Object.keys(cell.cpuSeconds).sort(), ['api', 'loadgen', 'nginx', 'redis'])
     t.ok(cell.cpuSeconds.loadgen > 0, `${cell.id}: the load generator's CPU is counted`)
+    t.ok(cell.cpuUsPerRequest.server !== null && cell.cpuUsPerRequest.server > 0, `${cell.id}: ${cell.cpuUsPerRequest.server} µs of server CPU a request`)
   }
-  const [ceiling, direct, stack] = result.cells
-  // Idle processes of the other cells still tick (timers, GC): "none" means next to
-  // nothing beside the group that served the cell.
-  t.ok(ceiling!.cpuSeconds.nginx > 0, 'nginx alone: nginx CPU')
-  t.ok(ceiling!.cpuSeconds.api < ceiling!.cpuSeconds.nginx / 10, `nginx alone: next to no API CPU (${ceiling!.cpuSeconds.api} s)`)
-  t.ok(direct!.cpuSeconds.api > 0, 'direct: API CPU')
-  t.ok(direct!.cpuSeconds.nginx < direct!.cpuSeconds.api / 10, `direct: next to no nginx CPU (${direct!.cpuSeconds.nginx} s)`)
+  const [ceiling, direct, trivial, stack] = result.cells
+  // Each group's CPU is charged to the cell that group served. Per request, so the bound
+  // holds however busy the machine is: the idle groups still tick now and then (timers,
+  // GC), a tick or two a run, next to nothing per request; serving costs tens of µs each.
+  const us = (cell: typeof ceiling, group: 'nginx' | 'api') => cell!.cpuUsPerRequest[group] ?? Number.NaN
+  t.ok(us(ceiling, 'nginx') > 0, 'nginx alone: nginx CPU')
+  t.ok(us(ceiling, 'api') < us(direct, 'api') / 10, `nginx alone: next to no API CPU (${us(ceiling, 'api')} µs a request; ${us(direct, 'api')} µs when the API serves)`)
+  t.ok(us(direct, 'api') > 0, 'direct: API CPU')
+  t.ok(us(direct, 'nginx') < us(ceiling, 'nginx') / 10, `direct: next to no nginx CPU (${us(direct, 'nginx')} µs a request; ${us(ceiling, 'nginx')} µs when nginx serves)`)
   t.ok(stack!.cpuSeconds.nginx > 0 && stack!.cpuSeconds.api > 0 && stack!.cpuSeconds.redis > 0, 'the stack: nginx, API and Redis CPU')
+  t.strictSame(stack!.ratios.vsDirect, Number((stack!.median.rps / direct!.median.rps).toPrecision(4)), 'ratios against the baselines, stored')
 
   t.match(result.openModel, { engine: 'wrk', targetRps: Number }, 'paced with wrk when wrk is the engine')
   t.ok(result.openModel!.requests > 0)
   t.equal(result.openModel!.targetRps, Math.round(stack!.median.rps / 2), 'at half the stack\'s median')
+  t.strictSame(result.openModelOthers.length, 1, 'the stack\'s other repetition')
   t.equal(result.targets.length, 4)
-  for (const target of result.targets) t.strictSame(Object.keys(target).sort(), ['formula', 'goal', 'met', 'name', 'value'])
-  t.equal(result.targets[1]!.value, Math.round(stack!.median.rps / direct!.median.rps * 100) / 100)
-  t.equal(result.targets[0]!.met, null, 'no Express cell: not judged')
+  for (const target of result.targets) t.strictSame(Object.keys(target).sort(), ['cost', 'formula', 'goal', 'id', 'met', 'name', 'value'])
+  t.equal(result.targets[0]!.value, Math.round(stack!.median.rps / trivial!.median.rps * 100) / 100, 'the store\'s cost through the stack')
+  t.strictSame(result.targets[0]!.cost.map((c) => c.cell), [STACK_CELL, TRIVIAL_STACK_CELL])
+  t.equal(result.targets[1]!.met, null, 'no Express cell: not judged')
+  t.ok(result.notes.length > 0)
 
   t.strictSame(JSON.parse(readFileSync(join(out, 'bench.json'), 'utf8')), result, 'bench.json holds what runBench returned')
-  const md = readFileSync(join(out, 'bench.md'), 'utf8')
-  t.match(md, /\| cell \| configuration \| req\/s \| × 1 direct \| × ceiling \|/)
-  t.match(md, /## Targets/)
-  t.ok(lines.some((l) => /\[\s*\d+\/6\] rep 2 /.test(l)), 'progress lines per run')
+  t.notOk(existsSync(join(out, 'bench.md')), 'no second renderer: the report renders bench.json')
+  const printed = lines.join('\n')
+  t.match(printed, /^configuration +req\/s +p50 ms/m, 'prints the report\'s cells table')
+  t.match(printed, /^target +formula +value +goal +met/m, 'and its targets')
+  t.ok(lines.some((l) => /\[\s*\d+\/8\] rep 2 /.test(l)), 'progress lines per run')
 
   t.ok(started.some((p) => p.group === 'nginx' && p.children.length > 0), 'nginx workers were recorded')
   await gone(t, started)
@@ -100,7 +111,7 @@ t.test('autocannon engine: the seed baselines, nothing left running', async (t) 
   }
   t.equal(result.meta.host.redis, undefined, 'the seed needs no Redis, so none was started')
   t.equal(started.find((p) => p.name === 'seed cluster')?.children.length, 4, 'the cluster primary had 4 workers')
-  t.ok(existsSync(join(out, 'bench.md')))
+  t.ok(existsSync(join(out, 'bench.json')))
   await gone(t, started)
 })
 

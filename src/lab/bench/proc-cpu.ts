@@ -4,8 +4,8 @@
  * workers, cluster workers), read before and after the run.
  */
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { readProcStat } from '../system/proc.js'
+import { readdirSync, readFileSync } from 'node:fs'
+import { parseProcStat, readProcStat } from '../system/proc.js'
 
 // Reading /proc's process table lives with the supervisor, which sweeps children with it.
 export { parentMap, parseProcStat, readProcStat, withDescendants, type ProcStat } from '../system/proc.js'
@@ -21,6 +21,28 @@ export function clockTicks (): number {
     }
   }
   return ticks
+}
+
+/**
+ * How many threads of these processes are running or waiting for a core (state R),
+ * from /proc/<pid>/task/<tid>/stat. An idle server sleeps in epoll_wait (S); one with
+ * requests queued is runnable even when other work on the machine keeps it off the
+ * cores, which a CPU-time reading alone would mistake for idle.
+ */
+export function runnableThreads (pids: readonly number[]): number {
+  let runnable = 0
+  for (const pid of pids) {
+    let tids: string[] = []
+    try { tids = readdirSync(`/proc/${pid}/task`) } catch { continue }
+    for (const tid of tids) {
+      try {
+        if (parseProcStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')).state === 'R') runnable++
+      } catch {
+        // The thread ended between the listing and the read: not runnable.
+      }
+    }
+  }
+  return runnable
 }
 
 /** A snapshot of utime + stime (ticks) per PID. */

@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander'
 import { settingsOverRunning, stackDir } from '../stack/settings.js'
 import { down, status, up, type StackStatus } from '../stack/stack.js'
 import { readState } from '../stack/state.js'
+import { textTable } from '../report/text-table.js'
 
 const say = (line: string) => console.log(line)
 
@@ -62,10 +63,8 @@ function printStatus (s: StackStatus): void {
   const mark = (ok: boolean) => (ok ? 'ok  ' : 'DOWN')
   console.log(`redis   ${mark(s.redis?.answers === true)} pid ${s.redis?.pid ?? '-'}  port ${s.settings.redisPort}`)
   console.log(`nginx   ${mark(s.nginx?.answers === true)} pid ${s.nginx?.pid ?? '-'}  port ${s.settings.lbPort}`)
-  console.log('app     status    pid      restarts  port   ready')
-  for (const app of s.apps) {
-    console.log(`${app.name.padEnd(7)} ${app.status.padEnd(9)} ${String(app.pid).padEnd(8)} ${String(app.restarts).padEnd(9)} ${String(app.port ?? '-').padEnd(6)} ${app.ready ? 'yes' : 'no'}`)
-  }
+  console.log(textTable(['app', 'status', 'pid', 'restarts', 'port', 'ready'],
+    s.apps.map((app) => [app.name, app.status, String(app.pid), String(app.restarts), String(app.port ?? '-'), app.ready ? 'yes' : 'no'])))
   const reached = s.throughNginx?.reached ?? []
   console.log(`through nginx: ${reached.length}/${s.throughNginx?.expected ?? 0} instances answered (${reached.join(', ') || 'none'})` +
     ` — STORE=${s.settings.store}`)

@@ -1,17 +1,17 @@
 /**
- * The report as data: sections of blocks that both writers (Markdown and HTML)
- * render. Sections decide what to say; writers decide only how it looks, so
- * report.md and report.html can never disagree on a number.
+ * The report as data: sections of blocks that every writer (Markdown, HTML,
+ * terminal text) renders. Sections decide what to say; writers decide only how
+ * it looks, so report.md, report.html and the bench's console output can never
+ * disagree on a number.
  */
+import type { TopLevelSpec } from 'vega-lite'
 
-/** A chart already rendered to SVG by charts.ts. */
-export interface Chart {
+/** A chart to draw: its vega-lite spec, rendered to SVG only by the writers that show pictures (charts.ts). */
+export interface ChartSpec {
   /** File-safe and unique in the report: charts/<name>.svg, and the HTML id. */
   name: string
   title: string
-  svg: string
-  /** What vega-lite or vega warned about while rendering it (normally none). */
-  warnings: string[]
+  spec: TopLevelSpec
 }
 
 export type Block =
@@ -19,7 +19,7 @@ export type Block =
   /** A sub-heading inside a section (one drill, one check...). */
   | { type: 'heading', text: string }
   | { type: 'table', columns: string[], rows: string[][] }
-  | { type: 'chart', chart: Chart }
+  | { type: 'chart', chart: ChartSpec }
   /** The two plain lines that close every section. */
   | { type: 'why', lines: [string, string] }
 
@@ -43,5 +43,5 @@ export interface ReportHeader {
 export const text = (value: string): Block => ({ type: 'text', text: value })
 export const heading = (value: string): Block => ({ type: 'heading', text: value })
 export const table = (columns: string[], rows: string[][]): Block => ({ type: 'table', columns, rows })
-export const chart = (value: Chart): Block => ({ type: 'chart', chart: value })
+export const chart = (name: string, title: string, spec: TopLevelSpec): Block => ({ type: 'chart', chart: { name, title, spec } })
 export const why = (first: string, second: string): Block => ({ type: 'why', lines: [first, second] })

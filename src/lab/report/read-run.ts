@@ -2,14 +2,15 @@
  * Reads a run folder: every *.json, recognised by its `kind` (results.ts) or,
  * for k6, by its name (k6-<script>.json, written by k6's handleSummary, which
  * has no `kind`). Anything else is ignored, so the report's own outputs and
- * stray files never break it. A file that claims a kind but does not fit the
- * contract is set aside with the reason, and the report says so.
+ * stray files never break it. A file that claims a kind is validated against
+ * its TypeBox schema (results.ts); one that does not fit (another version of
+ * the lab wrote it) is set aside with the field that does not, and the report
+ * says so.
  */
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { BenchResult, CheckResult, DrillResult, LoadResult } from '../results.js'
-import { benchResult, checkResult, drillResult, loadResult } from './result-shapes.js'
-import { isPlainObject, problemsOf, type Validator } from './shape.js'
+import type { TSchema } from 'typebox'
+import { BenchResultSchema, CheckResultSchema, DrillResultSchema, LoadResultSchema, problemsOf, type BenchResult, type CheckResult, type DrillResult, type LoadResult } from '../results.js'
 
 /** A result and the file it came from (chart names and headings use the file). */
 export interface FromFile<T> {
@@ -36,7 +37,7 @@ export class NothingToReportError extends Error {
 
 const K6_FILE = /^k6-(.+)\.json$/
 
-/** The order a newcomer meets them in: kill first, the store last. */
+/** The order a newcomer meets them in: kill first, the store last; drills not listed come after, by name. */
 const DRILL_ORDER = ['kill', 'reload', 'redis']
 const STORE_ORDER = ['memory', 'redis']
 
@@ -46,9 +47,14 @@ function summarise (problems: string[]): string {
   return problems.length > 3 ? `${shown}; and ${problems.length - 3} more` : shown
 }
 
+/** A run with nothing in it yet: what readRun fills, or a caller holding one result (the bench printing its own). */
+export function emptyRun (dir: string): RunData {
+  return { dir, bench: null, drills: [], checks: [], loads: [], k6: [], skipped: [] }
+}
+
 export async function readRun (dir: string): Promise<RunData> {
   const names = (await readdir(dir)).filter((name) => name.endsWith('.json')).sort()
-  const run: RunData = { dir, bench: null, drills: [], checks: [], loads: [], k6: [], skipped: [] }
+  const run = emptyRun(dir)
   const benches: Array<FromFile<BenchResult>> = []
 
   for (const file of names) {
@@ -62,31 +68,31 @@ export async function readRun (dir: string): Promise<RunData> {
     if (!isPlainObject(data)) continue
 
     // Validates against the contract; on failure records why and returns null.
-    const accept = <T>(validator: Validator<T>): T | null => {
-      const problems = problemsOf(validator, data)
+    const accept = <T>(schema: TSchema): T | null => {
+      const problems = problemsOf(schema, data)
       if (problems.length === 0) return data as T
-      run.skipped.push(`${file}: does not match results.ts (${summarise(problems)})`)
+      run.skipped.push(`${file}: ${summarise(problems)}`)
       return null
     }
 
     switch (data.kind) {
       case 'bench': {
-        const result = accept(benchResult)
+        const result = accept<BenchResult>(BenchResultSchema)
         if (result !== null) benches.push({ file, result })
         break
       }
       case 'drill': {
-        const result = accept(drillResult)
+        const result = accept<DrillResult>(DrillResultSchema)
         if (result !== null) run.drills.push({ file, result })
         break
       }
       case 'check': {
-        const result = accept(checkResult)
+        const result = accept<CheckResult>(CheckResultSchema)
         if (result !== null) run.checks.push({ file, result })
         break
       }
       case 'load': {
-        const result = accept(loadResult)
+        const result = accept<LoadResult>(LoadResultSchema)
         if (result !== null) run.loads.push({ file, result })
         break
       }
@@ -106,10 +112,14 @@ export async function readRun (dir: string): Promise<RunData> {
     if (other !== chosen) run.skipped.push(`${other.file}: a run holds one bench; ${chosen?.file} is the one shown`)
   }
 
-  const rank = (order: string[], value: string): number => order.indexOf(value)
-  run.drills.sort((a, b) => rank(DRILL_ORDER, a.result.drill) - rank(DRILL_ORDER, b.result.drill))
+  const rank = (order: string[], value: string): number => order.includes(value) ? order.indexOf(value) : order.length
+  run.drills.sort((a, b) => rank(DRILL_ORDER, a.result.drill) - rank(DRILL_ORDER, b.result.drill) || a.result.drill.localeCompare(b.result.drill))
   run.checks.sort((a, b) => rank(STORE_ORDER, a.result.store) - rank(STORE_ORDER, b.result.store))
   return run
+}
+
+function isPlainObject (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /** True when the folder held nothing the report can show. */

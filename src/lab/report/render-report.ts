@@ -6,16 +6,10 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import type { RunMeta } from '../results.js'
-import type { Chart, ReportHeader, Section } from './document.js'
+import { renderChart, type Chart } from './charts.js'
+import type { ReportHeader } from './document.js'
 import { isEmpty, NothingToReportError, readRun, type RunData } from './read-run.js'
-import { consistencySection } from './sections/consistency.js'
-import { drillsSection } from './sections/drills.js'
-import { k6Section } from './sections/k6.js'
-import { latencySection } from './sections/latency.js'
-import { loadRunsSection } from './sections/load-runs.js'
-import { scalingSection } from './sections/scaling.js'
-import { summarySection } from './sections/summary.js'
-import { throughputSection } from './sections/throughput.js'
+import { buildSections } from './sections/all.js'
 import { toHtml } from './to-html.js'
 import { CHARTS_DIR, toMarkdown } from './to-markdown.js'
 
@@ -31,10 +25,6 @@ export interface RenderedReport {
   /** What the chart libraries warned about (normally none). */
   warnings: string[]
 }
-
-const SECTIONS: Array<(run: RunData) => Promise<Section | null>> = [
-  summarySection, throughputSection, latencySection, scalingSection, drillsSection, consistencySection, loadRunsSection, k6Section
-]
 
 function metas (run: RunData): RunMeta[] {
   return [
@@ -81,18 +71,17 @@ export async function renderReport (runDir: string): Promise<RenderedReport> {
     throw new NothingToReportError(`nothing to report in ${runDir}: no bench.json, <drill>.json, check-<store>.json, load.json or k6-<script>.json with data.${why}`)
   }
 
-  const sections: Section[] = []
-  for (const build of SECTIONS) {
-    const section = await build(run)
-    if (section !== null) sections.push(section)
+  const sections = buildSections(run)
+  const charts: Chart[] = []
+  for (const section of sections) {
+    for (const block of section.blocks) if (block.type === 'chart') charts.push(await renderChart(block.chart))
   }
-  const charts = sections.flatMap((s) => s.blocks.flatMap((b) => b.type === 'chart' ? [b.chart] : []))
   const top = header(run)
 
   await writeCharts(join(runDir, CHARTS_DIR), charts)
   const markdownPath = join(runDir, 'report.md')
   const htmlPath = join(runDir, 'report.html')
   await writeFile(markdownPath, toMarkdown(top, sections))
-  await writeFile(htmlPath, toHtml(top, sections))
+  await writeFile(htmlPath, toHtml(top, sections, new Map(charts.map((c) => [c.name, c]))))
   return { markdownPath, htmlPath, sections: sections.map((s) => s.id), skipped: run.skipped, warnings: charts.flatMap((c) => c.warnings) }
 }

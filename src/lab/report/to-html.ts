@@ -3,6 +3,7 @@
  * <svg> charts, no scripts, nothing fetched. It opens from a file, an email
  * attachment or a CI artifact and looks the same offline.
  */
+import type { Chart } from './charts.js'
 import type { Block, ReportHeader, Section } from './document.js'
 
 function escape (value: string): string {
@@ -16,7 +17,7 @@ function cellClass (value: string): string {
   return /^[-−]?[\d,.]+(\s?(ms|s|%|×))?$/.test(value) ? ' class="num"' : ''
 }
 
-function block (b: Block): string {
+function block (b: Block, charts: ReadonlyMap<string, Chart>): string {
   switch (b.type) {
     case 'text':
       return `<p>${escape(b.text)}</p>`
@@ -29,7 +30,7 @@ function block (b: Block): string {
     }
     case 'chart':
       // The title is drawn inside the SVG (the Markdown's .svg files need it there); no caption repeats it.
-      return `<figure id="chart-${b.chart.name}" aria-label="${escape(b.chart.title)}">${b.chart.svg}</figure>`
+      return `<figure id="chart-${b.chart.name}" aria-label="${escape(b.chart.title)}">${charts.get(b.chart.name)?.svg ?? ''}</figure>`
     case 'why':
       return `<aside class="why"><strong>Why</strong><p>${escape(b.lines[0])}</p><p>${escape(b.lines[1])}</p></aside>`
   }
@@ -62,7 +63,8 @@ const STYLE = `
   footer { max-width: 1100px; margin: 40px auto; padding: 0 24px; color: var(--muted); font-size: 0.8rem; }
 `
 
-export function toHtml (header: ReportHeader, sections: Section[]): string {
+/** `charts`: every chart of the sections, drawn (by name). */
+export function toHtml (header: ReportHeader, sections: Section[], charts: ReadonlyMap<string, Chart>): string {
   const facts = [header.startedAt === null ? null : `Started ${header.startedAt}`, header.host === null ? null : `host: ${header.host}`]
     .filter((f) => f !== null)
   const skipped = header.skipped.length === 0
@@ -84,7 +86,7 @@ export function toHtml (header: ReportHeader, sections: Section[]): string {
 ${skipped}
 </header>
 <main>
-${sections.map((s) => `<section id="${s.id}">\n<h2>${escape(s.title)}</h2>\n${s.blocks.map(block).join('\n')}\n</section>`).join('\n')}
+${sections.map((s) => `<section id="${s.id}">\n<h2>${escape(s.title)}</h2>\n${s.blocks.map((b) => block(b, charts)).join('\n')}\n</section>`).join('\n')}
 </main>
 <footer>Written by scale-lab report from the JSON results in ${escape(header.run)}.</footer>
 </body>

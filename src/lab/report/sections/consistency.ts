@@ -4,7 +4,7 @@
  * are the split-brain picture: each instance holds its own partial count.
  */
 import type { CheckResult } from '../../results.js'
-import { chartName, COLORS, renderChart } from '../charts.js'
+import { chartName, COLORS } from '../chart-style.js'
 import { chart, heading, table, text, why, type Block, type Section } from '../document.js'
 import { formatCount, passFail } from '../format.js'
 import type { FromFile, RunData } from '../read-run.js'
@@ -13,7 +13,7 @@ import { auditBlocks, verdictBlock } from '../verdict-blocks.js'
 const READ_VIA_NGINX = 'read via nginx'
 const ACKNOWLEDGED = 'acknowledged'
 
-async function counterChart (file: string, check: CheckResult): Promise<Block | null> {
+function counterChart (file: string, check: CheckResult): Block | null {
   if (check.counters.length === 0) return null
   const instances = [...new Set(check.counters.flatMap((c) => Object.keys(c.perInstance)))].sort()
   const bars = [...instances, READ_VIA_NGINX, ACKNOWLEDGED]
@@ -24,7 +24,7 @@ async function counterChart (file: string, check: CheckResult): Promise<Block | 
   ])
   const palette = [COLORS.blue, COLORS.teal, COLORS.purple, COLORS.yellow, COLORS.brown, COLORS.orange]
   const title = `STORE=${check.store}: each counter as every instance sees it (${file})`
-  return chart(await renderChart(chartName('counters', file.replace(/\.json$/, '')), title, {
+  return chart(chartName('counters', file.replace(/\.json$/, '')), title, {
     data: { values },
     title,
     width: { step: 26 },
@@ -43,13 +43,13 @@ async function counterChart (file: string, check: CheckResult): Promise<Block | 
       },
       tooltip: [{ field: 'counter' }, { field: 'bar' }, { field: 'value' }]
     }
-  }))
+  })
 }
 
-async function checkBlocks ({ file, result: check }: FromFile<CheckResult>): Promise<Block[]> {
+function checkBlocks ({ file, result: check }: FromFile<CheckResult>): Block[] {
   const { reads } = check
   const instances = [...new Set(check.counters.flatMap((c) => Object.keys(c.perInstance)))].sort()
-  const counterChartBlock = await counterChart(file, check)
+  const counterChartBlock = counterChart(file, check)
   return [
     heading(`STORE=${check.store}: ${passFail(check.verdict.pass)} (${file})`),
     text(`${formatCount(check.keys)} unique keys written then read back through nginx, counters incremented by ${formatCount(check.concurrency)} concurrent clients (${formatCount(check.load.requests)} requests, ${formatCount(check.load.errors.total)} client errors).`),
@@ -67,10 +67,10 @@ async function checkBlocks ({ file, result: check }: FromFile<CheckResult>): Pro
   ]
 }
 
-export async function consistencySection (run: RunData): Promise<Section | null> {
+export function consistencySection (run: RunData): Section | null {
   if (run.checks.length === 0) return null
   const blocks: Block[] = []
-  for (const check of run.checks) blocks.push(...await checkBlocks(check))
+  for (const check of run.checks) blocks.push(...checkBlocks(check))
   blocks.push(why(
     'With STORE=memory each instance keeps its own private copy, and nginx sends each request to the next instance in turn: a read usually lands on an instance that never saw the write, and every counter splits into one partial count per instance.',
     'With Redis all instances read and write the same store, so every read sees the last acknowledged write and every counter equals the increments that were acknowledged.'

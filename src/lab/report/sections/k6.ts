@@ -30,7 +30,7 @@ function numbersTable (k6: K6Numbers): Block {
   return table(['k6 metric', 'value'], rows)
 }
 
-export async function k6Section (run: RunData): Promise<Section | null> {
+export function k6Section (run: RunData): Section | null {
   if (run.k6.length === 0) return null
   const blocks: Block[] = []
   for (const { file, script, result } of run.k6) {

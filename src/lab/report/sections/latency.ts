@@ -3,14 +3,14 @@
  * them, and Little's law to show that closed-loop latency at saturation is
  * mostly time spent waiting in a queue.
  */
-import { chartName, COLORS, renderChart } from '../charts.js'
+import { chartName, COLORS } from '../chart-style.js'
 import { chart, table, text, why, type Block, type Section } from '../document.js'
 import { formatCount, formatMs } from '../format.js'
 import type { RunData } from '../read-run.js'
 
 const PERCENTILES = ['p50', 'p90', 'p99'] as const
 
-export async function latencySection (run: RunData): Promise<Section | null> {
+export function latencySection (run: RunData): Section | null {
   const bench = run.bench?.result
   if (bench === undefined) return null
   const { cells, openModel } = bench
@@ -26,7 +26,7 @@ export async function latencySection (run: RunData): Promise<Section | null> {
 
   const blocks: Block[] = []
   if (values.length > 0) {
-    blocks.push(chart(await renderChart(chartName('latency'), 'Latency percentiles (ms, log scale)', {
+    blocks.push(chart(chartName('latency'), 'Latency percentiles (ms, log scale)', {
       data: { values },
       title: 'Latency percentiles (ms, log scale)',
       width: 560,
@@ -39,7 +39,7 @@ export async function latencySection (run: RunData): Promise<Section | null> {
         color: { field: 'percentile', type: 'nominal', title: 'percentile', sort: [...PERCENTILES], scale: { range: [COLORS.blue, COLORS.orange, COLORS.red] } },
         tooltip: [{ field: 'label' }, { field: 'percentile' }, { field: 'ms', format: '.1f' }]
       }
-    })))
+    }))
   }
 
   if (cells.length > 0) {
@@ -53,10 +53,12 @@ export async function latencySection (run: RunData): Promise<Section | null> {
     blocks.push(text(openModel.engine === 'wrk'
       ? `Open model (approximated with wrk: many connections, each waiting a random think time, so requests arrive at about a fixed rate; ${openModel.label}).`
       : `Open model: requests sent at a fixed rate whatever the answers, like real users (${openModel.label}).`))
-    blocks.push(table(['target req/s', 'achieved req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors'], [[
-      formatCount(openModel.targetRps), formatCount(openModel.rps), formatMs(openModel.latencyMs.p50),
-      formatMs(openModel.latencyMs.p90), formatMs(openModel.latencyMs.p99), formatMs(openModel.latencyMs.max), formatCount(openModel.errors.total)
-    ]]))
+    const others = bench.openModelOthers
+    if (others.length > 0) blocks.push(text('The first row is the run the target reads (the stack\'s repetition with the median p99); the others are its other repetitions and, at the same rate, fewer instances.'))
+    blocks.push(table(['run', 'target req/s', 'achieved req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors'], [openModel, ...others].map((o) => [
+      o.label, formatCount(o.targetRps), formatCount(o.rps), formatMs(o.latencyMs.p50),
+      formatMs(o.latencyMs.p90), formatMs(o.latencyMs.p99), formatMs(o.latencyMs.max), formatCount(o.errors.total)
+    ])))
   }
   blocks.push(why(
     'The load generator keeps every connection busy, so once the service is saturated a request mostly waits its turn in a queue: latency ≈ connections ÷ throughput, however fast the code is.',

@@ -3,7 +3,7 @@
  * round robin spread each run over its instances (ideal: 100/N % each).
  */
 import type { LoadSummary } from '../../results.js'
-import { chartName, COLORS, renderChart } from '../charts.js'
+import { chartName, COLORS } from '../chart-style.js'
 import { chart, table, text, why, type Block, type Section } from '../document.js'
 import { formatCount, formatMs, formatNumber, formatPercent } from '../format.js'
 import type { RunData } from '../read-run.js'
@@ -16,7 +16,7 @@ export function shares (run: LoadSummary): Record<string, number> | null {
   return Object.fromEntries(entries.sort(([a], [b]) => a.localeCompare(b)).map(([instance, n]) => [instance, n / total]))
 }
 
-async function shareChart (runs: LoadSummary[]): Promise<Block | null> {
+function shareChart (runs: LoadSummary[]): Block | null {
   // One small chart per run, stacked: runs may have different instance sets
   // (a direct run has one), and separate charts keep each y axis honest.
   const panels = runs.flatMap((run) => {
@@ -47,7 +47,7 @@ async function shareChart (runs: LoadSummary[]): Promise<Block | null> {
   })
   if (panels.length === 0) return null
   const title = 'Share of responses per instance (%); the black tick is the ideal, 100/N'
-  return chart(await renderChart(chartName('load-share'), title, { title, vconcat: panels }))
+  return chart(chartName('load-share'), title, { title, vconcat: panels })
 }
 
 function describeShares (run: LoadSummary): string {
@@ -56,7 +56,7 @@ function describeShares (run: LoadSummary): string {
   return Object.entries(share).map(([instance, fraction]) => `${instance} ${formatPercent(fraction)}`).join(', ')
 }
 
-export async function loadRunsSection (run: RunData): Promise<Section | null> {
+export function loadRunsSection (run: RunData): Section | null {
   const runs = run.loads.flatMap((l) => l.result.runs)
   if (runs.length === 0) return null
   const rows = runs.map((r) => [
@@ -67,7 +67,7 @@ export async function loadRunsSection (run: RunData): Promise<Section | null> {
     text(`From ${run.loads.map((l) => l.file).join(', ')}.`),
     table(['run', 'engine', 'target', 'connections', 'seconds', 'responses', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', 'share per instance'], rows)
   ]
-  const shareBlock = await shareChart(runs)
+  const shareBlock = shareChart(runs)
   if (shareBlock !== null) blocks.push(shareBlock)
   blocks.push(why(
     'Round robin hands each instance the next request in turn, so over a long run each of N instances should answer about 100/N percent of the requests.',

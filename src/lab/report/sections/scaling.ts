@@ -2,21 +2,61 @@
  * 4. Scaling curve: req/s against instance count, for the CPU-bound route and
  * for the balanced (trivial) route, each against its ideal straight line, with
  * the machine's core count marked: the line past which more processes only
- * take turns.
+ * take turns. A curve is the cells of one group behind nginx that differ only
+ * in their instance count (same route, store and keepalive).
  */
 import type { BenchCell } from '../../results.js'
-import { scalingSeries, type ScalingSeries } from '../bench-cells.js'
-import { chartName, COLORS, renderChart } from '../charts.js'
+import { chartName, COLORS } from '../chart-style.js'
 import { chart, heading, table, text, why, type Block, type Section } from '../document.js'
 import { formatCount, formatPercent } from '../format.js'
 import type { RunData } from '../read-run.js'
+
+interface ScalingSeries {
+  /** What stays fixed along the curve, in words: "GET /work?ms=5, keepalive". */
+  name: string
+  /** One point per instance count, ascending. */
+  points: Array<{ instances: number, rps: number, cell: BenchCell }>
+  /** Req/s per instance at the smallest count: ideal(n) = perInstance × n. */
+  perInstance: number
+  /** Cells left off because another cell already had that instance count. */
+  duplicates: BenchCell[]
+}
+
+/**
+ * The scaling curves of one group. Only cells behind nginx scale out, so only
+ * they are drawn; a series needs at least two instance counts to be a curve.
+ * The ideal is linear from the smallest count measured (normally 1).
+ */
+function scalingSeries (cells: BenchCell[], group: BenchCell['group']): ScalingSeries[] {
+  const byKey = new Map<string, BenchCell[]>()
+  for (const cell of cells) {
+    if (cell.group !== group || cell.via !== 'nginx' || cell.instances === null || cell.instances < 1) continue
+    const parts = [cell.route, cell.store ?? '', cell.keepalive === false ? 'no keepalive' : '']
+    const key = parts.filter(Boolean).join(', ')
+    byKey.set(key, [...(byKey.get(key) ?? []), cell])
+  }
+  const series: ScalingSeries[] = []
+  for (const [name, members] of byKey) {
+    const points: ScalingSeries['points'] = []
+    const duplicates: BenchCell[] = []
+    for (const cell of members) {
+      if (points.some((p) => p.instances === cell.instances)) duplicates.push(cell)
+      else points.push({ instances: cell.instances as number, rps: cell.median.rps, cell })
+    }
+    if (points.length < 2) continue
+    points.sort((a, b) => a.instances - b.instances)
+    const first = points[0] as ScalingSeries['points'][number]
+    series.push({ name, points, perInstance: first.rps / first.instances, duplicates })
+  }
+  return series
+}
 
 const GROUPS: Array<{ group: BenchCell['group'], title: string }> = [
   { group: 'cpu', title: 'CPU-bound route' },
   { group: 'balanced', title: 'Trivial route behind nginx' }
 ]
 
-async function curve (group: BenchCell['group'], title: string, series: ScalingSeries[], cpus: number): Promise<Block[]> {
+function curve (group: BenchCell['group'], title: string, series: ScalingSeries[], cpus: number): Block[] {
   const points = series.flatMap((s) => s.points.map((p) => ({ series: s.name, instances: p.instances, rps: p.rps })))
   const ideal = series.flatMap((s) => s.points.map((p) => ({ series: s.name, instances: p.instances, rps: s.perInstance * p.instances })))
   const maxInstances = Math.max(cpus, ...points.map((p) => p.instances))
@@ -24,7 +64,7 @@ async function curve (group: BenchCell['group'], title: string, series: ScalingS
   const x = { field: 'instances', type: 'quantitative' as const, title: 'instances', scale: { domain: [0, maxInstances + 0.5], nice: false }, axis: { tickMinStep: 1, format: 'd' } }
   const y = { field: 'rps', type: 'quantitative' as const, title: 'requests per second' }
   const color = { field: 'series', type: 'nominal' as const, title: 'route' }
-  const rendered = await renderChart(chartName('scaling', group), chartTitle, {
+  const drawn = chart(chartName('scaling', group), chartTitle, {
     title: { text: chartTitle, subtitle: 'solid: measured · dashed: ideal (req/s per instance × n)' },
     width: 420,
     height: 260,
@@ -45,7 +85,7 @@ async function curve (group: BenchCell['group'], title: string, series: ScalingS
     const idealRps = s.perInstance * p.instances
     return [s.name, String(p.instances), formatCount(p.rps), formatCount(idealRps), idealRps > 0 ? formatPercent(p.rps / idealRps) : '']
   }))
-  const blocks: Block[] = [heading(title), chart(rendered), table(['route', 'instances', 'req/s', 'ideal req/s', 'of ideal'], rows)]
+  const blocks: Block[] = [heading(title), drawn, table(['route', 'instances', 'req/s', 'ideal req/s', 'of ideal'], rows)]
   const left = series.flatMap((s) => s.duplicates)
   if (left.length > 0) {
     blocks.push(text(`Not on the curve (another cell has the same instance count): ${left.map((c) => c.label).join(', ')}.`))
@@ -53,14 +93,14 @@ async function curve (group: BenchCell['group'], title: string, series: ScalingS
   return blocks
 }
 
-export async function scalingSection (run: RunData): Promise<Section | null> {
+export function scalingSection (run: RunData): Section | null {
   const bench = run.bench?.result
   if (bench === undefined) return null
   const cpus = bench.meta.host.cpus
   const blocks: Block[] = []
   for (const { group, title } of GROUPS) {
     const series = scalingSeries(bench.cells, group)
-    if (series.length > 0) blocks.push(...await curve(group, title, series, cpus))
+    if (series.length > 0) blocks.push(...curve(group, title, series, cpus))
   }
   if (blocks.length === 0) return null
   return {

@@ -2,7 +2,7 @@
  * 1. Summary: every verdict of the run on one screen, then the bench targets.
  * Headlines are the two or three numbers that explain the verdict.
  */
-import type { CheckResult, DrillResult } from '../../results.js'
+import type { BenchTarget, CheckResult, DrillResult } from '../../results.js'
 import { table, text, why, type Block, type Section } from '../document.js'
 import { formatCount, formatNumber, passFail, NOT_MEASURED } from '../format.js'
 import { k6Passed, readK6Summary } from '../k6-summary.js'
@@ -29,7 +29,13 @@ function checkHeadline (check: CheckResult): string {
   ].join('; ')
 }
 
-export async function summarySection (run: RunData): Promise<Section | null> {
+/** "nginx-4-kv-redis 95 (25 + 60 + 10)": server CPU µs per request, and its nginx + api + redis split. */
+function costs (target: BenchTarget): string {
+  return target.cost.map(({ cell, cpuUsPerRequest: c }) =>
+    `${cell} ${formatCount(c.server)} (${formatCount(c.nginx)} + ${formatCount(c.api)} + ${formatCount(c.redis)})`).join('; ')
+}
+
+export function summarySection (run: RunData): Section | null {
   const verdicts: string[][] = [
     ...run.drills.map(({ file, result }) => [`drill ${result.drill}`, file, passFail(result.verdict.pass), drillHeadline(result)]),
     ...run.checks.map(({ file, result }) => [`check, STORE=${result.store}`, file, passFail(result.verdict.pass), checkHeadline(result)])
@@ -50,10 +56,11 @@ export async function summarySection (run: RunData): Promise<Section | null> {
     blocks.push(text(failed === 0 ? `All ${verdicts.length} verdicts passed.` : `${failed} of ${verdicts.length} verdicts failed.`))
     blocks.push(table(['result', 'file', 'verdict', 'headline'], verdicts))
   }
-  if (targets.length > 0) {
-    blocks.push(text(`Bench targets (${run.bench?.file}), measured in the same run:`))
-    blocks.push(table(['target', 'formula', 'value', 'goal', 'met'], targets.map((t) => [
-      t.name, t.formula, formatNumber(t.value), t.goal, t.met === null ? (t.value === null ? NOT_MEASURED : 'not judged') : t.met ? 'yes' : 'no'
+  if (targets.length > 0 && run.bench !== null) {
+    const { stack } = run.bench.result
+    blocks.push(text(`Bench targets (${run.bench.file}), measured in the same run. The stack: ${stack.description} (cell ${stack.cell}).`))
+    blocks.push(table(['target', 'formula', 'value', 'goal', 'met', 'server CPU µs/req (nginx + api + redis)'], targets.map((t) => [
+      t.name, t.formula, formatNumber(t.value), t.goal, t.met === null ? (t.value === null ? NOT_MEASURED : 'not judged') : t.met ? 'yes' : 'no', costs(t)
     ])))
   }
   blocks.push(why(
