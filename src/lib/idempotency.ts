@@ -14,7 +14,6 @@ export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
  */
 export const REQUEST_ID_TTL_SECONDS = 10 * 60
 
-
 /**
  * The idempotency of a mutation: the client's Idempotency-Key (kept 24 h), else
  * the X-Request-Id nginx sets (the same across its retries; kept 10 minutes),
