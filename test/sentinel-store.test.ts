@@ -1,8 +1,9 @@
 import t from 'tap'
+import { freePort } from '../src/lab/system/ports.js'
 import { waitFor } from '../src/lab/system/process.js'
 import { askNode, nodeView } from '../src/lab/system/redis-topology-status.js'
 import { stopNode } from '../src/lab/system/redis-topology.js'
-import { postJson } from './helper.js'
+import { build, postJson } from './helper.js'
 import { buildOnTopology, primaryPort, startTestTopology } from './topology-helper.js'
 
 // The service in sentinel mode on a real primary + replicas + Sentinels. The
@@ -82,4 +83,16 @@ t.test('durable mode with min-replicas-to-write on the primary: no replica attac
   t.equal(refused.json().code, 'SL_STORE_UNAVAILABLE', 'NOREPLICAS: the primary refused it before applying anything')
   t.equal(Number(await askNode(primary, (c) => c.get('sl:ctr:c'))), 0, 'nothing applied')
   t.equal((await app.inject('/counters/c')).statusCode, 200, 'reads still work')
+})
+
+t.test('sentinel mode boots with no Sentinel reachable: ready says 503, requests get fast 503s', async (t) => {
+  const nobody = [await freePort(), await freePort()].map((port) => `127.0.0.1:${port}`).join(',')
+  const app = await build(t, { STORE: 'redis', REDIS_MODE: 'sentinel', REDIS_SENTINELS: nobody }, { redisConnectWaitMs: 100 })
+  t.equal((await app.inject('/health/ready')).statusCode, 503)
+  const started = performance.now()
+  const res = await postJson(app, '/counters/c/incr', {})
+  t.equal(res.statusCode, 503)
+  t.equal(res.json().code, 'SL_STORE_UNAVAILABLE')
+  t.ok(performance.now() - started < 1500, 'at once, not after a hang')
+  t.equal((await app.inject('/')).statusCode, 200, 'routes that need no store still answer')
 })
