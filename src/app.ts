@@ -1,7 +1,7 @@
 import Fastify, { LogController, type FastifyReply, type FastifyServerOptions } from 'fastify'
 import sensible from '@fastify/sensible'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { trustedProxies, type Config } from './config.js'
+import { sentinelList, trustedProxies, type Config } from './config.js'
 import { errorBody } from './errors.js'
 import errorsPlugin from './plugins/errors.js'
 import instancePlugin from './plugins/instance.js'
@@ -60,6 +60,10 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   await app.register(storePlugin, {
     kind: config.STORE,
     redisUrl: config.REDIS_URL,
+    redisSentinel: config.REDIS_MODE === 'sentinel'
+      ? { sentinels: sentinelList(config), name: config.REDIS_MASTER_NAME, username: config.REDIS_SENTINEL_USERNAME, password: config.REDIS_SENTINEL_PASSWORD }
+      : undefined,
+    durableTimeoutMs: config.REDIS_DURABLE === '1' ? config.REDIS_DURABLE_TIMEOUT_MS : undefined,
     redisConnectWaitMs: options.redisConnectWaitMs
   })
 

@@ -2,7 +2,7 @@ import { isIP } from 'node:net'
 import { hostname } from 'node:os'
 import envSchema from 'env-schema'
 import { Type, type Static } from 'typebox'
-import { LogLevelSetting, StoreSetting, TrustProxySetting } from './shared/contract.js'
+import { DEFAULT_REDIS_MASTER_NAME, LogLevelSetting, REDIS_MODES, StoreSetting, TrustProxySetting } from './shared/contract.js'
 
 /**
  * The one schema for the service's environment. Every setting has a default, so
@@ -15,7 +15,22 @@ export const ConfigSchema = Type.Object({
   // Empty means "<hostname>:<port>", filled in by loadConfig.
   INSTANCE_ID: Type.String({ default: '', maxLength: 128, pattern: '^[A-Za-z0-9:_.-]*$' }),
   STORE: StoreSetting,
+  // Where Redis is, with its credentials; in sentinel mode only the credentials, db and
+  // TLS count: the Sentinels say where the primary is.
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://' }),
+  // single: one Redis at REDIS_URL. sentinel: a primary and replicas, found through REDIS_SENTINELS.
+  REDIS_MODE: Type.Enum([...REDIS_MODES], { default: 'single' }),
+  // host:port of each Sentinel, comma-separated (sentinel mode).
+  REDIS_SENTINELS: Type.String({ default: '' }),
+  REDIS_MASTER_NAME: Type.String({ default: DEFAULT_REDIS_MASTER_NAME, pattern: '^[A-Za-z0-9._-]{1,64}$' }),
+  // The Sentinels' own credentials (their requirepass / ACL user), when they have any.
+  REDIS_SENTINEL_USERNAME: Type.String({ default: '' }),
+  REDIS_SENTINEL_PASSWORD: Type.String({ default: '' }),
+  // 1: a mutation is acknowledged only once a replica has it (WAIT 1 after the script);
+  // a write no replica confirms within REDIS_DURABLE_TIMEOUT_MS is a 503, outcome unknown.
+  REDIS_DURABLE: Type.Enum(['0', '1'], { default: '0' }),
+  // Below the 400 ms command timeout, which bounds the WAIT too.
+  REDIS_DURABLE_TIMEOUT_MS: Type.Integer({ default: 100, minimum: 1, maximum: 300 }),
   LOG_LEVEL: LogLevelSetting('info'),
   // Addresses (or CIDRs), comma-separated, whose X-Forwarded-* headers are believed:
   // the balancer's, never "everyone". Empty trusts no proxy.
@@ -52,7 +67,28 @@ export function loadConfig (source?: Record<string, string | undefined>): Config
   if (untrusty !== undefined) {
     throw new ConfigError(`Invalid configuration: env/TRUST_PROXY: "${untrusty}" is not an IP address or a CIDR range (and "everyone" is never trusted)`)
   }
+  if (config.REDIS_MODE === 'sentinel') {
+    if (config.REDIS_SENTINELS.trim() === '') {
+      throw new ConfigError('Invalid configuration: env/REDIS_SENTINELS: sentinel mode needs the Sentinels, as host:port[,host:port...]')
+    }
+    const bad = config.REDIS_SENTINELS.split(',').map((s) => s.trim()).find((entry) => hostPort(entry) === null)
+    if (bad !== undefined) throw new ConfigError(`Invalid configuration: env/REDIS_SENTINELS: "${bad}" is not host:port`)
+  }
   return config
+}
+
+/** REDIS_SENTINELS as ioredis' `sentinels` option (empty outside sentinel mode). */
+export function sentinelList (config: Pick<Config, 'REDIS_MODE' | 'REDIS_SENTINELS'>): Array<{ host: string, port: number }> {
+  if (config.REDIS_MODE !== 'sentinel') return []
+  return config.REDIS_SENTINELS.split(',').map((s) => hostPort(s.trim())!)
+}
+
+/** "host:port" (or "[v6]:port") with a port from 1 to 65535, or null. */
+function hostPort (entry: string): { host: string, port: number } | null {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(entry)
+  const port = Number(match?.[3])
+  if (!match || port < 1 || port > 65535) return null
+  return { host: match[1] ?? match[2]!, port }
 }
 
 function trustList (value: string): string[] {

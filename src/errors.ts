@@ -16,6 +16,15 @@ export const StoreUnavailableError = createError(
   503
 )
 
+// Durable mode: Redis ran the mutation, but no replica confirmed it in time, so a
+// failover could still lose it. Not a success, not a refusal: retry with the same
+// Idempotency-Key (the replay is acknowledged once a replica has the record).
+export const StoreNotReplicatedError = createError(
+  'SL_STORE_NOT_REPLICATED',
+  'No replica confirmed the write in time, so its outcome is unknown; retry with the same Idempotency-Key',
+  503
+)
+
 export const ShuttingDownError = createError(
   'SL_SHUTTING_DOWN',
   'This instance is shutting down; retry on another',

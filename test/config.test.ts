@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import t from 'tap'
-import { ConfigError, loadConfig, trustedProxies } from '../src/config.js'
+import { ConfigError, loadConfig, sentinelList, trustedProxies } from '../src/config.js'
 
 t.test('defaults make a runnable configuration', async (t) => {
   const config = loadConfig({})
@@ -43,4 +43,32 @@ t.test('a bad value stops the boot with a message naming the variable', async (t
     t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))
   }
   t.ok(new ConfigError('x') instanceof Error)
+})
+
+t.test('Redis: single by default; sentinel mode needs its Sentinels as host:port', async (t) => {
+  const single = loadConfig({})
+  t.match(single, { REDIS_MODE: 'single', REDIS_MASTER_NAME: 'scale-lab', REDIS_DURABLE: '0', REDIS_DURABLE_TIMEOUT_MS: 100 })
+  t.strictSame(sentinelList(single), [], 'no Sentinels outside sentinel mode')
+  t.strictSame(sentinelList({ REDIS_MODE: 'single', REDIS_SENTINELS: '127.0.0.1:26379' }), [], 'even when some are listed')
+
+  const sentinel = loadConfig({ REDIS_MODE: 'sentinel', REDIS_SENTINELS: '127.0.0.1:26379, redis-s2:26380,[::1]:26381', REDIS_MASTER_NAME: 'orders', REDIS_DURABLE: '1', REDIS_DURABLE_TIMEOUT_MS: '250' })
+  t.strictSame(sentinelList(sentinel), [{ host: '127.0.0.1', port: 26379 }, { host: 'redis-s2', port: 26380 }, { host: '::1', port: 26381 }])
+  t.match(sentinel, { REDIS_MASTER_NAME: 'orders', REDIS_DURABLE: '1', REDIS_DURABLE_TIMEOUT_MS: 250 })
+
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ REDIS_MODE: 'cluster' }, /REDIS_MODE must be equal to one of the allowed values/],
+    [{ REDIS_MODE: 'sentinel' }, /REDIS_SENTINELS: sentinel mode needs the Sentinels/],
+    [{ REDIS_MODE: 'sentinel', REDIS_SENTINELS: ' ' }, /REDIS_SENTINELS: sentinel mode needs the Sentinels/],
+    [{ REDIS_MODE: 'sentinel', REDIS_SENTINELS: '127.0.0.1' }, /REDIS_SENTINELS: "127\.0\.0\.1" is not host:port/],
+    [{ REDIS_MODE: 'sentinel', REDIS_SENTINELS: 'a:26379,b:0' }, /REDIS_SENTINELS: "b:0" is not host:port/],
+    [{ REDIS_MODE: 'sentinel', REDIS_SENTINELS: 'a:70000' }, /"a:70000" is not host:port/],
+    [{ REDIS_MODE: 'sentinel', REDIS_SENTINELS: 'a:1,,b:2' }, /"" is not host:port/],
+    [{ REDIS_MASTER_NAME: 'has space' }, /REDIS_MASTER_NAME must match pattern/],
+    [{ REDIS_DURABLE: 'yes' }, /REDIS_DURABLE must be equal to one of the allowed values/],
+    [{ REDIS_DURABLE_TIMEOUT_MS: '400' }, /REDIS_DURABLE_TIMEOUT_MS must be <= 300/],
+    [{ REDIS_DURABLE_TIMEOUT_MS: '0' }, /REDIS_DURABLE_TIMEOUT_MS must be >= 1/]
+  ]
+  for (const [env, message] of cases) {
+    t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))
+  }
 })

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
+import { throughSentinels, watchFailovers, type SentinelOptions } from './redis-sentinel.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -7,8 +8,13 @@ declare module 'fastify' {
   }
 }
 
+export type { SentinelOptions }
+
 export interface RedisPluginOptions {
+  /** Single mode: where Redis is. Sentinel mode: only its credentials, db and TLS count. */
   url: string
+  /** Sentinel mode: ask these Sentinels where the primary is. */
+  sentinel?: SentinelOptions
   /** How long boot waits for a first connection before going on without one. */
   connectWaitMs?: number
 }
@@ -28,6 +34,9 @@ export const REDIS_COMMAND_TIMEOUT_MS = 400
  * the stack and one instance direct, saw on/off within the machine's noise
  * (0.9–1.2×). It stays on: it never cost anything measurable, and fewer writes
  * to Redis matter more as instances are added.
+ *
+ * In sentinel mode the same client finds the primary through the Sentinels and
+ * follows a failover by itself (redis-sentinel.ts, docs/store-ha.md).
  */
 export default fp<RedisPluginOptions>(async function redisPlugin (app, opts) {
   const client = new Redis(opts.url, {
@@ -39,9 +48,13 @@ export default fp<RedisPluginOptions>(async function redisPlugin (app, opts) {
     socketTimeout: 1000,
     connectTimeout: 1000,
     maxRetriesPerRequest: 0,
+    // A command already answered with a 503 is never sent again behind the client's back.
+    autoResendUnfulfilledCommands: false,
     retryStrategy: (attempt) => Math.min(attempt * 50, 500),
-    lazyConnect: false
+    lazyConnect: false,
+    ...(opts.sentinel ? throughSentinels(opts.sentinel, REDIS_COMMAND_TIMEOUT_MS, opts.url.startsWith('rediss://')) : {})
   })
+  const where = () => opts.sentinel ? `sentinel ${opts.sentinel.name} at ${client.stream?.remoteAddress}:${client.stream?.remotePort}` : redactUrl(opts.url)
 
   // Log transitions, not every failed reconnect (those come every 500 ms while Redis
   // is down), and at warn both ways, so the stack's LOG_LEVEL=warn shows the outage.
@@ -58,16 +71,21 @@ export default fp<RedisPluginOptions>(async function redisPlugin (app, opts) {
   }
   client.on('ready', () => {
     connected = true
-    if (lostAt === null) app.log.info({ url: redactUrl(opts.url) }, 'redis ready')
-    else app.log.warn({ url: redactUrl(opts.url), downMs: Date.now() - lostAt }, 'redis connection restored')
+    if (lostAt === null) app.log.info({ redis: where() }, 'redis ready')
+    else app.log.warn({ redis: where(), downMs: Date.now() - lostAt }, 'redis connection restored')
     lostAt = null
   })
   client.on('error', (err) => lost(err))
   // A clean stop (SIGTERM, SHUTDOWN) closes the socket without an error.
   client.on('close', () => lost())
 
+  const unwatch = opts.sentinel
+    ? watchFailovers(client, opts.sentinel, (primary) => app.log.warn({ primary }, 'redis: Sentinels promoted a new primary; reconnecting to it'))
+    : () => {}
+
   app.decorate('redis', client)
   app.addHook('onClose', async () => {
+    unwatch()
     try {
       await client.quit()
     } catch {
@@ -78,7 +96,7 @@ export default fp<RedisPluginOptions>(async function redisPlugin (app, opts) {
   })
 
   if (client.status !== 'ready' && !(await readyWithin(client, opts.connectWaitMs ?? 2000))) {
-    app.log.warn({ url: redactUrl(opts.url) }, 'redis unreachable at boot; starting anyway (/health/ready is 503 until it answers)')
+    app.log.warn({ redis: opts.sentinel ? `sentinel ${opts.sentinel.name}` : redactUrl(opts.url) }, 'redis unreachable at boot; starting anyway (/health/ready is 503 until it answers)')
   }
 }, { name: 'redis', fastify: '5.x' })
 

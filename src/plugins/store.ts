@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import { MemoryStore } from '../store/memory-store.js'
 import { RedisStore } from '../store/redis-store.js'
 import type { Store } from '../store/store.js'
-import redisPlugin from './redis.js'
+import redisPlugin, { type SentinelOptions } from './redis.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -13,14 +13,18 @@ declare module 'fastify' {
 export interface StorePluginOptions {
   kind: 'redis' | 'memory'
   redisUrl: string
+  /** Sentinel mode: the primary is found through these. */
+  redisSentinel?: SentinelOptions
+  /** Durable mode: acknowledge a mutation only once a replica has it, waiting at most this long. */
+  durableTimeoutMs?: number
   redisConnectWaitMs?: number
 }
 
 /** The store the routes use, as `fastify.store`; for `redis` it brings its own client. */
 export default fp<StorePluginOptions>(async function storePlugin (app, opts) {
   if (opts.kind === 'redis') {
-    await app.register(redisPlugin, { url: opts.redisUrl, connectWaitMs: opts.redisConnectWaitMs })
-    app.decorate('store', new RedisStore(app.redis))
+    await app.register(redisPlugin, { url: opts.redisUrl, sentinel: opts.redisSentinel, connectWaitMs: opts.redisConnectWaitMs })
+    app.decorate('store', new RedisStore(app.redis, { durableTimeoutMs: opts.durableTimeoutMs }))
   } else {
     app.decorate('store', new MemoryStore())
   }

@@ -32,3 +32,10 @@ export const REPLAY_HEADER = 'idempotent-replay'
 
 /** Response header naming the instance that answered. */
 export const INSTANCE_HEADER = 'x-instance'
+
+/** REDIS_MODE: one Redis (single), or a primary with replicas found through Sentinels (sentinel). */
+export const REDIS_MODES = ['single', 'sentinel'] as const
+export type RedisMode = typeof REDIS_MODES[number]
+
+/** The name Sentinels monitor the primary under: REDIS_MASTER_NAME's default, and the lab's topology's. */
+export const DEFAULT_REDIS_MASTER_NAME = 'scale-lab'

@@ -10,13 +10,21 @@
  * Each returns {replayed, answer}: replayed = 1 with the stored record
  * ("<fingerprint>|<answer>") as answer, or 0 with the new answer. The counter
  * script returns replayed = 2 when the increment would leave the safe integer range.
+ *
+ * A replay writes its record again (same value, same TTL): WAIT only waits for
+ * the writes of its own connection, and the record may have been written on
+ * another instance's, so durable mode's WAIT after a replay covers it only
+ * through this write, which follows it in the replication stream.
  */
 
 /** ARGV: value JSON, fingerprint, record TTL (s). Answer: the new version. */
 export const KV_SET = `
 if #KEYS == 2 then
   local record = redis.call('GET', KEYS[2])
-  if record then return {1, record} end
+  if record then
+    redis.call('SET', KEYS[2], record, 'KEEPTTL')
+    return {1, record}
+  end
 end
 local version = redis.call('HINCRBY', KEYS[1], 'ver', 1)
 redis.call('HSET', KEYS[1], 'v', ARGV[1])
@@ -30,7 +38,10 @@ return {0, string.format('%d', version)}
 export const COUNTER_INCR = `
 if #KEYS == 2 then
   local record = redis.call('GET', KEYS[2])
-  if record then return {1, record} end
+  if record then
+    redis.call('SET', KEYS[2], record, 'KEEPTTL')
+    return {1, record}
+  end
 end
 local by = tonumber(ARGV[1])
 local limit = tonumber(ARGV[4])

@@ -1,12 +1,24 @@
 import { ReplyError, type Redis } from 'ioredis'
-import { CounterOverflowError, IdempotencyKeyReusedError, StoreUnavailableError } from '../errors.js'
+import { CounterOverflowError, IdempotencyKeyReusedError, StoreNotReplicatedError, StoreUnavailableError } from '../errors.js'
 import { COUNTER_INCR, KV_SET } from './redis-scripts.js'
 import {
   COUNTER_LIMIT,
   type Applied, type Idempotency, type KvEntry, type Store
 } from './store.js'
 
-type Script = (numberOfKeys: number, ...keysThenArgs: Array<string | number>) => Promise<[number, string | number]>
+type Reply = [number, string | number]
+type Script = (numberOfKeys: number, ...keysThenArgs: Array<string | number>) => Promise<Reply>
+
+/** The counter script's "not applied: out of range" reply (see redis-scripts.ts). */
+const OVERFLOW = 2
+
+export interface RedisStoreOptions {
+  /**
+   * Durable mode: a mutation is acknowledged only once a replica has it (WAIT 1
+   * after the script, waiting at most this long); else StoreNotReplicatedError.
+   */
+  durableTimeoutMs?: number
+}
 
 /** Key layout in Redis: one prefix per kind of record. */
 export const keys = {
@@ -21,9 +33,11 @@ export class RedisStore implements Store {
   readonly #redis: Redis
   readonly #kvSet: Script
   readonly #counterIncr: Script
+  readonly #durableTimeoutMs: number | undefined
 
-  constructor (redis: Redis) {
+  constructor (redis: Redis, options: RedisStoreOptions = {}) {
     this.#redis = redis
+    this.#durableTimeoutMs = options.durableTimeoutMs
     redis.defineCommand('slKvSet', { lua: KV_SET })
     redis.defineCommand('slCounterIncr', { lua: COUNTER_INCR })
     const commands = redis as unknown as Record<'slKvSet' | 'slCounterIncr', Script>
@@ -38,7 +52,7 @@ export class RedisStore implements Store {
   }
 
   async setKv (key: string, valueJson: string, idempotency?: Idempotency): Promise<Applied<number>> {
-    const reply = await unavailableOnError(idempotency
+    const reply = await this.#mutation(idempotency
       ? this.#kvSet(2, keys.kv(key), keys.idempotency(idempotency.key), valueJson, idempotency.fingerprint, idempotency.ttlSeconds)
       : this.#kvSet(1, keys.kv(key), valueJson))
     return applied(reply, idempotency)
@@ -50,15 +64,32 @@ export class RedisStore implements Store {
   }
 
   async incrCounter (name: string, by: number, idempotency?: Idempotency): Promise<Applied<number>> {
-    const reply = await unavailableOnError(idempotency
+    const reply = await this.#mutation(idempotency
       ? this.#counterIncr(2, keys.counter(name), keys.idempotency(idempotency.key), by, idempotency.fingerprint, idempotency.ttlSeconds, COUNTER_LIMIT)
       : this.#counterIncr(1, keys.counter(name), by, '', 0, COUNTER_LIMIT))
-    if (reply[0] === 2) throw new CounterOverflowError(name)
+    if (reply[0] === OVERFLOW) throw new CounterOverflowError(name)
     return applied(reply, idempotency)
   }
 
   async ping (): Promise<void> {
     await unavailableOnError(this.#redis.ping())
+  }
+
+  /**
+   * Runs a mutation script; in durable mode, then waits until a replica has it.
+   * WAIT counts the replicas that acknowledged this connection's writes so far,
+   * so it must follow the script on the same connection: the client has one, and
+   * auto-pipelining keeps the order. Concurrent requests' WAITs share Redis'
+   * rounds of acknowledgements from the replicas (~2 per round, measured: see
+   * docs/store-ha.md), and a WAIT blocks the connection until it returns.
+   */
+  async #mutation (script: Promise<Reply>): Promise<Reply> {
+    const reply = await unavailableOnError(script)
+    if (this.#durableTimeoutMs !== undefined && reply[0] !== OVERFLOW) {
+      const replicas = await unavailableOnError(this.#redis.wait(1, this.#durableTimeoutMs))
+      if (replicas < 1) throw new StoreNotReplicatedError()
+    }
+    return reply
   }
 }
 
@@ -72,7 +103,7 @@ function decodeRecord (record: string): { fingerprint: string, answer: number } 
   return { fingerprint: record.slice(0, at), answer: Number(record.slice(at + 1)) }
 }
 
-function applied ([replayed, answer]: [number, string | number], idempotency?: Idempotency): Applied<number> {
+function applied ([replayed, answer]: Reply, idempotency?: Idempotency): Applied<number> {
   if (replayed === 0) return { result: Number(answer), replayed: false }
   const record = decodeRecord(String(answer))
   if (idempotency && record.fingerprint !== idempotency.fingerprint) {

@@ -1,0 +1,116 @@
+import { Redis } from 'ioredis'
+
+/**
+ * What the nodes of a replicated Redis say about themselves, asked through
+ * ioredis on 127.0.0.1. Each question opens a short-lived connection that never
+ * retries, so a node that is down or paused answers null within `timeoutMs`.
+ */
+
+/** One redis-server's view of replication (INFO replication). */
+export interface NodeView {
+  role: 'primary' | 'replica'
+  /** Its replication offset: how much of the primary's write stream it has. */
+  offset: number
+  /** A replica's primary, and whether its link to it is up. */
+  primaryPort?: number
+  linkUp?: boolean
+  /** A primary's replicas: each one's offset, bytes behind the primary, and seconds since its last ACK. */
+  replicas?: Array<{ port: number, state: string, offset: number, lagBytes: number, lagSeconds: number }>
+}
+
+/** One Sentinel's view of the monitored primary (SENTINEL MASTER <name>). */
+export interface SentinelView {
+  primaryPort: number
+  /** "master" when it thinks all is well; "s_down", "o_down", "failover_in_progress" otherwise. */
+  flags: string
+  replicas: number
+  otherSentinels: number
+  quorum: number
+}
+
+/** Runs `ask` on a fresh connection to 127.0.0.1:port; null when the node does not answer in time. */
+export async function askNode<T> (port: number, ask: (client: Redis) => Promise<T>, timeoutMs = 1000): Promise<T | null> {
+  const client = new Redis({
+    host: '127.0.0.1',
+    port,
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    enableReadyCheck: false
+  })
+  client.on('error', () => {}) // a refused or reset connection is an answer here: null
+  try {
+    await client.connect()
+    return await ask(client)
+  } catch {
+    return null
+  } finally {
+    client.disconnect()
+  }
+}
+
+/** True when the node (redis or Sentinel) answers PING. */
+export async function answersPing (port: number): Promise<boolean> {
+  return (await askNode(port, (c) => c.ping())) === 'PONG'
+}
+
+/** INFO replication of the redis-server on `port`, or null. */
+export async function nodeView (port: number): Promise<NodeView | null> {
+  const info = await askNode(port, (c) => c.info('replication'))
+  return info === null ? null : parseReplication(info)
+}
+
+/** What the Sentinel on `port` thinks of `masterName`, or null. */
+export async function sentinelView (port: number, masterName: string): Promise<SentinelView | null> {
+  const reply = await askNode(port, (c) => c.call('SENTINEL', 'MASTER', masterName))
+  if (!Array.isArray(reply)) return null
+  const fields = pairs(reply as unknown[])
+  return {
+    primaryPort: Number(fields.port),
+    flags: fields.flags ?? '',
+    replicas: Number(fields['num-slaves']),
+    otherSentinels: Number(fields['num-other-sentinels']),
+    quorum: Number(fields.quorum)
+  }
+}
+
+/** The primary's port according to the Sentinel on `port` (SENTINEL GET-MASTER-ADDR-BY-NAME), or null. */
+export async function primaryPortFrom (port: number, masterName: string): Promise<number | null> {
+  const reply = await askNode(port, (c) => c.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', masterName))
+  return Array.isArray(reply) && reply.length === 2 ? Number(reply[1]) : null
+}
+
+/** INFO replication's "key:value" lines as a NodeView. */
+export function parseReplication (info: string): NodeView {
+  const fields: Record<string, string> = {}
+  for (const line of info.split('\r\n')) {
+    const at = line.indexOf(':')
+    if (at > 0) fields[line.slice(0, at)] = line.slice(at + 1)
+  }
+  if (fields.role === 'slave') {
+    return {
+      role: 'replica',
+      offset: Number(fields.slave_repl_offset ?? 0),
+      primaryPort: Number(fields.master_port),
+      linkUp: fields.master_link_status === 'up'
+    }
+  }
+  const offset = Number(fields.master_repl_offset ?? 0)
+  const replicas = Object.entries(fields)
+    .filter(([key]) => /^slave\d+$/.test(key))
+    .map(([, value]) => {
+      // "ip=127.0.0.1,port=6380,state=online,offset=1234,lag=0"
+      const f = Object.fromEntries(value.split(',').map((kv) => kv.split('=') as [string, string]))
+      return { port: Number(f.port), state: f.state ?? '', offset: Number(f.offset), lagBytes: offset - Number(f.offset), lagSeconds: Number(f.lag) }
+    })
+  return { role: 'primary', offset, replicas }
+}
+
+/** A flat [key, value, key, value...] reply as an object. */
+function pairs (flat: unknown[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1])
+  return out
+}
