@@ -2,6 +2,7 @@ import { relative } from 'node:path'
 import type { Command } from 'commander'
 import { runLab } from '../lessons/lab.js'
 import type { AnyLesson } from '../lessons/lesson.js'
+import { textTable } from '../report/text-table.js'
 
 /** `npm run lab`: the journey, every lesson that has a lab run, on a fresh stack of its own. */
 export function registerLabCommand (program: Command, lessons: readonly AnyLesson[]): void {
@@ -20,8 +21,7 @@ export function registerLabCommand (program: Command, lessons: readonly AnyLesso
       const skip = o.skip ? parse(o.skip) : []
       const chosen = lessons.filter((l) => l.lab !== undefined && only.includes(l.name) && !skip.includes(l.name))
       const { outcomes, reportPath } = await runLab(chosen, o.out, (line) => console.log(line))
-      console.log('\nstep            result         seconds  headline')
-      for (const o of outcomes) console.log(`${o.step.padEnd(15)} ${o.status.padEnd(14)} ${String(o.seconds).padStart(7)}  ${o.headline}`)
+      console.log('\n' + textTable(['step', 'result', 'seconds', 'headline'], outcomes.map((o) => [o.step, o.status, String(o.seconds), o.headline]), { maxWidth: 200 }))
       if (reportPath) console.log(`\nReport: ${relative(process.cwd(), reportPath) || reportPath}   (open it in a browser; report.md beside it)`)
       if (outcomes.some((o) => o.status === 'FAIL' || o.status === 'ERROR')) process.exitCode = 1
     })
