@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander'
 import { MissingBinaryError } from './system/binaries.js'
 import { registerBenchCommand } from './commands/bench.js'
+import { registerContainerCommands } from './commands/containers.js'
 import { registerDrillCommands } from './commands/drill.js'
 import { registerLabCommand } from './commands/lab.js'
 import { registerLoadCommand } from './commands/load.js'
@@ -24,6 +25,7 @@ registerDrillCommands(program)
 registerBenchCommand(program)
 registerReportCommand(program)
 registerLabCommand(program)
+registerContainerCommands(program)
 
 try {
   await program.parseAsync()
