@@ -1,8 +1,12 @@
+import { execFile } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
 import { requireBinary } from '../system/binaries.js'
 import { isAlive, spawnDaemon, stopPid, waitFor } from '../system/process.js'
+
+const run = promisify(execFile)
 
 /**
  * The lab's own Docker engine, for tests: a `dockerd` with its own data root,
@@ -136,7 +140,24 @@ export async function stopEngine (paths: EnginePaths): Promise<boolean> {
   if (pid === null) return false
   // dockerd gives running containers their stop timeout (15 s by default) before exiting.
   await stopPid(pid, { signal: 'SIGTERM', graceMs: 40_000 })
+  await unmountLeftovers(paths)
   return true
+}
+
+/**
+ * dockerd leaves its handle on the host's network namespace (exec-root/netns/default)
+ * mounted when it exits, and a mount point cannot be deleted: unmount what is left
+ * under its exec root, and only there.
+ */
+async function unmountLeftovers (paths: EnginePaths): Promise<void> {
+  let mountInfo: string
+  try {
+    mountInfo = readFileSync('/proc/self/mountinfo', 'utf8')
+  } catch {
+    return
+  }
+  const points = mountInfo.split('\n').map((line) => line.split(' ')[4] ?? '').filter((point) => point.startsWith(`${paths.execRoot}/`))
+  for (const point of points.reverse()) await run('umount', [point]).catch(() => {})
 }
 
 /** Marks the engine as kept (docker:test-env): tests that find it running leave it running. */

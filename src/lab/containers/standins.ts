@@ -35,8 +35,8 @@ const STANDINS_DIR = join(PROJECT_DIR, 'docker', 'standins')
 
 /**
  * mmdebstrap's arguments for the base: minbase, without manuals, docs and
- * locales (like the official -slim images; the setting stays in the image, for
- * the stand-ins' own `apt-get install`). Debian's mirrors, as mmdebstrap knows them.
+ * locales (like the official -slim images; the dpkg settings stay in the image,
+ * for the stand-ins' own `apt-get install`). Debian's mirrors, as mmdebstrap knows them.
  */
 function baseArgs (output: string): string[] {
   return [
@@ -46,6 +46,8 @@ function baseArgs (output: string): string[] {
     '--dpkgopt=path-include=/usr/share/doc/*/copyright',
     '--dpkgopt=path-exclude=/usr/share/locale/*',
     '--dpkgopt=path-exclude=/usr/share/info/*',
+    // No fsync per unpacked file (as Docker's own Debian images): minutes saved on a busy disk.
+    '--dpkgopt=force-unsafe-io',
     'bookworm', output
   ]
 }
