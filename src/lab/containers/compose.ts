@@ -58,8 +58,9 @@ export class ComposeProject {
     return docker(this.paths, args)
   }
 
+  /** up -d --build: a cold build (npm ci twice over a slow network, on a busy machine) took over 10 minutes here. */
   up (): Promise<Output> {
-    return this.compose(['up', '-d', '--build'])
+    return this.compose(['up', '-d', '--build'], 45 * 60_000)
   }
 
   /** Stops and removes the containers and networks, and with `volumes` the named volumes (down -v). */
