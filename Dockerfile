@@ -1,8 +1,13 @@
-# syntax=docker/dockerfile:1
 # The API tier: four Fastify instances under pm2-runtime (ecosystem.config.js).
+# Builds with BuildKit (docker compose) and with the classic builder (docker-compose
+# 1.29, Debian's docker.io). No `# syntax=` line: BuildKit would fetch that frontend
+# image from a registry.
+
+# The base image. docker-compose.test.yml swaps in a local stand-in (no registry).
+ARG NODE_IMAGE=node:20.20-bookworm-slim
 
 # Build with the dev dependencies (TypeScript)...
-FROM node:20.20-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
@@ -12,7 +17,7 @@ COPY src ./src
 RUN npm run build
 
 # ...run with the production dependencies only, as a non-root user.
-FROM node:20.20-bookworm-slim AS run
+FROM ${NODE_IMAGE} AS run
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -19,13 +19,23 @@ fi
 #   redis-server   the shared store (service tests, local stack)
 #   nginx          the balancer of the local stack
 #   wrk            the fast load generator the bench prefers
-#   docker-compose validates docker-compose.yml statically (no engine needed)
+#   docker-compose runs docker-compose.yml in the compose e2e (and checks it statically)
 #   chromium       renders the HTML report in the report's browser test
 wanted="redis-server:redis-server nginx:nginx wrk:wrk docker-compose:docker-compose chromium:chromium"
 missing=()
 for pair in $wanted; do
   have "${pair%%:*}" || missing+=("${pair#*:}")
 done
+# The compose e2e (Linux): a Docker engine of its own (npm run docker:test-env: its own
+# data root and socket, never the system's Docker) and mmdebstrap for the Debian base of
+# its stand-in images. Debian's docker.io (with iptables) only when no Docker is
+# installed at all: an existing Docker stays as it is.
+if [ "$(uname -s)" = Linux ]; then
+  have mmdebstrap || missing+=(mmdebstrap)
+  if ! have dockerd && ! have docker; then
+    missing+=(docker.io iptables)
+  fi
+fi
 
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing system packages: ${missing[*]}"
@@ -36,12 +46,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
       $sudo apt-get update -qq
       # --no-install-recommends: docker-compose would otherwise pull a whole Docker engine.
       $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-      # Debian starts the system nginx (:80) and redis-server (:6379) it has just
-      # installed; the lab runs its own, on those same ports. Stop and disable the
-      # services this step installed (never ones that were there before).
-      for service in nginx redis-server; do
-        case " ${missing[*]} " in *" $service "*)
+      # Debian starts the system nginx (:80), redis-server (:6379) and Docker it has
+      # just installed; the lab runs its own. Stop and disable the services this step
+      # installed (never ones that were there before).
+      for pair in nginx:nginx redis-server:redis-server docker.io:docker; do
+        package="${pair%%:*}" service="${pair#*:}"
+        case " ${missing[*]} " in *" $package "*)
           if [ -d /run/systemd/system ]; then
+            [ "$service" != docker ] || $sudo systemctl disable --now docker.socket >/dev/null 2>&1 || true
             $sudo systemctl disable --now "$service" >/dev/null 2>&1 || true
           elif command -v service >/dev/null 2>&1; then
             $sudo service "$service" stop >/dev/null 2>&1 || true
@@ -57,6 +69,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   elif command -v brew >/dev/null 2>&1; then
     echo "setup: on macOS, run this, then npm run setup again:" >&2
     echo "  brew install redis nginx wrk docker-compose && brew install --cask chromium" >&2
+    echo "  (the compose e2e needs Linux and root: it starts a Docker engine of its own; elsewhere it skips)" >&2
     exit 1
   else
     echo "setup: install these packages with your system's package manager, then run npm run setup again: ${missing[*]}" >&2

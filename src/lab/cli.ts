@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { BenchError } from './bench/run.js'
 import { CellSelectionError } from './bench/matrix.js'
 import { FleetError } from './bench/fleet.js'
+import { registerContainerCommands } from './commands/containers.js'
 import { registerLabCommand } from './commands/lab.js'
 import { registerLessonCommands } from './commands/lessons.js'
 import { registerStackCommands } from './commands/stack.js'
@@ -26,6 +27,7 @@ registerStackCommands(program)
 registerLessonCommands(program, LESSONS)
 registerReportCommand(program)
 registerLabCommand(program, LESSONS)
+registerContainerCommands(program)
 
 /** Failures that are the user's to fix or the lab's to report: their message is enough. */
 const EXPECTED = [StackError, SettingsError, MissingBinaryError, InvalidArgumentError, LessonOptionsError, BenchError, CellSelectionError, FleetError]

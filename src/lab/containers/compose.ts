@@ -1,0 +1,186 @@
+import { join } from 'node:path'
+import { PROJECT_DIR } from '../paths.js'
+import { findBinary, requireBinary } from '../system/binaries.js'
+import { waitFor } from '../system/process.js'
+import { docker, engineEnv, runTool, type Output } from './docker-cli.js'
+import { EngineError, type EnginePaths } from './engine.js'
+
+export const COMPOSE_FILE = join(PROJECT_DIR, 'docker-compose.yml')
+/** The override that puts the stack on the local stand-ins (docker-compose.test.yml). */
+export const COMPOSE_TEST_FILE = join(PROJECT_DIR, 'docker-compose.test.yml')
+
+/** docker-compose (1.29, Debian's) when installed, else Compose v2 as `docker compose`. */
+export function composeCommand (): { binary: string, prefix: string[] } {
+  const v1 = findBinary('docker-compose')
+  if (v1 !== null) return { binary: v1, prefix: [] }
+  return { binary: requireBinary('docker'), prefix: ['compose'] }
+}
+
+export interface ComposeProjectOptions {
+  paths: EnginePaths
+  /** The project name (-p): its containers, networks and volumes carry it. */
+  name: string
+  files: string[]
+  /** Interpolated into the files (REDIS_PASSWORD, LB_PORT, SL_TEST_*). */
+  variables: Record<string, string>
+}
+
+export type Health = 'healthy' | 'unhealthy' | 'starting' | 'running' | 'exited' | 'missing'
+
+/**
+ * One compose project on the lab's engine, and the moves a lesson makes on it:
+ * up, down, restart or recreate a service, its container, address, health and
+ * published port, a command inside it, its network cable pulled and put back.
+ */
+export class ComposeProject {
+  readonly paths: EnginePaths
+  readonly name: string
+  readonly #files: string[]
+  readonly #variables: Record<string, string>
+
+  constructor (options: ComposeProjectOptions) {
+    this.paths = options.paths
+    this.name = options.name
+    this.#files = options.files
+    this.#variables = options.variables
+  }
+
+  /** docker-compose -p <name> -f ... <args>, from the project folder. */
+  compose (args: string[], timeoutMs?: number): Promise<Output> {
+    const { binary, prefix } = composeCommand()
+    const files = this.#files.flatMap((file) => ['-f', file])
+    return runTool(binary, [...prefix, '-p', this.name, ...files, ...args], {
+      env: engineEnv(this.paths, this.#variables), cwd: PROJECT_DIR, ...(timeoutMs ? { timeoutMs } : {})
+    })
+  }
+
+  docker (args: string[]): Promise<Output> {
+    return docker(this.paths, args)
+  }
+
+  /** up -d --build: a cold build (npm ci twice over a slow network, on a busy machine) took over 10 minutes here. */
+  up (): Promise<Output> {
+    return this.compose(['up', '-d', '--build'], 45 * 60_000)
+  }
+
+  /** Stops and removes the containers and networks, and with `volumes` the named volumes (down -v). */
+  down ({ volumes = true } = {}): Promise<Output> {
+    return this.compose(['down', '--timeout', '30', ...(volumes ? ['-v'] : [])])
+  }
+
+  restart (service: string): Promise<Output> {
+    return this.compose(['restart', service])
+  }
+
+  /** A new container for `service` (its others untouched): what a redeploy does. */
+  recreate (service: string): Promise<Output> {
+    return this.compose(['up', '-d', '--no-deps', '--force-recreate', service])
+  }
+
+  /**
+   * A redeploy where the new container gets another address, as it does when the
+   * old address was taken meanwhile (the engine hands out the lowest free one, so a
+   * plain recreate often gets the same): stop the service, hold its address with a
+   * placeholder (its own image, `sleep`), start a new container, drop the placeholder.
+   * Says how long the old one took to stop and the new one to start.
+   */
+  async replaceWithNewAddress (service: string, network = 'lab'): Promise<{ before: string, after: string, stopMs: number, startMs: number }> {
+    const old = await this.#requireContainer(service)
+    const before = await this.address(service, network)
+    const image = (await this.docker(['inspect', '--format', '{{.Config.Image}}', old])).stdout.trim()
+    const started = performance.now()
+    await this.compose(['stop', service])
+    const stopMs = Math.round(performance.now() - started)
+    const placeholder = (await this.docker(['run', '-d', '--rm', '--network', this.networkName(network), '--ip', before,
+      '--label', `com.docker.compose.project=${this.name}`, '--entrypoint', 'sleep', image, '3600'])).stdout.trim()
+    try {
+      await this.compose(['up', '-d', '--no-deps', '--force-recreate', service])
+    } finally {
+      await this.docker(['rm', '-f', placeholder])
+    }
+    return { before, after: await this.address(service, network), stopMs, startMs: Math.round(performance.now() - started) - stopMs }
+  }
+
+  /** The ID of the service's (first) container, or null. */
+  async containerId (service: string): Promise<string | null> {
+    const { stdout } = await this.docker(['ps', '-aq', '--filter', `label=com.docker.compose.project=${this.name}`,
+      '--filter', `label=com.docker.compose.service=${service}`])
+    return stdout.trim().split('\n').filter(Boolean)[0] ?? null
+  }
+
+  async #requireContainer (service: string): Promise<string> {
+    const id = await this.containerId(service)
+    if (id === null) throw new EngineError(`no container for service ${service} in project ${this.name}`)
+    return id
+  }
+
+  /** Docker's view of a service's container: its healthcheck status, else whether it runs. */
+  async health (service: string): Promise<Health> {
+    const id = await this.containerId(service)
+    if (id === null) return 'missing'
+    const { stdout } = await this.docker(['inspect', '--format', '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}', id])
+    const [state, health] = stdout.trim().split(' ')
+    if (health) return health as Health
+    return state === 'running' ? 'running' : 'exited'
+  }
+
+  /** Waits until every service's healthcheck says healthy; the error names those that are not. */
+  async waitHealthy (services: string[], timeoutMs = 120_000): Promise<void> {
+    let last: Record<string, Health> = {}
+    try {
+      await waitFor('healthy services', async () => {
+        last = Object.fromEntries(await Promise.all(services.map(async (s) => [s, await this.health(s)] as const)))
+        return Object.values(last).every((h) => h === 'healthy')
+      }, timeoutMs, 500)
+    } catch {
+      throw new EngineError(`not healthy after ${timeoutMs / 1000} s: ${JSON.stringify(last)}`)
+    }
+  }
+
+  /** The host port the service's container `port` is published on. */
+  async publishedPort (service: string, port: number): Promise<number> {
+    const { stdout } = await this.docker(['port', await this.#requireContainer(service), `${port}/tcp`])
+    const published = Number(/:(\d+)\s*$/m.exec(stdout)?.[1])
+    if (!Number.isInteger(published) || published <= 0) throw new EngineError(`${service}:${port} is not published (${stdout.trim()})`)
+    return published
+  }
+
+  /** The container's address on the project's network `network` (e.g. "lab"). */
+  async address (service: string, network = 'lab'): Promise<string> {
+    const { stdout } = await this.docker(['inspect', '--format',
+      `{{with index .NetworkSettings.Networks "${this.networkName(network)}"}}{{.IPAddress}}{{end}}`, await this.#requireContainer(service)])
+    return stdout.trim()
+  }
+
+  /** Runs a command in the service's container (as its image's user unless `user`). */
+  async exec (service: string, command: string[], { user }: { user?: string } = {}): Promise<Output> {
+    return this.docker(['exec', ...(user ? ['--user', user] : []), await this.#requireContainer(service), ...command])
+  }
+
+  /** The engine's name for one of the project's networks. */
+  networkName (network: string): string {
+    return `${this.name}_${network}`
+  }
+
+  /** Pulls the container's cable: gone from the network, and its name with it. */
+  async disconnect (service: string, network = 'lab'): Promise<void> {
+    await this.docker(['network', 'disconnect', this.networkName(network), await this.#requireContainer(service)])
+  }
+
+  /** Puts it back, with its service name as an alias (and `ipv4` when it had a fixed address). */
+  async connect (service: string, { network = 'lab', ipv4 }: { network?: string, ipv4?: string } = {}): Promise<void> {
+    await this.docker(['network', 'connect', '--alias', service, ...(ipv4 ? ['--ip', ipv4] : []),
+      this.networkName(network), await this.#requireContainer(service)])
+  }
+
+  /** What the engine still holds of the project: containers, networks, volumes (all empty after down -v). */
+  async leftovers (): Promise<{ containers: string[], networks: string[], volumes: string[] }> {
+    const label = `label=com.docker.compose.project=${this.name}`
+    const list = async (args: string[]) => (await this.docker(args)).stdout.trim().split('\n').filter(Boolean)
+    return {
+      containers: await list(['ps', '-aq', '--filter', label]),
+      networks: await list(['network', 'ls', '-q', '--filter', label]),
+      volumes: await list(['volume', 'ls', '-q', '--filter', label])
+    }
+  }
+}
