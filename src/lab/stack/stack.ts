@@ -40,6 +40,8 @@ function appEnv (settings: StackSettings): Record<string, string> {
     REDIS_URL: `redis://127.0.0.1:${settings.redisPort}`,
     LOG_LEVEL: settings.logLevel,
     TRUST_PROXY: '127.0.0.1',
+    // GET / with pid, port and uptime: the kill drill reads each worker's pid there.
+    SHOW_INTERNALS: '1',
     SCALE_LAB_LOG_DIR: stackPaths(settings.dir).logs
   }
 }
