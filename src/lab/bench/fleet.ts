@@ -265,7 +265,10 @@ export class Fleet {
         STORE: pool.store,
         REDIS_URL: `redis://127.0.0.1:${this.redisPort ?? 1}`,
         LOG_LEVEL: pool.logLevel,
-        TRUST_PROXY: '127.0.0.1'
+        TRUST_PROXY: '127.0.0.1',
+        // The bench measures capacity with a closed loop (each connection waits for its
+        // answer): nothing to shed, and GET /work's 503s past WORK_QUEUE would be errors.
+        WORK_SHED: '0'
       },
       waitingFor: `${name} to answer /health/ready on port ${port}`,
       ready: () => answers(`http://127.0.0.1:${port}/health/ready`)
