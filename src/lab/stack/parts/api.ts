@@ -17,6 +17,8 @@ function appEnv (settings: StackSettings, logDir: string): Record<string, string
     LOG_LEVEL: settings.logLevel,
     // nginx reaches the instances from 127.0.0.1: the service's own default.
     TRUST_PROXY: DEFAULT_TRUST_PROXY,
+    // GET / with pid, port and uptime: the kill drill reads each worker's pid there.
+    SHOW_INTERNALS: '1',
     SCALE_LAB_LOG_DIR: logDir
   }
 }
