@@ -11,6 +11,14 @@ export const HTTP_DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
 /** Store round trips: 0.1 ms (Redis on loopback) to 1 s (past the 400 ms command timeout). */
 export const STORE_DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]
 
+/**
+ * How often the event-loop delay is sampled (prom-client's default is 10 ms). Each
+ * sample wakes an idle process: at 10 ms an idle instance spent ~1% of a core on
+ * it here, at 50 ms ~0.3%. Twenty samples a second still catch every stall longer
+ * than 50 ms whole, and a 1 s scrape's p99 is then its worst sample.
+ */
+export const EVENT_LOOP_SAMPLE_MS = 50
+
 /** The `route` label of requests that matched no route: one value, never the raw URL. */
 export const UNMATCHED_ROUTE = 'unmatched'
 
@@ -87,7 +95,7 @@ let processMetrics: Registry | undefined
 function processRegistry (): Registry {
   if (processMetrics) return processMetrics
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry })
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS })
   let reported = 0
   registry.registerMetric(new Counter({
     name: 'nodejs_eventloop_active_seconds_total',
