@@ -162,6 +162,17 @@ t.test('store outcomes per operation: ok, idempotent replay, refused, unavailabl
   t.ok(series.get('store_operation_duration_seconds_sum{operation="incrCounter",outcome="ok"}')! > 0, 'each with its duration')
 })
 
+t.test('durable mode: a write no replica confirmed is its own outcome, not_replicated', async (t) => {
+  // A lone Redis has no replica: WAIT 1 returns 0 after the timeout, so every write is a 503.
+  const app = await build(t, { STORE: 'redis', REDIS_URL: redis.url, REDIS_DURABLE: '1', REDIS_DURABLE_TIMEOUT_MS: '10' })
+  const res = await postJson(app, '/counters/durable/incr', {})
+  t.equal(res.statusCode, 503)
+  t.equal(res.json().code, 'SL_STORE_NOT_REPLICATED')
+  const series = await scrape(app)
+  t.equal(storeCalls(series, 'incrCounter', 'not_replicated'), 1)
+  t.equal(storeCalls(series, 'incrCounter', 'error'), 0)
+})
+
 t.test('a store error that is a bug, not an outage, is counted as an error', async (t) => {
   const app = await build(t, { STORE: 'redis', REDIS_URL: redis.url })
   // A key of the wrong type makes the script fail with a reply error: a 500.

@@ -70,7 +70,7 @@ export function createServiceMetrics (): ServiceMetrics {
   // observation a store call instead of two), its buckets the round-trip times.
   const storeDuration = new Histogram({
     name: 'store_operation_duration_seconds',
-    help: 'Store operations by operation and outcome (ok, replayed: an idempotent replay, unavailable: a 503, refused: a 4xx, error: a 500) and how long each took; on STORE=redis one Redis command round trip.',
+    help: 'Store operations by operation and outcome (ok, replayed: an idempotent replay, unavailable: a 503, not_replicated: a durable-mode 503, refused: a 4xx, error: a 500) and how long each took; on STORE=redis one Redis round trip (plus its WAIT in durable mode).',
     labelNames: ['operation', 'outcome'] as const,
     buckets: STORE_DURATION_BUCKETS,
     registers

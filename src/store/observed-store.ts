@@ -1,4 +1,4 @@
-import { StoreUnavailableError } from '../errors.js'
+import { StoreNotReplicatedError, StoreUnavailableError } from '../errors.js'
 import type { Applied, Idempotency, KvEntry, Store } from './store.js'
 
 /** The store's operations, as metrics label them (its method names). */
@@ -6,10 +6,11 @@ export type StoreOperation = 'getKv' | 'setKv' | 'getCounter' | 'incrCounter' | 
 
 /**
  * How an operation ended: applied or read (ok), answered from an idempotency record
- * (replayed), the store did not answer (unavailable: the 503), refused as the
- * client's mistake (refused: a reused key, an overflow), or a bug (error: a 500).
+ * (replayed), the store did not answer (unavailable: a 503), no replica confirmed
+ * the write in durable mode (not_replicated: a 503, outcome unknown), refused as
+ * the client's mistake (refused: a reused key, an overflow), or a bug (error: a 500).
  */
-export type StoreOutcome = 'ok' | 'replayed' | 'unavailable' | 'refused' | 'error'
+export type StoreOutcome = 'ok' | 'replayed' | 'unavailable' | 'not_replicated' | 'refused' | 'error'
 
 /** Told of every store operation once it settles, with how long it took. */
 export interface StoreObserver {
@@ -19,8 +20,8 @@ export interface StoreObserver {
 /**
  * A store that reports each operation to an observer, then answers exactly as the
  * store it wraps. On Redis one operation is one command (HMGET, EVALSHA, GET,
- * PING), so its duration is the Redis round trip as the service sees it, queueing
- * in the client included.
+ * PING; a mutation in durable mode adds its WAIT), so its duration is the Redis
+ * round trip as the service sees it, queueing in the client included.
  */
 export class ObservedStore implements Store {
   readonly #inner: Store
@@ -81,6 +82,7 @@ function applied (result: Applied<number>): StoreOutcome {
 
 function failureOf (err: unknown): StoreOutcome {
   if (err instanceof StoreUnavailableError) return 'unavailable'
+  if (err instanceof StoreNotReplicatedError) return 'not_replicated'
   const statusCode = (err as { statusCode?: number }).statusCode
   return statusCode !== undefined && statusCode < 500 ? 'refused' : 'error'
 }
