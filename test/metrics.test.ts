@@ -245,7 +245,9 @@ t.test('METRICS=0: no /metrics route, no hooks, the store used as is', async (t)
 })
 
 t.test('METRICS takes 1 or 0 and nothing else', async (t) => {
-  t.equal(testConfig().METRICS, '1', 'on by default')
+  t.equal(testConfig({ METRICS: '0' }).METRICS, 0)
+  t.equal(testConfig().METRICS, 1, 'on by default')
   t.throws(() => testConfig({ METRICS: 'off' }), ConfigError)
   t.throws(() => testConfig({ METRICS: 'true' }), ConfigError)
+  t.throws(() => testConfig({ METRICS: '2' }), ConfigError)
 })
