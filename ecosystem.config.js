@@ -33,7 +33,7 @@ export const apps = Array.from({ length: instances }, (_, i) => {
       ...passThrough([
         'HOST', 'STORE', 'REDIS_URL', 'LOG_LEVEL', 'TRUST_PROXY', 'SHOW_INTERNALS',
         'RATE_LIMIT_MAX', 'RATE_LIMIT_WINDOW_MS', 'RATE_LIMIT_STORE',
-        'WORK_CONCURRENCY', 'WORK_QUEUE', 'WORK_QUEUE_MS', 'WORK_SHED'
+        'WORK_CONCURRENCY', 'WORK_QUEUE', 'WORK_QUEUE_MS', 'WORK_SHED', 'METRICS'
       ]),
       // Below kill_timeout, so a draining instance exits by itself before PM2's SIGKILL.
       SHUTDOWN_GRACE_MS: '4000'

@@ -3,10 +3,12 @@ import sensible from '@fastify/sensible'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { proxyTrust, sentinelList, trustedProxies, type Config } from './config.js'
 import { errorBody } from './errors.js'
+import { createServiceMetrics } from './lib/service-metrics.js'
 import balancerPlugin from './plugins/balancer.js'
 import errorsPlugin from './plugins/errors.js'
 import instancePlugin from './plugins/instance.js'
 import jsonBodyPlugin from './plugins/json-body.js'
+import metricsPlugin from './plugins/metrics.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import shutdownPlugin from './plugins/shutdown.js'
 import storePlugin from './plugins/store.js'
@@ -58,6 +60,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
     }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  // First, so that its hooks see every request before any other hook can refuse it.
+  const metrics = config.METRICS === 1 ? createServiceMetrics() : undefined
+  if (metrics) await app.register(metricsPlugin, { metrics })
   await app.register(instancePlugin, { id: config.INSTANCE_ID, port: config.PORT })
   await app.register(shutdownPlugin)
   await app.register(errorsPlugin)
@@ -71,7 +76,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
       ? { sentinels: sentinelList(config), name: config.REDIS_MASTER_NAME, username: config.REDIS_SENTINEL_USERNAME, password: config.REDIS_SENTINEL_PASSWORD }
       : undefined,
     durableTimeoutMs: config.REDIS_DURABLE === '1' ? config.REDIS_DURABLE_TIMEOUT_MS : undefined,
-    redisConnectWaitMs: options.redisConnectWaitMs
+    redisConnectWaitMs: options.redisConnectWaitMs,
+    observer: metrics?.store
   })
   // Before the routes: it hooks each route as it is added.
   await app.register(rateLimitPlugin, { max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS, store: config.RATE_LIMIT_STORE })

@@ -59,7 +59,9 @@ export const ConfigSchema = Type.Object({
   WORK_CONCURRENCY: Type.Integer({ default: 4, minimum: 1, maximum: 1024 }),
   WORK_QUEUE: Type.Integer({ default: 16, minimum: 0, maximum: 100_000 }),
   WORK_QUEUE_MS: Type.Integer({ default: 250, minimum: 1, maximum: 60_000 }),
-  WORK_SHED: Switch(1)
+  WORK_SHED: Switch(1),
+  // 1: GET /metrics and the hooks that feed it. 0: neither (the bench measures their cost).
+  METRICS: Switch(1)
 })
 
 export type Config = Static<typeof ConfigSchema>
