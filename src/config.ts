@@ -2,7 +2,7 @@ import { isIP } from 'node:net'
 import { hostname } from 'node:os'
 import envSchema from 'env-schema'
 import { Type, type Static } from 'typebox'
-import { DEFAULT_REDIS_MASTER_NAME, LogLevelSetting, REDIS_MODES, StoreSetting, TrustProxySetting } from './shared/contract.js'
+import { DEFAULT_REDIS_MASTER_NAME, LogLevelSetting, RedisDurableSetting, RedisModeSetting, StoreSetting, TrustProxySetting } from './shared/contract.js'
 
 /**
  * The one schema for the service's environment. Every setting has a default, so
@@ -19,7 +19,7 @@ export const ConfigSchema = Type.Object({
   // TLS count: the Sentinels say where the primary is.
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://' }),
   // single: one Redis at REDIS_URL. sentinel: a primary and replicas, found through REDIS_SENTINELS.
-  REDIS_MODE: Type.Enum([...REDIS_MODES], { default: 'single' }),
+  REDIS_MODE: RedisModeSetting,
   // host:port of each Sentinel, comma-separated (sentinel mode).
   REDIS_SENTINELS: Type.String({ default: '' }),
   REDIS_MASTER_NAME: Type.String({ default: DEFAULT_REDIS_MASTER_NAME, pattern: '^[A-Za-z0-9._-]{1,64}$' }),
@@ -28,7 +28,7 @@ export const ConfigSchema = Type.Object({
   REDIS_SENTINEL_PASSWORD: Type.String({ default: '' }),
   // 1: a mutation is acknowledged only once a replica has it (WAIT 1 after the script);
   // a write no replica confirms within REDIS_DURABLE_TIMEOUT_MS is a 503, outcome unknown.
-  REDIS_DURABLE: Type.Enum(['0', '1'], { default: '0' }),
+  REDIS_DURABLE: RedisDurableSetting,
   // Below the 400 ms command timeout, which bounds the WAIT too.
   REDIS_DURABLE_TIMEOUT_MS: Type.Integer({ default: 100, minimum: 1, maximum: 300 }),
   LOG_LEVEL: LogLevelSetting('info'),
