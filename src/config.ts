@@ -3,7 +3,7 @@ import { hostname } from 'node:os'
 import proxyAddr from '@fastify/proxy-addr'
 import envSchema from 'env-schema'
 import { Type, type Static } from 'typebox'
-import { DEFAULT_REDIS_MASTER_NAME, LogLevelSetting, REDIS_MODES, StoreSetting, TrustProxySetting } from './shared/contract.js'
+import { DEFAULT_REDIS_MASTER_NAME, LogLevelSetting, RedisDurableSetting, RedisModeSetting, StoreSetting, TrustProxySetting } from './shared/contract.js'
 
 /** A switch: 0 (off) or 1 (on). */
 const Switch = (on: 0 | 1) => Type.Integer({ default: on, minimum: 0, maximum: 1 })
@@ -25,7 +25,7 @@ export const ConfigSchema = Type.Object({
   // TLS count: the Sentinels say where the primary is.
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://' }),
   // single: one Redis at REDIS_URL. sentinel: a primary and replicas, found through REDIS_SENTINELS.
-  REDIS_MODE: Type.Enum([...REDIS_MODES], { default: 'single' }),
+  REDIS_MODE: RedisModeSetting,
   // host:port of each Sentinel, comma-separated (sentinel mode).
   REDIS_SENTINELS: Type.String({ default: '' }),
   REDIS_MASTER_NAME: Type.String({ default: DEFAULT_REDIS_MASTER_NAME, pattern: '^[A-Za-z0-9._-]{1,64}$' }),
@@ -34,7 +34,7 @@ export const ConfigSchema = Type.Object({
   REDIS_SENTINEL_PASSWORD: Type.String({ default: '' }),
   // 1: a mutation is acknowledged only once a replica has it (WAIT 1 after the script);
   // a write no replica confirms within REDIS_DURABLE_TIMEOUT_MS is a 503, outcome unknown.
-  REDIS_DURABLE: Type.Enum(['0', '1'], { default: '0' }),
+  REDIS_DURABLE: RedisDurableSetting,
   // Below the 400 ms command timeout, which bounds the WAIT too.
   REDIS_DURABLE_TIMEOUT_MS: Type.Integer({ default: 100, minimum: 1, maximum: 300 }),
   LOG_LEVEL: LogLevelSetting('info'),

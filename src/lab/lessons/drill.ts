@@ -23,7 +23,12 @@ export interface DrillDeclaration<P extends TProperties> {
   resultFile?: (options: StaticDecode<DrillOptions<P>>) => string
   /** The lab summary's line (its PASS/FAIL comes from the verdict). */
   headline: (result: DrillResult) => string
+  /** The report's and the summary's title (default: `drill <name>`). */
+  title?: (result: DrillResult) => string
   lab?: ReadonlyArray<Partial<StaticEncode<DrillOptions<P>>>>
+  /** Run by `npm run lab` only when asked for with --with (a drill that reshapes the stack). */
+  labOptIn?: boolean
+  step?: (options: StaticDecode<DrillOptions<P>>) => string
 }
 
 /** A drill as a lesson: a fault on runDrill under the drills' load. */
@@ -42,9 +47,11 @@ export function defineDrill<P extends TProperties> (drill: DrillDeclaration<P>):
       const { mix, connections, rate } = o as unknown as DrillLoad
       return runDrill(stack, drill.fault(stack, o), { mix, connections, rate, ...(drill.model ? { model: drill.model } : {}) }, meta, io)
     },
-    title: (result) => `drill ${result.drill}`,
+    title: drill.title ?? ((result) => `drill ${result.drill}`),
     headline: (result) => ({ status: result.verdict.pass ? 'PASS' : 'FAIL', text: drill.headline(result) }),
-    ...(drill.lab ? { lab: drill.lab } : {})
+    ...(drill.lab ? { lab: drill.lab } : {}),
+    ...(drill.labOptIn ? { labOptIn: drill.labOptIn } : {}),
+    ...(drill.step ? { step: drill.step } : {})
   })
   return lesson as StackLesson<DrillOptions<P>, DrillResult>
 }
