@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Command, CommanderError } from 'commander'
 import t, { type Test } from 'tap'
-import { BenchResultSchema, CheckResultSchema, DrillResultSchema, LoadResultSchema, problemsOf, type BenchResult, type DrillResult } from '../src/lab/results.js'
-import { newestRunDir, registerReportCommand } from '../src/lab/report/command.js'
-import { formatCount, formatMs, formatPercent, formatRatio, NOT_MEASURED } from '../src/lab/report/format.js'
-import { readK6Summary } from '../src/lab/report/k6-summary.js'
-import { NothingToReportError, renderReport } from '../src/lab/report/render-report.js'
-import { bench, FIXTURE_DIR, fixtureFiles, killDrill } from './fixtures/report-run.js'
+import { BenchResultSchema, CheckResultSchema, DrillResultSchema, LoadResultSchema, problemsOf, type BenchResult, type DrillResult } from '../../src/lab/results.js'
+import { newestRunDir, registerReportCommand } from '../../src/lab/report/command.js'
+import { formatCount, formatMs, formatPercent, formatRatio, NOT_MEASURED } from '../../src/lab/report/format.js'
+import { readK6Summary } from '../../src/lab/report/k6-summary.js'
+import { NothingToReportError, renderReport } from '../../src/lab/report/render-report.js'
+import { bench, FIXTURE_DIR, fixtureFiles, killDrill } from '../fixtures/report-run.js'
 
 /** An empty temp folder, removed after the test. */
 function tempDir (t: Test): string {

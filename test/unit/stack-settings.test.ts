@@ -2,11 +2,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import t from 'tap'
-import { PROJECT_DIR } from '../src/lab/paths.js'
-import { apiPortsOf, appNames, settingsOverRunning, stackDir, stackPorts, stackSettings, StackEnvSchema } from '../src/lab/stack/settings.js'
-import { NEXT_UPSTREAM_DEFAULT, NEXT_UPSTREAM_WITH_RETRY, renderTemplate, templateValues } from '../src/lab/stack/nginx.js'
-import { balancerOptions } from '../src/lab/stack/parts/nginx.js'
-import { readState, stackSupervisor } from '../src/lab/stack/state.js'
+import { PROJECT_DIR } from '../../src/lab/paths.js'
+import { apiPortsOf, appNames, settingsOverRunning, stackDir, stackPorts, stackSettings, StackEnvSchema } from '../../src/lab/stack/settings.js'
+import { NEXT_UPSTREAM_DEFAULT, NEXT_UPSTREAM_WITH_RETRY, renderTemplate, templateValues } from '../../src/lab/stack/nginx.js'
+import { balancerOptions } from '../../src/lab/stack/parts/nginx.js'
+import { readState, stackSupervisor } from '../../src/lab/stack/state.js'
 
 t.test('stack settings: the design card by default, the environment over it', async (t) => {
   const defaults = stackSettings({}, {})

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import t from 'tap'
-import { ConfigError, loadConfig, sentinelList, trustedProxies } from '../src/config.js'
+import { ConfigError, loadConfig, sentinelList, trustedProxies } from '../../src/config.js'
 
 t.test('defaults make a runnable configuration', async (t) => {
   const config = loadConfig({})

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { auditLedger, auditReplays, type Replay, type StoreReadback } from '../src/lab/audit/audit.js'
-import { Ledger, type Mutation } from '../src/lab/audit/ledger.js'
-import { outcomeOfAnswer } from '../src/lab/audit/outcome.js'
+import { auditLedger, auditReplays, type Replay, type StoreReadback } from '../../src/lab/audit/audit.js'
+import { Ledger, type Mutation } from '../../src/lab/audit/ledger.js'
+import { outcomeOfAnswer } from '../../src/lab/audit/outcome.js'
 
 // The write audit's classification and rules, on hand-made outcomes.
 

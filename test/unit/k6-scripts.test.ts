@@ -8,7 +8,7 @@
 import { register } from 'node:module'
 import t from 'tap'
 
-register('./k6-stubs/loader.mjs', import.meta.url)
+register('../k6-stubs/loader.mjs', import.meta.url)
 
 interface Sample { metric: string, type: string, value: number, tags: Record<string, string> }
 interface StubRequest { method: string, url: string, body: string | null, params: { headers?: Record<string, string>, tags?: Record<string, string>, responseCallback?: unknown } }
@@ -59,7 +59,7 @@ let imports = 0
 async function load (name: string, env: Record<string, string> = {}): Promise<Script> {
   globals.__ENV = Object.freeze({ ...env })
   imports++
-  const url = new URL(`../k6/${name}.js?fresh=${imports}`, import.meta.url).href
+  const url = new URL(`../../k6/${name}.js?fresh=${imports}`, import.meta.url).href
   return await import(url) as Script
 }
 

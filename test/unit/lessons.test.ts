@@ -5,12 +5,12 @@ import { promisify } from 'node:util'
 import { Command, InvalidArgumentError } from 'commander'
 import t from 'tap'
 import { Type, type TSchema } from 'typebox'
-import { registerLessonCommands } from '../src/lab/commands/lessons.js'
-import { addFlags, flagOf, parseFlags } from '../src/lab/lessons/flags.js'
-import { LESSONS } from '../src/lab/lessons/index.js'
-import { Choice, Count, Duration, MixOption, OptionalList, Rate, SignalName, Switch } from '../src/lab/lessons/options.js'
-import { PROJECT_DIR } from '../src/lab/paths.js'
-import { childEnv } from '../src/lab/system/process.js'
+import { registerLessonCommands } from '../../src/lab/commands/lessons.js'
+import { addFlags, flagOf, parseFlags } from '../../src/lab/lessons/flags.js'
+import { LESSONS } from '../../src/lab/lessons/index.js'
+import { Choice, Count, Duration, MixOption, OptionalList, Rate, SignalName, Switch } from '../../src/lab/lessons/options.js'
+import { PROJECT_DIR } from '../../src/lab/paths.js'
+import { childEnv } from '../../src/lab/system/process.js'
 
 const run = promisify(execFile)
 const scripts = (JSON.parse(readFileSync(join(PROJECT_DIR, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { checkJson } from '../src/lib/strict-json.js'
+import { checkJson } from '../../src/lib/strict-json.js'
 
 // The one-pass check behind the JSON body parser (test/json-body.test.ts has the routes).
 const bounds = { maxDepth: 3, maxElements: 10 }
