@@ -7,16 +7,16 @@ import { PROJECT_DIR } from '../../src/lab/paths.js'
 
 /** The folders of the README's Layout block under src/, from the tree's indentation (two spaces a level). */
 function layoutFolders (readme: string): string[] {
-  const block = /## Layout\n+```\n([\s\S]*?)```/.exec(readme)
-  if (block === null) throw new Error('README.md has no "## Layout" code block')
+  const tree = /## Layout\n+```\n([\s\S]*?)```/.exec(readme)?.[1]
+  if (tree === undefined) throw new Error('README.md has no "## Layout" code block')
   const path: string[] = []
   const folders: string[] = []
-  for (const line of block[1].split('\n')) {
-    const entry = /^( *)(\S+\/)(?:\s|$)/.exec(line)
-    if (entry === null) continue
-    const depth = entry[1].length / 2
+  for (const line of tree.split('\n')) {
+    const [, indent, folder] = /^( *)(\S+)\/(?:\s|$)/.exec(line) ?? []
+    if (indent === undefined || folder === undefined) continue
+    const depth = indent.length / 2
     path.length = depth
-    path.push(entry[2].slice(0, -1))
+    path.push(folder)
     if (path[0] === 'src' && depth > 0) folders.push(path.join('/'))
   }
   return folders
