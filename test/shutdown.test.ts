@@ -4,42 +4,57 @@ import t from 'tap'
 import { buildApp } from '../src/app.js'
 import { testConfig } from './helper.js'
 
-/** Sends raw HTTP/1.1 on one socket and resolves with everything received until the server closes it. */
-function rawExchange (port: number, writes: Array<{ at: number, data: string }>): Promise<string> {
+/**
+ * Sends `first` on a new socket, then `then` once `after` resolves, and resolves with
+ * everything received until the server closes the socket.
+ */
+function rawExchange (port: number, first: string, after: Promise<unknown>, then: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: '127.0.0.1' })
+    const socket = connect({ port, host: '127.0.0.1' }, () => socket.write(first))
     let received = ''
     socket.on('data', (chunk) => { received += chunk.toString() })
     socket.on('close', () => resolve(received))
     socket.on('error', reject)
-    for (const { at, data } of writes) setTimeout(() => socket.write(data), at)
+    after.then(() => socket.write(then), reject)
+  })
+}
+
+/**
+ * A /slow route, and a promise of its `count`-th arrival: the tests move on when the
+ * server has the requests, not after a fixed delay that a busy machine can outrun.
+ */
+function slowRoute (app: Awaited<ReturnType<typeof buildApp>>, count: number): Promise<void> {
+  let arrived = 0
+  return new Promise((resolve) => {
+    app.get('/slow', async () => {
+      if (++arrived === count) resolve()
+      await sleep(300)
+      return { done: true }
+    })
   })
 }
 
 t.test('graceful close: the in-flight request finishes, a new one gets 503 + Connection: close', async (t) => {
   const app = await buildApp(testConfig({ STORE: 'memory' }))
-  // An I/O-bound request that is still running when close() begins.
-  app.get('/slow', async () => { await sleep(300); return { done: true } })
+  // I/O-bound requests that are still running when close() begins.
+  const bothArrived = slowRoute(app, 2)
   await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
   const port = app.instance.port
 
   const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: test\r\n\r\n`
-  const exchange = rawExchange(port, [
-    { at: 0, data: get('/slow') },
-    // Sent on the same (busy) connection after close() has begun.
-    { at: 150, data: get('/health/ready') }
-  ])
+  let closingBegan = (): void => {}
+  const closing = new Promise<void>((resolve) => { closingBegan = resolve })
+  // On the same (busy) connection, sent once close() has begun.
+  const exchange = rawExchange(port, get('/slow'), closing, get('/health/ready'))
   // A second busy connection asks for liveness while the server drains.
-  const live = rawExchange(port, [
-    { at: 0, data: get('/slow') },
-    { at: 150, data: get('/health/live') }
-  ])
-  await sleep(50)
+  const live = rawExchange(port, get('/slow'), closing, get('/health/live'))
+  await bothArrived
   t.equal(app.isClosing(), false)
   const closed = app.close()
-  await sleep(20)
+  while (!app.isClosing()) await sleep(1)
   t.equal(app.isClosing(), true, 'closing has begun')
+  closingBegan()
 
   const raw = await exchange
   const [, liveAnswer] = (await live).split(/(?=HTTP\/1\.1 )/)
@@ -72,7 +87,7 @@ t.test('closing with idle keep-alive connections open does not hang', async (t) 
 
 t.test('a connection that goes idle after close() began is closed too, so close() does not hang', async (t) => {
   const app = await buildApp(testConfig({ STORE: 'memory' }))
-  app.get('/slow', async () => { await sleep(300); return { done: true } })
+  const arrived = slowRoute(app, 1)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const port = app.instance.port
   // Busy when close() starts (so Node's one-time idle sweep skips it), then idle on a
@@ -82,7 +97,7 @@ t.test('a connection that goes idle after close() began is closed too, so close(
   let answer = ''
   socket.on('data', (chunk) => { answer += chunk.toString() })
   const closedByServer = new Promise<void>((resolve) => socket.once('close', () => resolve()))
-  await sleep(50)
+  await arrived
   const closed = app.close().then(() => 'closed' as const)
   const outcome = await Promise.race([closed, sleep(3000).then(() => 'still open after 3 s' as const)])
   t.equal(outcome, 'closed', 'close() returned without waiting for the keep-alive timeout (72 s)')
