@@ -1,0 +1,128 @@
+import { execFile } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import t from 'tap'
+import { parseMix } from '../../src/lab/drills/mix.js'
+import { redisFault } from '../../src/lab/drills/redis.js'
+import { runDrill } from '../../src/lab/drills/run-drill.js'
+import { runMeta } from '../../src/lab/run.js'
+import { isListening } from '../../src/lab/system/ports.js'
+import { childEnv, isAlive, waitFor } from '../../src/lab/system/process.js'
+import { pm2Apps, pm2DaemonPid } from '../../src/lab/stack/pm2.js'
+import { useStack } from '../../src/lab/stack/running-stack.js'
+import { stackPorts } from '../../src/lab/stack/settings.js'
+import { down, status, up } from '../../src/lab/stack/stack.js'
+import { daemonPid, readState, stackPaths } from '../../src/lab/stack/state.js'
+import { startTestStack } from '../stack-helper.js'
+import { failingRows, verdictRow } from '../verdict-helper.js'
+
+// The local stack with the replicated store (REDIS_MODE=sentinel) on free ports:
+// up, status (the primary, each replica's lag, the Sentinels' view), the Redis
+// drill on the whole store, a stopped node brought back by `up`, the switch to
+// single mode and back, and `down` stopping every process by PID.
+
+// Each failover waits for Sentinel to make the old primary a replica again (8–18 s), and a
+// shared machine stretches every step: more room than .taprc's 300 s.
+t.setTimeout(15 * 60_000)
+
+const run = promisify(execFile)
+const load = { mix: parseMix('root:10,kv-get:30,kv-set:30,incr:30'), connections: 16, rate: 600 }
+const NODES = ['redis-1', 'redis-2', 'redis-3', 'sentinel-1', 'sentinel-2', 'sentinel-3']
+
+t.test('the stack in sentinel mode', async (t) => {
+  const test = await startTestStack(t, { redisMode: 'sentinel' })
+  const { settings } = test
+  const io = { say: () => {} }
+  const meta = await runMeta(mkdtempSync(join(tmpdir(), 'sl-sentinel-stack-')))
+
+  t.test('up starts a primary, two replicas and three Sentinels, each recorded by PID', async (t) => {
+    const state = readState(settings.dir)!
+    for (const name of NODES) t.ok(isAlive(daemonPid(state, name)!), `${name} runs, its PID recorded`)
+    t.equal(daemonPid(state, 'redis'), undefined, 'no single Redis beside it')
+    const s = await status(settings.dir)
+    t.ok(s.replicated?.whole, s.replicated?.problem ?? 'whole')
+    t.equal(s.replicated?.primaryPort, settings.redisPort, 'redis-1 (REDIS_PORT) is the first primary')
+    t.match(s.redis, { alive: true, answers: true }, 'the store answers: the primary')
+    t.strictSame(s.replicated?.nodes.map((n) => n.role), ['primary', 'replica', 'replica'])
+    for (const replica of s.replicated!.nodes.slice(1)) {
+      t.ok(Number.isInteger(replica.lagBytes) && replica.lagBytes! >= 0, `${replica.name}: lag ${replica.lagBytes} bytes`)
+      t.ok(Number.isInteger(replica.lagSeconds), `${replica.name}: last ack ${replica.lagSeconds} s ago`)
+    }
+    for (const sentinel of s.replicated!.sentinels) {
+      t.match(sentinel.view, { primaryPort: settings.redisPort, replicas: 2, otherSentinels: 2, quorum: 2 }, `${sentinel.name} agrees`)
+    }
+    t.equal(s.throughNginx?.reached.length, settings.instances, 'every instance answers through nginx')
+  })
+
+  t.test('`status` prints the primary, each replica\'s lag and the Sentinels\' view', async (t) => {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/lab/cli.ts', 'status'], { env: childEnv({ STACK_DIR: settings.dir }) })
+    t.match(stdout, new RegExp(`sentinel mode \\(REDIS_DURABLE=0\\): primary ${settings.redisPort}, whole`))
+    t.match(stdout, new RegExp(`^redis-1\\s+primary\\s+\\d+\\s+${settings.redisPort}`, 'm'))
+    t.match(stdout, /^redis-2\s+replica\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+/m, 'a replica with its offset, lag in bytes and seconds')
+    for (const port of settings.sentinelPorts) t.match(stdout, new RegExp(`^sentinel-\\d\\s+\\d+\\s+${port}\\s+${settings.redisPort}\\s+master\\s+2\\s+2\\s+2`, 'm'))
+    t.match(stdout, /All good\./)
+  })
+
+  // The drill's own recovery row is not asserted here: on a busy machine (load 18–32) the
+  // service's first 2xx after the whole store came back fell outside the drill's short
+  // load in 2 of 2 runs ("never"); recovery is asserted below with a wider bound instead.
+  t.test('drill redis in sentinel mode: every data node down and back, nothing acknowledged lost', async (t) => {
+    const stack = await useStack({}, io.say, settings.dir)
+    t.teardown(() => stack.release())
+    const before = NODES.slice(0, 3).map((name) => daemonPid(readState(settings.dir), name)!)
+    const result = await runDrill(stack, redisFault(stack, { downSeconds: 1, hard: false, fsync: 'everysec', failureP99BoundMs: 5000, recoveryBoundMs: 15_000 }), load, meta, io)
+    t.ok(verdictRow(result.verdict, 'counters').pass && verdictRow(result.verdict, 'kv').pass, `nothing acknowledged was lost: ${failingRows(result.verdict)}`)
+    t.ok(verdictRow(result.verdict, 'no request hangs').pass, 'no request hung')
+    t.ok(result.events.some((e) => e.type === 'replicas-up'), 'the replicas started after the primary')
+    await waitFor('a write through nginx to succeed again', async () => (await fetch(`${stack.base}/counters/after-redis-drill/incr`, { method: 'POST' })).ok, 60_000)
+    t.ok((await status(settings.dir)).replicated?.whole, 'the store is whole again')
+    const after = NODES.slice(0, 3).map((name) => daemonPid(readState(settings.dir), name)!)
+    for (const [i, pid] of before.entries()) {
+      t.notOk(isAlive(pid), `the old ${NODES[i]} is gone`)
+      t.ok(isAlive(after[i]!), `the new ${NODES[i]} runs, recorded`)
+    }
+  })
+
+  t.test('`up` starts again a node that stopped, leaving the others alone', async (t) => {
+    const state = readState(settings.dir)!
+    const sentinel = daemonPid(state, 'sentinel-2')!
+    const others = NODES.filter((n) => n !== 'sentinel-2').map((n) => daemonPid(state, n))
+    process.kill(sentinel, 'SIGKILL')
+    const said: string[] = []
+    const again = await up(settings, (line) => said.push(line))
+    t.ok(said.some((l) => /started sentinel-2 again/.test(l)), said.join('\n'))
+    t.not(daemonPid(again, 'sentinel-2'), sentinel)
+    t.ok(isAlive(daemonPid(again, 'sentinel-2')!))
+    t.strictSame(NODES.filter((n) => n !== 'sentinel-2').map((n) => daemonPid(again, n)), others, 'the other nodes kept their PIDs')
+    t.ok((await status(settings.dir)).replicated?.whole)
+  })
+
+  t.test('switched to single mode the replicated store stops; back in sentinel mode its last primary stays primary', async (t) => {
+    const replicated = NODES.map((n) => daemonPid(readState(settings.dir), n)!)
+    const primary = (await status(settings.dir)).replicated!.primaryPort
+    const single = await up({ ...settings, redisMode: 'single' })
+    for (const pid of replicated) t.notOk(isAlive(pid), `replicated node ${pid} stopped`)
+    t.ok(isAlive(daemonPid(single, 'redis')!), 'the single Redis runs')
+    t.ok(await isListening(settings.redisPort))
+    const again = await up(settings)
+    t.equal(daemonPid(again, 'redis'), undefined, 'the single Redis stopped again')
+    for (const name of NODES) t.ok(isAlive(daemonPid(again, name)!), `${name} runs again`)
+    t.equal((await status(settings.dir)).replicated?.primaryPort, primary, 'each node from its own config: the same primary')
+  })
+
+  t.test('`down` stops every process sentinel mode started and frees every port', async (t) => {
+    const paths = stackPaths(settings.dir)
+    const state = readState(settings.dir)!
+    const pids = [...NODES.map((n) => daemonPid(state, n)!), daemonPid(state, 'nginx')!, pm2DaemonPid(paths.pm2Home)!, ...(await pm2Apps(paths.pm2Home)).map((a) => a.pid)]
+    t.equal(pids.length, NODES.length + 2 + settings.instances)
+    t.ok(pids.every((pid) => Number.isInteger(pid) && pid > 0))
+    const report = await down(settings.dir)
+    t.strictSame(report.stopped.sort(), ['api', 'nginx', 'redis'])
+    t.strictSame(report.portsInUse, [])
+    for (const pid of pids) t.notOk(isAlive(pid), `pid ${pid} is gone`)
+    for (const port of stackPorts(settings)) t.notOk(await isListening(port), `port ${port} is free`)
+    t.equal(readState(settings.dir), null, 'nothing recorded any more')
+  })
+})
