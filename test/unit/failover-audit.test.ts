@@ -1,7 +1,7 @@
 import t from 'tap'
-import { Ledger, type Mutation } from '../src/lab/audit/ledger.js'
-import { atRiskMutations, phaseLoss, REPLAYED_BEFORE_FAULT, sharedAnswers, windowOf, type StoreAnswer } from '../src/lab/drills/failover-audit.js'
-import { phaseTargets } from '../src/lab/drills/traffic.js'
+import { Ledger, type Mutation } from '../../src/lab/audit/ledger.js'
+import { atRiskMutations, phaseLoss, REPLAYED_BEFORE_FAULT, sharedAnswers, windowOf, type StoreAnswer } from '../../src/lab/drills/failover-audit.js'
+import { phaseTargets } from '../../src/lab/drills/traffic.js'
 
 // The failover drill's audit on hand-made ledgers: what each failover lost,
 // which writes it put at risk, and the window clients saw.
