@@ -1,11 +1,13 @@
+import { readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { join } from 'node:path'
 import t from 'tap'
 import { busyPorts } from '../../src/lab/system/ports.js'
-import { isAlive } from '../../src/lab/system/process.js'
+import { isAlive, waitFor } from '../../src/lab/system/process.js'
 import { freshStackSettings } from '../../src/lab/stack/fresh.js'
 import { down, status, up } from '../../src/lab/stack/stack.js'
-import { daemonPid, readState } from '../../src/lab/stack/state.js'
-import { instantQuery, scrapeHealth, SCRAPE_INTERVAL_S } from '../../src/lab/stack/prometheus.js'
+import { daemonPid, readState, stackPaths } from '../../src/lab/stack/state.js'
+import { instantQuery, prometheusAnswers, scrapeHealth, SCRAPE_INTERVAL_S } from '../../src/lab/stack/prometheus.js'
 import { apiPortsOf, stackPorts } from '../../src/lab/stack/settings.js'
 import { startTestStack } from '../stack-helper.js'
 
@@ -95,6 +97,19 @@ t.test('the observed stack: Prometheus scrapes each instance, both exporters and
     const [seriesAfter] = await instantQuery(prom, serviceSeries)
     t.ok(seriesBefore !== undefined && seriesBefore.value > 0)
     t.equal(seriesAfter?.value, seriesBefore?.value, `the service's series: ${seriesBefore?.value} before, ${seriesAfter?.value} after`)
+  })
+
+  t.test('an edited prometheus.yml is put back on `up`, and Prometheus reloads it in place (SIGHUP)', async (t) => {
+    const dir = stackPaths(settings.dir).prometheus
+    const pid = daemonPid(readState(settings.dir), 'prometheus')
+    const file = join(dir, 'prometheus.yml')
+    const generated = readFileSync(file, 'utf8')
+    writeFileSync(file, generated.replace('"scrape_interval": "1s"', '"scrape_interval": "1m"'))
+    await up(settings)
+    t.equal(readFileSync(file, 'utf8'), generated, 'the generated configuration again')
+    t.equal(daemonPid(readState(settings.dir), 'prometheus'), pid, 'the same process')
+    await waitFor('the reload', () => /Completed loading of configuration file/.test(readFileSync(join(dir, 'prometheus.log'), 'utf8').split('Server is ready')[1] ?? ''), 10_000, 100)
+    t.ok(await prometheusAnswers(prom))
   })
 
   t.test('OBSERVE=0 on the running stack stops Prometheus and the exporters, by PID; OBSERVE=1 brings them back', async (t) => {

@@ -101,6 +101,9 @@ export interface ObserveStatus {
 export async function observeStatus (ctx: PartContext): Promise<ObserveStatus> {
   const ports = [ctx.settings.nginxExporterPort, ctx.settings.redisExporterPort, ctx.settings.promPort]
   const daemons = await Promise.all(OBSERVERS.map(async (part, i) => ({ name: part.name, port: ports[i]!, ...await part.status(ctx) })))
-  const targets = await scrapeHealth(ctx.settings.promPort).catch(() => null)
-  return { daemons, targets }
+  try {
+    return { daemons, targets: await scrapeHealth(ctx.settings.promPort) }
+  } catch {
+    return { daemons, targets: null }
+  }
 }
