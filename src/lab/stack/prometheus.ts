@@ -106,6 +106,7 @@ async function api<T> (port: number, path: string): Promise<T> {
 export async function scrapeHealth (port: number): Promise<TargetHealth[]> {
   const data = await api<{ activeTargets: Array<{ labels: Record<string, string>, scrapeUrl: string, health: TargetHealth['health'], lastError: string }> }>(port, '/api/v1/targets?state=active')
   return data.activeTargets.map((t) => ({ job: t.labels.job ?? '', instance: t.labels.instance ?? '', scrapeUrl: t.scrapeUrl, health: t.health, lastError: t.lastError }))
+    .sort((a, b) => `${a.job} ${a.instance}`.localeCompare(`${b.job} ${b.instance}`))
 }
 
 /** One series of an instant query: its labels and its value. */
