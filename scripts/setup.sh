@@ -21,7 +21,10 @@ fi
 #   wrk            the fast load generator the bench prefers
 #   docker-compose runs docker-compose.yml in the compose e2e (and checks it statically)
 #   chromium       renders the HTML report in the report's browser test
+#   prometheus, prometheus-nginx-exporter, prometheus-redis-exporter
+#                  watch the local stack (npm start runs them; OBSERVE=0 leaves them out)
 wanted="redis-server:redis-server nginx:nginx wrk:wrk docker-compose:docker-compose chromium:chromium"
+wanted="$wanted prometheus:prometheus prometheus-nginx-exporter:prometheus-nginx-exporter prometheus-redis-exporter:prometheus-redis-exporter"
 missing=()
 for pair in $wanted; do
   have "${pair%%:*}" || missing+=("${pair#*:}")
@@ -46,10 +49,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
       $sudo apt-get update -qq
       # --no-install-recommends: docker-compose would otherwise pull a whole Docker engine.
       $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-      # Debian starts the system nginx (:80), redis-server (:6379) and Docker it has
-      # just installed; the lab runs its own. Stop and disable the services this step
-      # installed (never ones that were there before).
-      for pair in nginx:nginx redis-server:redis-server docker.io:docker; do
+      # Debian starts the system nginx (:80), redis-server (:6379), Prometheus (:9090),
+      # its exporters and Docker it has just installed; the lab runs its own. Stop and
+      # disable the services this step installed (never ones that were there before).
+      for pair in nginx:nginx redis-server:redis-server docker.io:docker prometheus:prometheus \
+                  prometheus-nginx-exporter:prometheus-nginx-exporter prometheus-redis-exporter:prometheus-redis-exporter; do
         package="${pair%%:*}" service="${pair#*:}"
         case " ${missing[*]} " in *" $package "*)
           if [ -d /run/systemd/system ]; then
@@ -68,7 +72,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
   elif command -v brew >/dev/null 2>&1; then
     echo "setup: on macOS, run this, then npm run setup again:" >&2
-    echo "  brew install redis nginx wrk docker-compose && brew install --cask chromium" >&2
+    echo "  brew install redis nginx wrk docker-compose prometheus && brew install --cask chromium" >&2
+    echo "  (the exporters are Debian's: on macOS run the stack with OBSERVE=0)" >&2
     echo "  (the compose e2e needs Linux and root: it starts a Docker engine of its own; elsewhere it skips)" >&2
     exit 1
   else

@@ -52,7 +52,7 @@ t.test('the Redis password is required: no default, a message that says what to 
 })
 
 t.test('the services the design asks for', async (t) => {
-  t.strictSame(Object.keys(services).sort(), ['api', 'k6', 'nginx', 'redis'])
+  t.strictSame(Object.keys(services).sort(), ['api', 'grafana', 'k6', 'nginx', 'prometheus', 'redis'])
 })
 
 t.test('redis: pinned 7.x, AOF, a password, a healthcheck on the reply, not published on the host', async (t) => {
@@ -127,7 +127,8 @@ t.test("nginx: the container's values are what the renderer gives for the contai
     upstreams: ['api:3001', 'api:3002', 'api:3003', 'api:3004'],
     keepalive: 256,
     retryNonIdempotent: true,
-    accessLogFile: '/var/log/nginx/access.log'
+    accessLogFile: '/var/log/nginx/access.log',
+    statusListen: '127.0.0.1:8081'
   })
   const squash = (s: string) => s.replace(/\s+/g, ' ').trim()
   for (const [name, value] of Object.entries(expected)) t.equal(squash(env[name] ?? ''), squash(value), name)

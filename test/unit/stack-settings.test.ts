@@ -16,7 +16,8 @@ t.test('stack settings: the design card by default, the environment over it', as
   t.strictSame(appNames(defaults), ['api-1', 'api-2', 'api-3', 'api-4'])
   const env = stackSettings({}, { LB_PORT: '8080', REDIS_PORT: '6380', API_BASE_PORT: '4001', INSTANCES: '2', STORE: 'memory', BENCH: '1', STACK_DIR: '/tmp/x' })
   t.match(env, { lbPort: 8080, redisPort: 6380, apiBasePort: 4001, instances: 2, store: 'memory', accessLog: false, dir: '/tmp/x' })
-  t.strictSame(stackPorts(env), [8080, 6380, 4001, 4002], 'every port the stack listens on')
+  t.strictSame(stackPorts(env), [8080, 6380, 8081, 4001, 4002, 9090, 9113, 9121], 'every port the stack listens on')
+  t.strictSame(stackPorts({ ...env, observe: false }), [8080, 6380, 8081, 4001, 4002], 'OBSERVE=0: no Prometheus, no exporters')
   t.equal(stackSettings({}, { LB_PORT: '', BENCH: '0' }).lbPort, 80, 'an empty variable counts as unset')
   t.equal(stackDir({ STACK_DIR: 'rel/dir', LB_PORT: 'bad' }), join(process.cwd(), 'rel/dir'), 'the state folder alone, whatever else is set')
 })
@@ -24,7 +25,7 @@ t.test('stack settings: the design card by default, the environment over it', as
 t.test('over a running stack, the ports the environment does not set stay those it runs on', async (t) => {
   const running = stackSettings({}, { LB_PORT: '8080', REDIS_PORT: '6380', API_BASE_PORT: '4001' })
   t.match(settingsOverRunning(running, {}, { STORE: 'memory' }), { lbPort: 8080, redisPort: 6380, apiBasePort: 4001, store: 'memory' })
-  t.match(settingsOverRunning(running, { instances: 2 }, { LB_PORT: '9090' }), { lbPort: 9090, redisPort: 6380, instances: 2 })
+  t.match(settingsOverRunning(running, { instances: 2 }, { LB_PORT: '9080' }), { lbPort: 9080, redisPort: 6380, instances: 2 })
   t.match(settingsOverRunning(null, {}, {}), { lbPort: 80 }, 'nothing running: the defaults')
 })
 

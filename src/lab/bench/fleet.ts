@@ -253,7 +253,9 @@ export class Fleet {
       upstreams,
       keepalive: topology.keepalive ? 256 : 0,
       retryNonIdempotent: true,
-      accessLogFile: topology.accessLog ? join(prefix, 'logs', 'access.log') : null
+      accessLogFile: topology.accessLog ? join(prefix, 'logs', 'access.log') : null,
+      // The template's stub_status listener needs a port of its own; nothing scrapes it here.
+      statusListen: `127.0.0.1:${await this.port()}`
     })
     await this.#supervisor.start(nginxSpec(`nginx ${id}`, prefix, port))
     this.nginxPorts.set(id, port)

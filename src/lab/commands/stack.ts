@@ -9,7 +9,7 @@ const say = (line: string) => console.log(line)
 /** `up`, `down`, `status`: the local stack without Docker. */
 export function registerStackCommands (program: Command): void {
   program.command('up')
-    .description('bring the local stack up (Redis, PM2 x INSTANCES, nginx); idempotent')
+    .description('bring the local stack up (Redis, PM2 x INSTANCES, nginx, Prometheus and exporters unless OBSERVE=0); idempotent')
     .addOption(new Option('--store <store>', 'the store (default: $STORE or redis)').choices(['redis', 'memory']))
     .action(async (options: { store?: 'redis' | 'memory' }) => {
       const running = readState(stackDir())?.settings ?? null
@@ -25,6 +25,7 @@ export function registerStackCommands (program: Command): void {
       console.log(`  curl -i ${base}/            # x-instance names who answered; run it a few times`)
       console.log(`  curl -s -X POST ${base}/counters/visits/incr`)
       console.log('  npm run stack:status        # each part, and whether nginx reaches every instance')
+      if (settings.observe) console.log(`  curl -s '127.0.0.1:${settings.promPort}/api/v1/query?query=up'   # Prometheus: every scrape target`)
       console.log('  npm stop                    # take it all down')
     })
 
@@ -55,7 +56,23 @@ export function registerStackCommands (program: Command): void {
 function healthy (s: StackStatus): boolean {
   return s.up && s.redis?.answers === true && s.nginx?.answers === true && (s.replicated === null || s.replicated.whole) &&
     s.apps.length === s.settings?.instances && s.apps.every((a) => a.status === 'online' && a.ready) &&
-    s.throughNginx?.reached.length === s.throughNginx?.expected
+    s.throughNginx?.reached.length === s.throughNginx?.expected && observed(s)
+}
+
+/** OBSERVE=0, or every observer answers and every scrape target is up. */
+function observed (s: StackStatus): boolean {
+  if (s.observe === null) return true
+  return s.observe.daemons.every((d) => d.answers) && s.observe.targets !== null && s.observe.targets.every((t) => t.health === 'up')
+}
+
+/** Prometheus and the exporters, then each scrape target as Prometheus sees it. */
+function printObserve (o: NonNullable<StackStatus['observe']>): void {
+  console.log(textTable(['observer', 'status', 'pid', 'port'], o.daemons.map((d) => [d.name, d.answers ? 'ok' : 'DOWN', String(d.pid ?? '-'), String(d.port)])))
+  if (o.targets === null) {
+    console.log('scrape targets: Prometheus does not answer')
+    return
+  }
+  console.log(textTable(['job', 'target', 'scraped at', 'health', 'last error'], o.targets.map((t) => [t.job, t.instance, t.scrapeUrl, t.health, t.lastError || '-'])))
 }
 
 /** Sentinel mode: who is primary, each replica's lag, what each Sentinel thinks. */
@@ -87,5 +104,7 @@ function printStatus (s: StackStatus): void {
   const reached = s.throughNginx?.reached ?? []
   console.log(`through nginx: ${reached.length}/${s.throughNginx?.expected ?? 0} instances answered (${reached.join(', ') || 'none'})` +
     ` — STORE=${s.settings.store}`)
+  if (s.observe !== null) printObserve(s.observe)
+  else console.log('observe: off (OBSERVE=0): no Prometheus, no exporters')
   console.log(healthy(s) ? 'All good.' : 'Something is not right: see above (npm stop && npm start starts afresh).')
 }

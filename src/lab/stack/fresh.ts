@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort, freePortRange } from '../system/ports.js'
-import { LIST_PORTS, SINGLE_PORTS, stackSettings, type StackSettings } from './settings.js'
+import { LIST_PORTS, OBSERVE_PORTS, SINGLE_PORTS, stackSettings, type StackSettings } from './settings.js'
 
 /**
  * Settings for a stack of its own that touches nothing else: a temporary state
@@ -21,7 +21,7 @@ export async function freshStackSettings (overrides: Partial<StackSettings> = {}
     return port
   }
   const ports: Partial<StackSettings> = {}
-  for (const key of SINGLE_PORTS) ports[key] = await port()
+  for (const key of [...SINGLE_PORTS, ...OBSERVE_PORTS]) ports[key] = await port()
   // The replicated store's too, in any mode: a fresh stack may be switched to sentinel mode.
   for (const key of LIST_PORTS) {
     const count = stackSettings({}, {})[key].length

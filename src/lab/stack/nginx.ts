@@ -18,6 +18,8 @@ export interface NginxTemplateValues {
   SL_UPSTREAM_KEEPALIVE: string
   SL_NEXT_UPSTREAM: string
   SL_ACCESS_LOG: string
+  /** `listen` argument of the stub_status server: "127.0.0.1:8081", local only. */
+  SL_STATUS_LISTEN: string
 }
 
 export interface BalancerOptions {
@@ -30,6 +32,8 @@ export interface BalancerOptions {
   retryNonIdempotent: boolean
   /** File for the (buffered) access log, or null for `access_log off`. */
   accessLogFile: string | null
+  /** Where stub_status listens (for the nginx exporter): a local address only. */
+  statusListen: string
 }
 
 /** The retry conditions with the stack's failover, and nginx's default (which never retries a POST). */
@@ -44,7 +48,8 @@ export function templateValues (options: BalancerOptions): NginxTemplateValues {
       ? `keepalive ${options.keepalive};`
       : '# keepalive off: a new connection to an instance for every request',
     SL_NEXT_UPSTREAM: options.retryNonIdempotent ? NEXT_UPSTREAM_WITH_RETRY : NEXT_UPSTREAM_DEFAULT,
-    SL_ACCESS_LOG: options.accessLogFile === null ? 'off' : `${options.accessLogFile} scale_lab buffer=64k flush=1s`
+    SL_ACCESS_LOG: options.accessLogFile === null ? 'off' : `${options.accessLogFile} scale_lab buffer=64k flush=1s`,
+    SL_STATUS_LISTEN: options.statusListen
   }
 }
 

@@ -21,8 +21,8 @@ export const APPENDFSYNC_POLICIES = ['everysec', 'always'] as const
 
 const Port = (fallback: number) => Type.Integer({ default: fallback, minimum: 1, maximum: 65535 })
 
-/** A switch: 1 on, 0 (or unset) off. */
-const Switch = () => Type.Enum(['0', '1'], { default: '0' })
+/** A switch: 1 on, 0 off; unset, `fallback`. */
+const Switch = (fallback: '0' | '1' = '0') => Type.Enum(['0', '1'], { default: fallback })
 
 /** "6380,6381": a list of ports (each checked for its range by stackSettings). */
 const PortList = (fallback: string) => Type.String({ default: fallback, pattern: '^[0-9]{1,5}(,[0-9]{1,5})*$' })
@@ -66,7 +66,14 @@ const ENV_SETTINGS = {
   /** Sentinel mode: bounds a failover's steps; a failed one is tried again after twice this. */
   failoverTimeoutMs: fromEnv('REDIS_FAILOVER_TIMEOUT_MS', Integer(TOPOLOGY_DEFAULTS.failoverTimeoutMs, 1000, 600_000)),
   /** Sentinel mode: the Sentinels that must agree the primary is down (2: a majority of three). */
-  quorum: fromEnv('REDIS_QUORUM', Integer(2, 1, 5))
+  quorum: fromEnv('REDIS_QUORUM', Integer(2, 1, 5)),
+  /** nginx's stub_status, on a listener of its own on 127.0.0.1 (for the nginx exporter). */
+  nginxStatusPort: fromEnv('NGINX_STATUS_PORT', Port(8081)),
+  /** Prometheus and the two exporters run with the stack (docs/observability.md); 0 leaves them out. */
+  observe: fromEnv('OBSERVE', Switch('1'), (observe) => observe === '1'),
+  promPort: fromEnv('PROM_PORT', Port(9090)),
+  nginxExporterPort: fromEnv('NGINX_EXPORTER_PORT', Port(9113)),
+  redisExporterPort: fromEnv('REDIS_EXPORTER_PORT', Port(9121))
 }
 
 type FromEnv = { [K in keyof typeof ENV_SETTINGS]: ReturnType<(typeof ENV_SETTINGS)[K]['read']> }
@@ -83,12 +90,15 @@ export interface StackSettings extends FromEnv {
 export const StackEnvSchema = Type.Object(Object.fromEntries(Object.values(ENV_SETTINGS).map((s) => [s.variable, s.schema])))
 
 /** The stack's ports besides the API range: each kept over a running stack, checked for clashes, freed by `down`. */
-export const SINGLE_PORTS = ['lbPort', 'redisPort'] as const
+export const SINGLE_PORTS = ['lbPort', 'redisPort', 'nginxStatusPort'] as const
+
+/** Prometheus's and the exporters' ports: the stack's while OBSERVE=1. */
+export const OBSERVE_PORTS = ['promPort', 'nginxExporterPort', 'redisExporterPort'] as const
 
 /** The replicated store's ports (sentinel mode): kept, checked and freed like the others while it runs. */
 export const LIST_PORTS = ['replicaPorts', 'sentinelPorts'] as const
 
-const PORTS = [...SINGLE_PORTS, 'apiBasePort'] as const
+const PORTS = [...SINGLE_PORTS, ...OBSERVE_PORTS, 'apiBasePort'] as const
 
 /** The settings that decide what runs where: they cannot change while the stack is up. */
 export const PORT_SETTINGS = ['dir', ...PORTS] as const
@@ -174,7 +184,8 @@ function problem (variable: string, data: Record<string, unknown>, message = 'is
 /** Every port the stack listens on: what must not clash, and what `down` checks is free again. */
 export function stackPorts (settings: StackSettings): number[] {
   const replicated = settings.redisMode === 'sentinel' ? [...settings.replicaPorts, ...settings.sentinelPorts] : []
-  return [...SINGLE_PORTS.map((key) => settings[key]), ...apiPortsOf(settings), ...replicated]
+  const observed = settings.observe ? OBSERVE_PORTS.map((key) => settings[key]) : []
+  return [...SINGLE_PORTS.map((key) => settings[key]), ...apiPortsOf(settings), ...replicated, ...observed]
 }
 
 export function apiPortsOf (settings: Pick<StackSettings, 'apiBasePort' | 'instances'>): number[] {

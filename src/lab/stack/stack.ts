@@ -10,6 +10,7 @@ import { movedSettings, stackPorts, type StackSettings } from './settings.js'
 import { clearState, readState, stackPaths, stackSupervisor, writeState, type StackState } from './state.js'
 import { apiPart } from './parts/api.js'
 import { nginxPart } from './parts/nginx.js'
+import { OBSERVE_BINARIES, observePart, observeStatus, type ObserveStatus } from './parts/observe.js'
 import { StackError, type DaemonStatus, type PartContext, type Say, type StackPart } from './parts/part.js'
 import { redisPart } from './parts/redis.js'
 import { replicatedPart, type ReplicatedStatus } from './parts/redis-ha.js'
@@ -22,7 +23,7 @@ export { StackError, type Say }
  * Redis, nginx the apps); `down` stops them in reverse: balancers before
  * servers before stores, as the supervisor orders roles.
  */
-const PARTS: readonly StackPart[] = [storePart, apiPart, nginxPart]
+const PARTS: readonly StackPart[] = [storePart, apiPart, nginxPart, observePart]
 
 function partContext (state: StackState, supervisor: Supervisor, say: Say): PartContext {
   return { settings: state.settings, paths: stackPaths(state.settings.dir), supervisor, say }
@@ -30,13 +31,14 @@ function partContext (state: StackState, supervisor: Supervisor, say: Say): Part
 
 /**
  * Brings the stack up, or makes a running one match `settings`: Redis (AOF on),
- * the PM2 apps, nginx. Idempotent: what already runs as asked is left alone.
+ * the PM2 apps, nginx, and (OBSERVE=1) the exporters and Prometheus. Idempotent: what already runs as asked is left alone.
  * Returns once a request through nginx has reached every instance. If it fails
  * half-way, or Ctrl-C stops it, whatever this call started is stopped again.
  */
 export async function up (settings: StackSettings, say: Say = () => {}): Promise<StackState> {
   requireBinary('redis-server')
   requireBinary('nginx')
+  if (settings.observe) for (const binary of OBSERVE_BINARIES) requireBinary(binary)
   if (!existsSync(SERVER_SCRIPT)) throw new StackError(`${SERVER_SCRIPT} is missing: run npm run build first`)
 
   const previous = readState(settings.dir)
@@ -109,12 +111,14 @@ export interface StackStatus {
   apps: Array<Pm2App & { ready: boolean }>
   nginx: DaemonStatus | null
   throughNginx: { expected: number, reached: string[] } | null
+  /** OBSERVE=1: Prometheus, the exporters, and every scrape target's health. */
+  observe: ObserveStatus | null
 }
 
 /** Each part of the stack, and whether a request through nginx reaches every instance. */
 export async function status (dir: string): Promise<StackStatus> {
   const state = readState(dir)
-  if (state === null) return { up: false, settings: null, redis: null, replicated: null, apps: [], nginx: null, throughNginx: null }
+  if (state === null) return { up: false, settings: null, redis: null, replicated: null, apps: [], nginx: null, throughNginx: null, observe: null }
   const { settings } = state
   const ctx = partContext(state, stackSupervisor(state), () => {})
   const replicated = settings.redisMode === 'sentinel' ? await replicatedPart.status(ctx) : null
@@ -128,6 +132,7 @@ export async function status (dir: string): Promise<StackStatus> {
     replicated,
     apps: await apiPart.status(ctx),
     nginx: await nginxPart.status(ctx),
-    throughNginx: { expected: settings.instances, reached: await instancesThrough(settings.lbPort, settings.instances) }
+    throughNginx: { expected: settings.instances, reached: await instancesThrough(settings.lbPort, settings.instances) },
+    observe: settings.observe ? await observeStatus(ctx) : null
   }
 }

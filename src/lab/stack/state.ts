@@ -23,6 +23,8 @@ export function stackPaths (dir: string) {
     redisHa: join(dir, 'redis-ha'),
     pm2Home: join(dir, 'pm2'),
     nginx: join(dir, 'nginx'),
+    /** prometheus.yml (generated), data/ (its TSDB), its log. */
+    prometheus: join(dir, 'prometheus'),
     logs: join(dir, 'logs')
   }
 }

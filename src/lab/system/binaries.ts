@@ -9,7 +9,10 @@ export const INSTALL_HINTS: Record<string, string> = {
   'redis-server': 'sudo apt-get install -y redis-server   (macOS: brew install redis)',
   nginx: 'sudo apt-get install -y nginx   (macOS: brew install nginx)',
   wrk: 'sudo apt-get install -y wrk   (macOS: brew install wrk)',
-  chromium: 'sudo apt-get install -y chromium'
+  chromium: 'sudo apt-get install -y chromium',
+  prometheus: 'sudo apt-get install -y prometheus   (or leave it out: OBSERVE=0)',
+  'prometheus-nginx-exporter': 'sudo apt-get install -y prometheus-nginx-exporter   (or leave it out: OBSERVE=0)',
+  'prometheus-redis-exporter': 'sudo apt-get install -y prometheus-redis-exporter   (or leave it out: OBSERVE=0)'
 }
 
 /** The absolute path of an executable on PATH (or in the sbin folders), or null. */
