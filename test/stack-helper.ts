@@ -14,10 +14,13 @@ export interface TestStack {
 
 /**
  * Brings a whole local stack (Redis, PM2 apps, nginx) up on free ports in a
- * temporary state folder, and takes it down in teardown, pass or fail.
+ * temporary state folder, and takes it down in teardown, pass or fail. Without
+ * Prometheus and the exporters unless asked (`observe: true`): their 1 s scrapes
+ * only add CPU to the drills' timing on a 2-core machine, and the tests of the
+ * observed stack ask for it.
  */
 export async function startTestStack (t: Test, overrides: Partial<StackSettings> = {}): Promise<TestStack> {
-  const settings = await freshStackSettings(overrides)
+  const settings = await freshStackSettings({ observe: false, ...overrides })
   // tap kills a file that runs past its timeout; the stack's daemons are detached
   // (they must outlive the CLI), so take them down on the way out too.
   const unregister = onInterrupt(() => down(settings.dir, { purge: true }).then(() => {}))

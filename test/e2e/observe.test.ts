@@ -35,7 +35,7 @@ const byInstance = (samples: Array<{ labels: Record<string, string>, value: numb
 t.setTimeout(10 * 60_000)
 
 t.test('the observed stack: Prometheus scrapes each instance, both exporters and itself', async (t) => {
-  const { base, settings } = await startTestStack(t)
+  const { base, settings } = await startTestStack(t, { observe: true })
   const prom = settings.promPort
   t.not(prom, 9090, 'a free port, never the default')
   // The next scrape of every target, once `after` (unix ms) is past.

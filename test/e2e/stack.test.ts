@@ -22,7 +22,7 @@ async function post (url: string, body: unknown, headers: Record<string, string>
 }
 
 t.test('the stack on Redis', async (t) => {
-  const stack = await startTestStack(t)
+  const stack = await startTestStack(t, { observe: true })
   const { base, settings } = stack
 
   t.test('nginx round-robins: over 400 GETs each of the 4 instances serves 25% ± 5%', async (t) => {
