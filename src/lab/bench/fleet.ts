@@ -250,6 +250,8 @@ export class Fleet {
       upstreams,
       keepalive: topology.keepalive ? 256 : 0,
       retryNonIdempotent: true,
+      passiveHealth: true,
+      retryShed: false,
       accessLogFile: topology.accessLog ? join(prefix, 'logs', 'access.log') : null
     })
     await this.#supervisor.start(nginxSpec(`nginx ${id}`, prefix, port))

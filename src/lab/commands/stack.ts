@@ -50,7 +50,7 @@ export function registerStackCommands (program: Command): void {
 }
 
 function healthy (s: StackStatus): boolean {
-  return s.up && s.redis?.answers === true && s.nginx?.answers === true &&
+  return s.up && s.redis?.answers === true && s.nginx?.answers === true && (s.settings?.watchdog !== true || s.watchdog?.answers === true) &&
     s.apps.length === s.settings?.instances && s.apps.every((a) => a.status === 'online' && a.ready) &&
     s.throughNginx?.reached.length === s.throughNginx?.expected
 }
@@ -63,6 +63,7 @@ function printStatus (s: StackStatus): void {
   const mark = (ok: boolean) => (ok ? 'ok  ' : 'DOWN')
   console.log(`redis   ${mark(s.redis?.answers === true)} pid ${s.redis?.pid ?? '-'}  port ${s.settings.redisPort}`)
   console.log(`nginx   ${mark(s.nginx?.answers === true)} pid ${s.nginx?.pid ?? '-'}  port ${s.settings.lbPort}`)
+  if (s.watchdog !== null) console.log(`watchdog ${mark(s.watchdog.answers)} pid ${s.watchdog.pid ?? '-'}  (probes each instance's /health/live)`)
   console.log(textTable(['app', 'status', 'pid', 'restarts', 'port', 'ready'],
     s.apps.map((app) => [app.name, app.status, String(app.pid), String(app.restarts), String(app.port ?? '-'), app.ready ? 'yes' : 'no'])))
   const reached = s.throughNginx?.reached ?? []

@@ -12,15 +12,17 @@ import { apiPart } from './parts/api.js'
 import { nginxPart } from './parts/nginx.js'
 import { StackError, type DaemonStatus, type PartContext, type Say, type StackPart } from './parts/part.js'
 import { redisPart } from './parts/redis.js'
+import { watchdogPart } from './parts/watchdog.js'
 
 export { StackError, type Say }
 
 /**
  * The stack's parts in start order: each may use those before it (the apps
- * Redis, nginx the apps); `down` stops them in reverse: balancers before
- * servers before stores, as the supervisor orders roles.
+ * Redis, nginx and the watchdog the apps); `down` stops them in reverse: the
+ * watchdog first (it would otherwise watch the instances go), then balancers
+ * before servers before stores, as the supervisor orders roles.
  */
-const PARTS: readonly StackPart[] = [redisPart, apiPart, nginxPart]
+const PARTS: readonly StackPart[] = [redisPart, apiPart, nginxPart, watchdogPart]
 
 function partContext (state: StackState, supervisor: Supervisor, say: Say): PartContext {
   return { settings: state.settings, paths: stackPaths(state.settings.dir), supervisor, say }
@@ -105,13 +107,15 @@ export interface StackStatus {
   redis: DaemonStatus | null
   apps: Array<Pm2App & { ready: boolean }>
   nginx: DaemonStatus | null
+  /** null when the stack runs without it. */
+  watchdog: DaemonStatus | null
   throughNginx: { expected: number, reached: string[] } | null
 }
 
 /** Each part of the stack, and whether a request through nginx reaches every instance. */
 export async function status (dir: string): Promise<StackStatus> {
   const state = readState(dir)
-  if (state === null) return { up: false, settings: null, redis: null, apps: [], nginx: null, throughNginx: null }
+  if (state === null) return { up: false, settings: null, redis: null, apps: [], nginx: null, watchdog: null, throughNginx: null }
   const { settings } = state
   const ctx = partContext(state, stackSupervisor(state), () => {})
   return {
@@ -120,6 +124,7 @@ export async function status (dir: string): Promise<StackStatus> {
     redis: await redisPart.status(ctx),
     apps: await apiPart.status(ctx),
     nginx: await nginxPart.status(ctx),
+    watchdog: settings.watchdog ? await watchdogPart.status(ctx) : null,
     throughNginx: { expected: settings.instances, reached: await instancesThrough(settings.lbPort, settings.instances) }
   }
 }

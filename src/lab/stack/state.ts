@@ -21,7 +21,8 @@ export function stackPaths (dir: string) {
     redis: join(dir, 'redis'),
     pm2Home: join(dir, 'pm2'),
     nginx: join(dir, 'nginx'),
-    logs: join(dir, 'logs')
+    logs: join(dir, 'logs'),
+    watchdog: join(dir, 'watchdog')
   }
 }
 
