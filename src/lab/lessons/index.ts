@@ -1,5 +1,6 @@
 import { benchLesson } from './bench.js'
 import { checkLesson } from './check.js'
+import { failoverLesson } from './failover.js'
 import { hangLesson } from './hang.js'
 import { killLesson } from './kill.js'
 import type { AnyLesson } from './lesson.js'
@@ -17,6 +18,7 @@ export const LESSONS: readonly AnyLesson[] = [
   killLesson,
   reloadLesson,
   redisLesson,
+  failoverLesson,
   hangLesson,
   benchLesson
 ]
