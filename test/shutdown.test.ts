@@ -16,8 +16,9 @@ function rawExchange (port: number, writes: Array<{ at: number, data: string }>)
   })
 }
 
-t.test('graceful close: the in-flight request finishes, a new one gets 503 + Connection: close', async (t) => {
-  const app = await buildApp(testConfig({ STORE: 'memory' }))
+t.test('graceful close, a client reaching the instance directly: the in-flight request finishes, a new one gets 503 + Connection: close', async (t) => {
+  // No balancer trusted: every peer is a client, which gets an answer.
+  const app = await buildApp(testConfig({ STORE: 'memory', TRUST_PROXY: '' }))
   // An I/O-bound request that is still running when close() begins.
   app.get('/slow', async () => { await sleep(300); return { done: true } })
   await app.listen({ port: 0, host: '127.0.0.1' })
@@ -53,6 +54,35 @@ t.test('graceful close: the in-flight request finishes, a new one gets 503 + Con
   t.match(second, /"code":"SL_SHUTTING_DOWN"/)
   t.match(liveAnswer, /^HTTP\/1\.1 200 /, 'liveness still says alive while draining')
   t.match(liveAnswer, /connection: close/i, 'and closes that connection too')
+})
+
+t.test('graceful close, the balancer: a new request gets no answer, its connection is closed for nginx to retry elsewhere', async (t) => {
+  // 127.0.0.1 is the balancer (TRUST_PROXY's default).
+  const app = await buildApp(testConfig({ STORE: 'memory' }))
+  app.get('/slow', async () => { await sleep(300); return { done: true } })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  const port = app.instance.port
+
+  const inFlight = rawExchange(port, [{ at: 0, data: 'GET /slow HTTP/1.1\r\nHost: test\r\n\r\n' }])
+  // A request whose headers are still arriving when close() begins (its connection is
+  // not idle, so not reaped): what nginx sending on a pooled connection looks like.
+  const refused = rawExchange(port, [
+    { at: 0, data: 'POST /kv/a HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 13\r\n' },
+    { at: 150, data: '\r\n{"value":"x"}' }
+  ])
+  // A scrape, sent once the refused request is gone (/metrics answers while draining).
+  const scrape = rawExchange(port, [
+    { at: 0, data: 'GET /metrics HTTP/1.1\r\nHost: test\r\n' },
+    { at: 220, data: '\r\n' }
+  ])
+  await sleep(50)
+  const closed = app.close()
+  t.equal(await refused, '', 'the connection was closed without a byte of answer')
+  t.match(await scrape, /\nhttp_requests_in_flight 1\n/, 'counted out: only /slow is still in flight')
+  t.match(await inFlight, /^HTTP\/1\.1 200 [\s\S]*\{"done":true\}/, 'the in-flight request completed')
+  t.equal(await app.store.getKv('a'), null, 'the refused write never ran')
+  await closed
 })
 
 t.test('closing with idle keep-alive connections open does not hang', async (t) => {
