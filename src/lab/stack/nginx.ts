@@ -73,7 +73,13 @@ export function templateValues (options: BalancerOptions): NginxTemplateValues {
   const retry = options.retryNonIdempotent ? NEXT_UPSTREAM_WITH_RETRY : NEXT_UPSTREAM_DEFAULT
   return {
     SL_LISTEN: options.listen,
-    SL_UPSTREAM_SERVERS: options.upstreams.map((address) => `    server ${address} ${health};`).join('\n'),
+    SL_UPSTREAM_SERVERS: [
+      ...options.upstreams.map((address) => `    server ${address} ${health};`),
+      // Panic routing: the same instances again as backups that are never taken out,
+      // used only while every one above is out of rotation (a machine so busy that all
+      // of them missed the read timeout at once): slow answers, not "no live upstreams".
+      ...(options.passiveHealth ? options.upstreams.map((address) => `    server ${address} backup max_fails=0;`) : [])
+    ].join('\n'),
     SL_UPSTREAM_KEEPALIVE: options.keepalive > 0
       ? `keepalive ${options.keepalive};`
       : '# keepalive off: a new connection to an instance for every request',

@@ -10,8 +10,8 @@
  * What it will not do: count a refused connection (the instance is dead or starting:
  * PM2's job) or any HTTP answer (a 503 is an answer: the process runs) as a miss;
  * kill while no other instance answered that round (the machine, or the watchdog
- * itself, stalled: killing would make it worse); kill the same instance again before
- * its replacement has answered once.
+ * itself, stalled: killing would make it worse); kill more than one instance at a
+ * time, or any while a killed one's replacement has not answered once.
  */
 import { appendFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
@@ -60,7 +60,7 @@ export function probeLive (port: number, timeoutMs: number): Promise<ProbeOutcom
   })
 }
 
-interface TargetState {
+export interface TargetState {
   misses: number
   /** Killed, and its replacement has not answered yet. */
   replacing: { pid: number, atMs: number } | null
@@ -77,12 +77,21 @@ export interface WatchEvent {
   detail?: string
 }
 
-/** What to do after a round: the targets to kill, and those a kill is held back for. */
+/**
+ * What to do after a round: the target to kill (one at most), and those a kill is
+ * held back for. One at a time, and none while an earlier one's replacement has not
+ * answered yet: on a starved machine (measured here at a load average of 25) healthy
+ * instances miss probes too, and killing several at once turned one frozen instance
+ * into a fleet restarting together. The silent instance with the most misses goes first.
+ */
 export function decide (config: Pick<WatchdogConfig, 'misses'>, states: ReadonlyMap<string, TargetState>, outcomes: ReadonlyMap<string, ProbeOutcome>): { kill: string[], hold: string[] } {
-  const due = [...states].filter(([name, s]) => s.replacing === null && s.misses >= config.misses && outcomes.get(name) === 'silent').map(([name]) => name)
-  const someoneAnswered = [...outcomes.values()].includes('answered')
+  const due = [...states].filter(([name, s]) => s.replacing === null && s.misses >= config.misses && outcomes.get(name) === 'silent')
+    .sort(([, a], [, b]) => b.misses - a.misses).map(([name]) => name)
   if (due.length === 0) return { kill: [], hold: [] }
-  return someoneAnswered || states.size === 1 ? { kill: due, hold: [] } : { kill: [], hold: due }
+  const someoneAnswered = [...outcomes.values()].includes('answered')
+  const replacing = [...states.values()].some((s) => s.replacing !== null)
+  if ((!someoneAnswered && states.size > 1) || replacing) return { kill: [], hold: due }
+  return { kill: due.slice(0, 1), hold: due.slice(1) }
 }
 
 export class Watchdog {
@@ -135,7 +144,7 @@ export class Watchdog {
       }
     }
     const { kill, hold } = decide(this.#config, this.#states, outcomes)
-    for (const name of hold) this.#event({ event: 'held', target: name, misses: this.#states.get(name)!.misses, detail: 'no instance answered this round: not killing' })
+    for (const name of hold) this.#event({ event: 'held', target: name, misses: this.#states.get(name)!.misses, detail: 'not killing: no instance answered this round, or another is being replaced' })
     for (const name of kill) this.#kill(targets.find((t) => t.name === name)!)
     this.#writeStatus()
   }
