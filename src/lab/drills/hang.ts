@@ -152,15 +152,16 @@ export function hangFault (stack: RunningStack, options: HangOptions): Fault {
       if (frozen === null) return [...checks, { name: 'an instance frozen', expected: 'yes', actual: 'no', pass: false }]
       const f: Frozen = frozen
       const toDrill = (epochMs: number) => epochMs - epochAtStart
-      const lines = await readAccessLogWhenFlushed(logFile, logOffset, Date.now())
-      tries = frozenTries(lines, `127.0.0.1:${f.port}`, epochAtStart + f.frozenAtMs, epochAtStart + (f.thawedAtMs ?? f.readyAtMs ?? options.durationSeconds * 1000))
-      const detectedAfterMs = tries.detectedAtMs === null ? null : Math.round(toDrill(tries.detectedAtMs) - f.frozenAtMs)
-      if (tries.detectedAtMs !== null) mark('detected', f.target, `nginx gave up on it after ${detectedAfterMs} ms and retried elsewhere`, toDrill(tries.detectedAtMs))
       const kill = watchdogEvents(stack.settings, watchdogOffset).find((e) => e.event === 'kill' && e.target === f.target)
       if (kill !== undefined) {
         f.killedAtMs = toDrill(kill.at)
         mark('watchdog-kill', f.target, `pid ${kill.pid ?? '?'} after ${kill.misses ?? '?'} silent probes`, f.killedAtMs)
       }
+      const lines = await readAccessLogWhenFlushed(logFile, logOffset, Date.now())
+      // Frozen until thawed or killed: a refused connect to the dead process after the kill costs nothing.
+      tries = frozenTries(lines, `127.0.0.1:${f.port}`, epochAtStart + f.frozenAtMs, epochAtStart + (f.thawedAtMs ?? f.killedAtMs ?? options.durationSeconds * 1000))
+      const detectedAfterMs = tries.detectedAtMs === null ? null : Math.round(toDrill(tries.detectedAtMs) - f.frozenAtMs)
+      if (tries.detectedAtMs !== null) mark('detected', f.target, `nginx gave up on it after ${detectedAfterMs} ms and retried elsewhere`, toDrill(tries.detectedAtMs))
       if (f.routedAtMs !== undefined) mark('routed', f.target, `${Math.round(f.routedAtMs - f.frozenAtMs)} ms after the freeze`, f.routedAtMs)
       const logged = lines.length > 0
       checks.push({
@@ -173,7 +174,7 @@ export function hangFault (stack: RunningStack, options: HangOptions): Fault {
         const after = tries.afterDetectionAtMs
         const gap = shortestGap(after)
         const clientSide = tries.detectedAtMs === null ? 0 : slowSentAtMs.filter((ms) => ms > toDrill(tries!.detectedAtMs!)).length
-        const until = f.readyAtMs ?? options.durationSeconds * 1000
+        const until = f.killedAtMs ?? options.durationSeconds * 1000
         checks.push({
           name: 'after the first detection: requests that paid the timeout',
           expected: `≤ 1 per ${failTimeoutMs} ms (fail_timeout)`,
