@@ -64,10 +64,10 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   const metrics = config.METRICS === 1 ? createServiceMetrics() : undefined
   if (metrics) await app.register(metricsPlugin, { metrics })
   await app.register(instancePlugin, { id: config.INSTANCE_ID, port: config.PORT })
+  await app.register(balancerPlugin, { trust })
   await app.register(shutdownPlugin)
   await app.register(errorsPlugin)
   await app.register(sensible)
-  await app.register(balancerPlugin, { trust })
   await app.register(jsonBodyPlugin)
   await app.register(storePlugin, {
     kind: config.STORE,

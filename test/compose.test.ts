@@ -127,6 +127,8 @@ t.test("nginx: the container's values are what the renderer gives for the contai
     upstreams: ['api:3001', 'api:3002', 'api:3003', 'api:3004'],
     keepalive: 256,
     retryNonIdempotent: true,
+    passiveHealth: true,
+    retryShed: false,
     accessLogFile: '/var/log/nginx/access.log',
     statusListen: '127.0.0.1:8081'
   })

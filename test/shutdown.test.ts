@@ -34,8 +34,9 @@ function slowRoute (app: Awaited<ReturnType<typeof buildApp>>, count: number): P
   })
 }
 
-t.test('graceful close: the in-flight request finishes, a new one gets 503 + Connection: close', async (t) => {
-  const app = await buildApp(testConfig({ STORE: 'memory' }))
+t.test('graceful close, a client reaching the instance directly: the in-flight request finishes, a new one gets 503 + Connection: close', async (t) => {
+  // No balancer trusted: every peer is a client, which gets an answer.
+  const app = await buildApp(testConfig({ STORE: 'memory', TRUST_PROXY: '' }))
   // I/O-bound requests that are still running when close() begins.
   const bothArrived = slowRoute(app, 2)
   await app.listen({ port: 0, host: '127.0.0.1' })
@@ -68,6 +69,35 @@ t.test('graceful close: the in-flight request finishes, a new one gets 503 + Con
   t.match(second, /"code":"SL_SHUTTING_DOWN"/)
   t.match(liveAnswer, /^HTTP\/1\.1 200 /, 'liveness still says alive while draining')
   t.match(liveAnswer, /connection: close/i, 'and closes that connection too')
+})
+
+t.test('graceful close, the balancer: a new request gets no answer, its connection is closed for nginx to retry elsewhere', async (t) => {
+  // 127.0.0.1 is the balancer (TRUST_PROXY's default).
+  const app = await buildApp(testConfig({ STORE: 'memory' }))
+  const arrived = slowRoute(app, 1)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  const port = app.instance.port
+
+  let closingBegan = (): void => {}
+  const closing = new Promise<void>((resolve) => { closingBegan = resolve })
+  const inFlight = rawExchange(port, 'GET /slow HTTP/1.1\r\nHost: test\r\n\r\n', new Promise(() => {}), '')
+  // A request whose headers are still arriving when close() begins (its connection is
+  // not idle, so not reaped): what nginx sending on a pooled connection looks like.
+  const refused = rawExchange(port, 'POST /kv/a HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 13\r\n', closing, '\r\n{"value":"x"}')
+  // A scrape, completed once the refused request is gone (/metrics answers while draining).
+  const scrape = rawExchange(port, 'GET /metrics HTTP/1.1\r\nHost: test\r\n', refused, '\r\n')
+  await arrived
+  // The two half-sent requests' first bytes are read by now (they were sent before /slow's).
+  await sleep(50)
+  const closed = app.close()
+  while (!app.isClosing()) await sleep(1)
+  closingBegan()
+  t.equal(await refused, '', 'the connection was closed without a byte of answer')
+  t.match(await scrape, /\nhttp_requests_in_flight 1\n/, 'counted out: only /slow is still in flight')
+  t.match(await inFlight, /^HTTP\/1\.1 200 [\s\S]*\{"done":true\}/, 'the in-flight request completed')
+  t.equal(await app.store.getKv('a'), null, 'the refused write never ran')
+  await closed
 })
 
 t.test('closing with idle keep-alive connections open does not hang', async (t) => {

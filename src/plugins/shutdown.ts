@@ -17,9 +17,15 @@ const REAP_INTERVAL_MS = 50
 
 /**
  * Graceful close, the part Fastify leaves to us:
- * - new requests while closing get a JSON 503 with `Connection: close` (and
- *   `x-instance`, which Fastify's built-in 503 lacks), which nginx retries elsewhere
- *   (all but routes marked `config: { servesWhileClosing: true }`: /health/live);
+ * - a new request while closing from the balancer (TRUST_PROXY's peer) gets no
+ *   answer: its connection is closed, which nginx counts as a failed try and retries
+ *   on another instance (POSTs too: safe, a retried mutation applies once). nginx
+ *   does not retry 503s, since a 503 means "shedding" or "store down", where a retry
+ *   only multiplies the work; closing is how draining says "not me, try another";
+ * - from anyone else (a client reaching the instance directly), a JSON 503 with
+ *   `Connection: close` (and `x-instance`, which Fastify's built-in 503 lacks);
+ * - routes marked `config: { servesWhileClosing: true }` (/health/live, /metrics)
+ *   still answer;
  * - idle keep-alive sockets are closed every 50 ms while in-flight requests finish.
  *   Node reaps idle sockets once when close() starts; a pooled balancer connection
  *   that goes idle afterwards would otherwise hold close() open until the process
@@ -43,8 +49,14 @@ export default fp(function shutdownPlugin (app, _opts, done) {
   })
   app.addHook('onRequest', function (request, reply, next) {
     if (!closing || request.routeOptions.config.servesWhileClosing === true) return next()
+    if (app.isBalancer(request.socket.remoteAddress)) {
+      request.log.debug('draining: connection closed unanswered, for the balancer to retry elsewhere')
+      reply.hijack()
+      request.socket.destroy()
+      return
+    }
     reply.header('connection', 'close')
     next(new ShuttingDownError())
   })
   done()
-}, { name: 'shutdown', fastify: '5.x', dependencies: ['instance'] })
+}, { name: 'shutdown', fastify: '5.x', dependencies: ['instance', 'balancer'] })

@@ -253,6 +253,8 @@ export class Fleet {
       upstreams,
       keepalive: topology.keepalive ? 256 : 0,
       retryNonIdempotent: true,
+      passiveHealth: true,
+      retryShed: false,
       accessLogFile: topology.accessLog ? join(prefix, 'logs', 'access.log') : null,
       // The template's stub_status listener needs a port of its own; nothing scrapes it here.
       statusListen: `127.0.0.1:${await this.port()}`

@@ -55,6 +55,7 @@ export function registerStackCommands (program: Command): void {
 
 function healthy (s: StackStatus): boolean {
   return s.up && s.redis?.answers === true && s.nginx?.answers === true && (s.replicated === null || s.replicated.whole) &&
+    (s.settings?.watchdog !== true || s.watchdog?.answers === true) &&
     s.apps.length === s.settings?.instances && s.apps.every((a) => a.status === 'online' && a.ready) &&
     s.throughNginx?.reached.length === s.throughNginx?.expected && observed(s)
 }
@@ -99,6 +100,7 @@ function printStatus (s: StackStatus): void {
   if (s.replicated === null) console.log(`redis   ${mark(s.redis?.answers === true)} pid ${s.redis?.pid ?? '-'}  port ${s.settings.redisPort}`)
   else printReplicated(s.replicated, s.settings.durable)
   console.log(`nginx   ${mark(s.nginx?.answers === true)} pid ${s.nginx?.pid ?? '-'}  port ${s.settings.lbPort}`)
+  if (s.watchdog !== null) console.log(`watchdog ${mark(s.watchdog.answers)} pid ${s.watchdog.pid ?? '-'}  (probes each instance's /health/live)`)
   console.log(textTable(['app', 'status', 'pid', 'restarts', 'port', 'ready'],
     s.apps.map((app) => [app.name, app.status, String(app.pid), String(app.restarts), String(app.port ?? '-'), app.ready ? 'yes' : 'no'])))
   const reached = s.throughNginx?.reached ?? []

@@ -3,7 +3,7 @@ import { secondsSince } from '../load/progress.js'
 import type { DrillResult } from '../results.js'
 import { isAlive, waitFor } from '../system/process.js'
 import { restartsSince } from '../stack/pm2.js'
-import { isReady } from '../stack/probe.js'
+import { instancePid, isReady } from '../stack/probe.js'
 import { apiPortsOf, appNames } from '../stack/settings.js'
 import { stackPaths } from '../stack/state.js'
 import type { RunningStack } from '../stack/running-stack.js'
@@ -24,14 +24,6 @@ interface Recovery {
   readyAfterMs: number | null
   routedAfterMs: number | null
   superseded?: boolean
-}
-
-/** A worker's PID, from the instance itself (GET / answers with it): fast, and it proves the worker is up. */
-async function pidOf (port: number): Promise<number | null> {
-  return fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(500) })
-    .then((r) => (r.ok ? r.json() : null))
-    .then((body) => (Number.isInteger((body as { pid?: unknown } | null)?.pid) ? (body as { pid: number }).pid : null))
-    .catch(() => null)
 }
 
 /**
@@ -71,7 +63,7 @@ export function killFault (stack: RunningStack, options: KillOptions): Fault {
         if (serving.length === 0) continue
         const i = serving[Math.floor(Math.random() * serving.length)]!
         const target = names[i]!
-        const pid = await pidOf(ports[i]!)
+        const pid = await instancePid(ports[i]!)
         if (pid === null) continue // not answering: skip this tick
         const recovery: Recovery = { target, killedAtMs: now(), readyAfterMs: null, routedAfterMs: null }
         // A worker killed again before nginx routed to it: the earlier recovery has no routed time.

@@ -18,8 +18,12 @@ export interface DrillDeclaration<P extends TProperties> {
   fault: (stack: RunningStack, options: StaticDecode<DrillOptions<P>>) => Fault
   /** The load's model for this drill (default: the closed model). */
   model?: 'closed' | 'open'
+  /** The load's flags with this drill's own defaults (the open model needs a socket per request in flight). */
+  load?: Partial<typeof DrillLoadOptions>
   stack?: (options: StaticDecode<DrillOptions<P>>) => Partial<StackSettings>
   intro?: (options: StaticDecode<DrillOptions<P>>) => string | undefined
+  /** Why these options cannot run together, or undefined. */
+  invalid?: (options: StaticDecode<DrillOptions<P>>) => string | undefined
   resultFile?: (options: StaticDecode<DrillOptions<P>>) => string
   /** The lab summary's line (its PASS/FAIL comes from the verdict). */
   headline: (result: DrillResult) => string
@@ -37,10 +41,11 @@ export function defineDrill<P extends TProperties> (drill: DrillDeclaration<P>):
     name: drill.name,
     command: ['drill', drill.name],
     description: drill.description,
-    options: Type.Object({ ...drill.options, ...DrillLoadOptions }) as DrillOptions<P>,
+    options: Type.Object({ ...drill.options, ...DrillLoadOptions, ...drill.load }) as DrillOptions<P>,
     usesStack: true,
     ...(drill.stack ? { stack: drill.stack } : {}),
     ...(drill.intro ? { intro: drill.intro } : {}),
+    ...(drill.invalid ? { invalid: drill.invalid } : {}),
     resultFile: drill.resultFile ?? (() => `${drill.name}.json`),
     run: ({ stack, meta, io }, o) => {
       // The load's options are in every drill's (DrillLoadOptions above); TypeScript cannot see it through P.

@@ -1,6 +1,7 @@
 import { benchLesson } from './bench.js'
 import { checkLesson } from './check.js'
 import { failoverLesson } from './failover.js'
+import { hangLesson } from './hang.js'
 import { killLesson } from './kill.js'
 import type { AnyLesson } from './lesson.js'
 import { loadLesson } from './load.js'
@@ -18,5 +19,6 @@ export const LESSONS: readonly AnyLesson[] = [
   reloadLesson,
   redisLesson,
   failoverLesson,
+  hangLesson,
   benchLesson
 ]

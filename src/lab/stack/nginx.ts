@@ -13,10 +13,15 @@ const run = promisify(execFile)
 export interface NginxTemplateValues {
   /** `listen` argument: "127.0.0.1:8080" locally, "80" in the container. */
   SL_LISTEN: string
-  /** One `server host:port max_fails=0;` per instance. */
+  /** One `server host:port max_fails=1 fail_timeout=1s;` per instance. */
   SL_UPSTREAM_SERVERS: string
   SL_UPSTREAM_KEEPALIVE: string
   SL_NEXT_UPSTREAM: string
+  SL_NEXT_UPSTREAM_TRIES: string
+  /** proxy_read_timeout of the fast routes (all but /work). */
+  SL_READ_TIMEOUT: string
+  /** proxy_read_timeout of GET /work, the deliberately slow route. */
+  SL_SLOW_READ_TIMEOUT: string
   SL_ACCESS_LOG: string
   /** `listen` argument of the stub_status server: "127.0.0.1:8081", local only. */
   SL_STATUS_LISTEN: string
@@ -30,24 +35,62 @@ export interface BalancerOptions {
   keepalive: number
   /** Retry POSTs on the next instance too (needs idempotent mutations). */
   retryNonIdempotent: boolean
+  /** Short per-route read timeouts, and an instance out of rotation on its first failure; false: the old 10 s, never out. */
+  passiveHealth: boolean
+  /** Retry 502 and 503 answers too, 4 tries (the old policy). */
+  retryShed: boolean
   /** File for the (buffered) access log, or null for `access_log off`. */
   accessLogFile: string | null
   /** Where stub_status listens (for the nginx exporter): a local address only. */
   statusListen: string
 }
 
-/** The retry conditions with the stack's failover, and nginx's default (which never retries a POST). */
-export const NEXT_UPSTREAM_WITH_RETRY = 'error timeout http_502 http_503 non_idempotent'
+/**
+ * The retry conditions: a try that failed (no connection, a connection closed
+ * before any answer, a timeout) is retried on the next instance, POSTs included
+ * (safe: a retried mutation applies once). An answer is never retried: a 503 says
+ * the instance is shedding or the shared store is down, and every other instance
+ * would say the same, at the cost of more work.
+ */
+export const NEXT_UPSTREAM_WITH_RETRY = 'error timeout non_idempotent'
+/** nginx's default, which never retries a POST (the kill drill's "before"). */
 export const NEXT_UPSTREAM_DEFAULT = 'error timeout'
+/** The old policy (retryShed): 502s and 503s retried too. */
+export const NEXT_UPSTREAM_RETRY_SHED = 'http_502 http_503'
+
+/**
+ * The per-route budgets (passiveHealth): how long nginx waits for an instance's
+ * answer before it calls the instance frozen and retries elsewhere, and how long
+ * that instance then stays out of rotation. The fast routes' budget sits above the
+ * service's own worst answer — a 503 once its 400 ms Redis command timeout fires —
+ * so a slow Redis is never taken for a frozen instance; /work may legitimately
+ * take seconds (up to 999 ms of CPU, shared by the works running at once).
+ * docs/stack.md has the measurements behind each number.
+ */
+export const PASSIVE_HEALTH = { readTimeout: '500ms', slowReadTimeout: '5s', failTimeout: '1s', tries: 3 } as const
+/** The "before" picture: every route waits 10 s, no instance is ever taken out, 4 tries. */
+export const LEGACY_UPSTREAM = { readTimeout: '10s', slowReadTimeout: '10s', tries: 4 } as const
 
 export function templateValues (options: BalancerOptions): NginxTemplateValues {
+  const health = options.passiveHealth ? `max_fails=1 fail_timeout=${PASSIVE_HEALTH.failTimeout}` : 'max_fails=0'
+  const limits = options.passiveHealth ? PASSIVE_HEALTH : LEGACY_UPSTREAM
+  const retry = options.retryNonIdempotent ? NEXT_UPSTREAM_WITH_RETRY : NEXT_UPSTREAM_DEFAULT
   return {
     SL_LISTEN: options.listen,
-    SL_UPSTREAM_SERVERS: options.upstreams.map((address) => `    server ${address} max_fails=0;`).join('\n'),
+    SL_UPSTREAM_SERVERS: [
+      ...options.upstreams.map((address) => `    server ${address} ${health};`),
+      // Panic routing: the same instances again as backups that are never taken out,
+      // used only while every one above is out of rotation (a machine so busy that all
+      // of them missed the read timeout at once): slow answers, not "no live upstreams".
+      ...(options.passiveHealth ? options.upstreams.map((address) => `    server ${address} backup max_fails=0;`) : [])
+    ].join('\n'),
     SL_UPSTREAM_KEEPALIVE: options.keepalive > 0
       ? `keepalive ${options.keepalive};`
       : '# keepalive off: a new connection to an instance for every request',
-    SL_NEXT_UPSTREAM: options.retryNonIdempotent ? NEXT_UPSTREAM_WITH_RETRY : NEXT_UPSTREAM_DEFAULT,
+    SL_NEXT_UPSTREAM: options.retryShed ? `${retry} ${NEXT_UPSTREAM_RETRY_SHED}` : retry,
+    SL_NEXT_UPSTREAM_TRIES: String(options.retryShed ? LEGACY_UPSTREAM.tries : limits.tries),
+    SL_READ_TIMEOUT: limits.readTimeout,
+    SL_SLOW_READ_TIMEOUT: limits.slowReadTimeout,
     SL_ACCESS_LOG: options.accessLogFile === null ? 'off' : `${options.accessLogFile} scale_lab buffer=64k flush=1s`,
     SL_STATUS_LISTEN: options.statusListen
   }

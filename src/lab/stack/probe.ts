@@ -16,6 +16,14 @@ export async function probe (port: number, path: string, timeoutMs = 2000): Prom
   }
 }
 
+/** An instance's PID, from the instance itself (GET / answers with it): fast, and it proves the instance is up. */
+export async function instancePid (port: number): Promise<number | null> {
+  return fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(500) })
+    .then((r) => (r.ok ? r.json() : null))
+    .then((body) => (Number.isInteger((body as { pid?: unknown } | null)?.pid) ? (body as { pid: number }).pid : null))
+    .catch(() => null)
+}
+
 export async function isReady (port: number): Promise<boolean> {
   return (await probe(port, '/health/ready'))?.status === 200
 }

@@ -1,5 +1,5 @@
 import { onInterrupt } from '../system/interrupt.js'
-import { stackDir, stackSettings, type StackSettings } from './settings.js'
+import { LAB_SWITCHES, stackDir, stackSettings, type StackSettings } from './settings.js'
 import { down, up, type Say } from './stack.js'
 import { readState, type StackState } from './state.js'
 
@@ -20,10 +20,10 @@ export interface RunningStack {
  */
 export async function useStack (changes: Partial<StackSettings>, say: Say, dir = stackDir()): Promise<RunningStack> {
   const previous = readState(dir)
-  // What runs (or what the environment asks for), with the drill-only switch back to
-  // normal in case a `--no-retry` drill crashed before putting it back.
+  // What runs (or what the environment asks for), with the lab's switches back to
+  // normal in case a "before" drill (`--no-retry`...) crashed before putting them back.
   const base: StackSettings = previous
-    ? { ...previous.settings, retryNonIdempotent: true }
+    ? { ...previous.settings, ...LAB_SWITCHES }
     : stackSettings({ dir })
   const settings = { ...base, ...changes }
   if (!previous) say(`No stack is up: bringing one up (LB_PORT=${settings.lbPort}); it is taken down at the end.`)

@@ -78,13 +78,32 @@ const ENV_SETTINGS = {
 
 type FromEnv = { [K in keyof typeof ENV_SETTINGS]: ReturnType<(typeof ENV_SETTINGS)[K]['read']> }
 
-/** How the local stack is laid out and configured: the environment's settings, and the lab's switches. */
-export interface StackSettings extends FromEnv {
+/**
+ * The lab's switches: what a lesson turns off (or on) to show the "before"
+ * picture, put back by the lesson afterwards. Never read from the environment.
+ */
+export interface LabSwitches {
   /** nginx retries POSTs on another instance (the stack's point; false shows the "before"). */
   retryNonIdempotent: boolean
   /** nginx's upstream keepalive pool per worker; 0 turns keepalive off. */
   keepalive: number
+  /**
+   * nginx gives up on a silent instance after a short per-route read timeout and takes
+   * it out of rotation on that first timeout (max_fails=1); false: the old 10 s and
+   * max_fails=0, where every request sent to a frozen instance waits for it.
+   */
+  passiveHealth: boolean
+  /** nginx also retries an instance's 502/503 answers, up to 4 tries: the old policy, under which retries multiply shed work. */
+  retryShed: boolean
+  /** The liveness watchdog runs: it SIGKILLs an instance that stopped answering /health/live, for PM2 to restart. */
+  watchdog: boolean
 }
+
+/** The switches as the stack runs normally. */
+export const LAB_SWITCHES: Readonly<LabSwitches> = { retryNonIdempotent: true, keepalive: 256, passiveHealth: true, retryShed: false, watchdog: true }
+
+/** How the local stack is laid out and configured: the environment's settings, and the lab's switches. */
+export interface StackSettings extends FromEnv, LabSwitches {}
 
 /** The variables and their schemas, as env-schema reads them. */
 export const StackEnvSchema = Type.Object(Object.fromEntries(Object.values(ENV_SETTINGS).map((s) => [s.variable, s.schema])))
@@ -145,7 +164,7 @@ export function stackSettings (overrides: Partial<StackSettings> = {}, env: Node
   const values = readEnv(env)
   const fromEnv = Object.fromEntries(Object.entries(ENV_SETTINGS).map(([key, setting]) =>
     [key, (setting.read as (value: unknown) => unknown)(values[setting.variable])])) as FromEnv
-  const settings: StackSettings = { ...fromEnv, retryNonIdempotent: true, keepalive: 256, ...overrides }
+  const settings: StackSettings = { ...fromEnv, ...LAB_SWITCHES, ...overrides }
   const problems = [
     ...LIST_PORTS.flatMap((key) => settings[key].filter((port) => port < 1 || port > 65535).map((port) => `${ENV_SETTINGS[key].variable}: ${port} is not a port from 1 to 65535`)),
     ...(settings.replicaPorts.length > 4 ? ['REDIS_REPLICA_PORTS: at most 4 replicas'] : []),

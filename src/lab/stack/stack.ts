@@ -15,15 +15,17 @@ import { StackError, type DaemonStatus, type PartContext, type Say, type StackPa
 import { redisPart } from './parts/redis.js'
 import { replicatedPart, type ReplicatedStatus } from './parts/redis-ha.js'
 import { storePart } from './parts/store.js'
+import { watchdogPart } from './parts/watchdog.js'
 
 export { StackError, type Say }
 
 /**
  * The stack's parts in start order: each may use those before it (the apps
- * Redis, nginx the apps); `down` stops them in reverse: balancers before
- * servers before stores, as the supervisor orders roles.
+ * Redis, nginx and the watchdog the apps); `down` stops them in reverse: the
+ * watchdog first (it would otherwise watch the instances go), then balancers
+ * before servers before stores, as the supervisor orders roles.
  */
-const PARTS: readonly StackPart[] = [storePart, apiPart, nginxPart, observePart]
+const PARTS: readonly StackPart[] = [storePart, apiPart, nginxPart, watchdogPart, observePart]
 
 function partContext (state: StackState, supervisor: Supervisor, say: Say): PartContext {
   return { settings: state.settings, paths: stackPaths(state.settings.dir), supervisor, say }
@@ -110,6 +112,8 @@ export interface StackStatus {
   replicated: ReplicatedStatus | null
   apps: Array<Pm2App & { ready: boolean }>
   nginx: DaemonStatus | null
+  /** null when the stack runs without it. */
+  watchdog: DaemonStatus | null
   throughNginx: { expected: number, reached: string[] } | null
   /** OBSERVE=1: Prometheus, the exporters, and every scrape target's health. */
   observe: ObserveStatus | null
@@ -118,7 +122,7 @@ export interface StackStatus {
 /** Each part of the stack, and whether a request through nginx reaches every instance. */
 export async function status (dir: string): Promise<StackStatus> {
   const state = readState(dir)
-  if (state === null) return { up: false, settings: null, redis: null, replicated: null, apps: [], nginx: null, throughNginx: null, observe: null }
+  if (state === null) return { up: false, settings: null, redis: null, replicated: null, apps: [], nginx: null, watchdog: null, throughNginx: null, observe: null }
   const { settings } = state
   const ctx = partContext(state, stackSupervisor(state), () => {})
   const replicated = settings.redisMode === 'sentinel' ? await replicatedPart.status(ctx) : null
@@ -132,6 +136,7 @@ export async function status (dir: string): Promise<StackStatus> {
     replicated,
     apps: await apiPart.status(ctx),
     nginx: await nginxPart.status(ctx),
+    watchdog: settings.watchdog ? await watchdogPart.status(ctx) : null,
     throughNginx: { expected: settings.instances, reached: await instancesThrough(settings.lbPort, settings.instances) },
     observe: settings.observe ? await observeStatus(ctx) : null
   }

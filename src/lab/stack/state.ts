@@ -25,7 +25,8 @@ export function stackPaths (dir: string) {
     nginx: join(dir, 'nginx'),
     /** prometheus.yml (generated), data/ (its TSDB), its log. */
     prometheus: join(dir, 'prometheus'),
-    logs: join(dir, 'logs')
+    logs: join(dir, 'logs'),
+    watchdog: join(dir, 'watchdog')
   }
 }
 

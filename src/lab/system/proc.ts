@@ -3,7 +3,7 @@
  * started. Where there is no /proc (macOS) every reader returns null or nothing,
  * and callers fall back to what kill(pid, 0) tells.
  */
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 
 export interface ProcStat {
   pid: number
@@ -96,4 +96,42 @@ export function withDescendants (roots: readonly number[], parents: ReadonlyMap<
     queue.push(...(children.get(pid) ?? []))
   }
   return [...seen]
+}
+
+/**
+ * The processes with a socket listening on TCP `port` (IPv4 or IPv6), from
+ * /proc/net/tcp{,6} and each process's fds. Works on a stopped (SIGSTOP) process,
+ * which can answer nothing itself. Empty where there is no /proc.
+ */
+export function listenerPids (port: number): number[] {
+  const inodes = new Set<string>()
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let lines: string[] = []
+    try { lines = readFileSync(table, 'utf8').split('\n').slice(1) } catch { continue }
+    for (const line of lines) {
+      // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+      const fields = line.trim().split(/\s+/)
+      const local = fields[1]
+      // 0A: LISTEN
+      if (local === undefined || fields[3] !== '0A') continue
+      if (Number.parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port) inodes.add(fields[9]!)
+    }
+  }
+  if (inodes.size === 0) return []
+  const pids: number[] = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    let fds: string[] = []
+    try { fds = readdirSync(`/proc/${name}/fd`) } catch { continue }
+    const holds = fds.some((fd) => {
+      try {
+        const target = readlinkSync(`/proc/${name}/fd/${fd}`)
+        return target.startsWith('socket:[') && inodes.has(target.slice(8, -1))
+      } catch {
+        return false
+      }
+    })
+    if (holds) pids.push(Number(name))
+  }
+  return pids
 }

@@ -7,6 +7,11 @@ import { apiPortsOf, type StackSettings } from '../settings.js'
 import { stackPaths } from '../state.js'
 import { daemonPart, StackError } from './part.js'
 
+/** Where the stack's nginx writes its access log (when BENCH=1 has not turned it off). */
+export function accessLogFile (settings: StackSettings): string {
+  return join(stackPaths(settings.dir).nginx, 'logs', 'access.log')
+}
+
 /** The balancer of a local stack: nginx on 127.0.0.1:LB_PORT over the instances' ports. */
 export function balancerOptions (settings: StackSettings): BalancerOptions {
   return {
@@ -14,7 +19,9 @@ export function balancerOptions (settings: StackSettings): BalancerOptions {
     upstreams: apiPortsOf(settings).map((port) => `127.0.0.1:${port}`),
     keepalive: settings.keepalive,
     retryNonIdempotent: settings.retryNonIdempotent,
-    accessLogFile: settings.accessLog ? join(stackPaths(settings.dir).nginx, 'logs', 'access.log') : null,
+    passiveHealth: settings.passiveHealth,
+    retryShed: settings.retryShed,
+    accessLogFile: settings.accessLog ? accessLogFile(settings) : null,
     statusListen: `127.0.0.1:${settings.nginxStatusPort}`
   }
 }

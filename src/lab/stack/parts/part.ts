@@ -54,11 +54,12 @@ export function sayPart (ctx: PartContext, name: string, what: string): void {
 /** A daemon of the stack that the supervisor runs: what daemonPart needs to know of it. */
 export interface DaemonDefinition {
   name: string
-  port: (settings: StackSettings) => number
+  /** Its port, for a daemon that listens. */
+  port?: (settings: StackSettings) => number
   spec: (ctx: PartContext) => DaemonSpec
   answers: (settings: StackSettings) => Promise<boolean>
   /** Throws a StackError saying why it cannot listen on its port; checked before it starts. */
-  checkPort: (settings: StackSettings) => Promise<void>
+  checkPort?: (settings: StackSettings) => Promise<void>
   /** Added to the "started" line. */
   detail?: (settings: StackSettings) => string
   /** Writes its configuration before anything else; resolves true when the configuration changed. */
@@ -88,18 +89,19 @@ export function daemonPart (daemon: DaemonDefinition): DaemonPart {
       const { settings, supervisor } = ctx
       const changed = await daemon.configure?.(ctx) ?? false
       const running = supervisor.record(name)
+      const port = daemon.port === undefined ? undefined : `port ${daemon.port(settings)}`
       if (running !== undefined && supervisor.isRunning(name) && await daemon.answers(settings)) {
         if (changed && daemon.reload !== undefined) {
           await daemon.reload(running.pid)
           sayPart(ctx, name, `reloaded with the new configuration (pid ${running.pid})`)
         } else {
-          sayPart(ctx, name, `already up (pid ${running.pid}, port ${daemon.port(settings)})`)
+          sayPart(ctx, name, `already up (${[`pid ${running.pid}`, port].filter(Boolean).join(', ')})`)
         }
       } else {
-        await daemon.checkPort(settings)
+        await daemon.checkPort?.(settings)
         ctx.undo(() => supervisor.stop([name]))
         const { pid } = await supervisor.start(daemon.spec(ctx))
-        sayPart(ctx, name, `started (${[`pid ${pid}`, `port ${daemon.port(settings)}`, daemon.detail?.(settings)].filter(Boolean).join(', ')})`)
+        sayPart(ctx, name, `started (${[`pid ${pid}`, port, daemon.detail?.(settings)].filter(Boolean).join(', ')})`)
       }
       await daemon.settle?.(ctx)
     },
