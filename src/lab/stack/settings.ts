@@ -4,6 +4,7 @@ import { Type, type Static, type TSchema } from 'typebox'
 import { LogLevelSetting, RedisDurableSetting, RedisModeSetting, StoreSetting } from '../../shared/contract.js'
 import { DEFAULT_STACK_DIR } from '../paths.js'
 import { TOPOLOGY_DEFAULTS } from '../system/redis-topology.js'
+import { EDGE_DEFAULTS } from './nginx.js'
 
 /** One setting the environment gives the stack: its variable, its schema (type, range, default), and how it reads. */
 interface EnvSetting<S extends TSchema, T> {
@@ -21,8 +22,11 @@ export const APPENDFSYNC_POLICIES = ['everysec', 'always'] as const
 
 const Port = (fallback: number) => Type.Integer({ default: fallback, minimum: 1, maximum: 65535 })
 
-/** A switch: 1 on, 0 (or unset) off. */
-const Switch = () => Type.Enum(['0', '1'], { default: '0' })
+/** A switch: 1 on, 0 off (unset: `fallback`, 0 unless said). */
+const Switch = (fallback: '0' | '1' = '0') => Type.Enum(['0', '1'], { default: fallback })
+
+/** "localhost,127.0.0.1": host names (nginx server_name syntax: a leading "*." allowed), separated by commas. */
+const HostList = (fallback: string[]) => Type.String({ default: fallback.join(','), pattern: '^(\\*\\.)?[a-z0-9.-]+(,(\\*\\.)?[a-z0-9.-]+)*$' })
 
 /** "6380,6381": a list of ports (each checked for its range by stackSettings). */
 const PortList = (fallback: string) => Type.String({ default: fallback, pattern: '^[0-9]{1,5}(,[0-9]{1,5})*$' })
@@ -66,7 +70,17 @@ const ENV_SETTINGS = {
   /** Sentinel mode: bounds a failover's steps; a failed one is tried again after twice this. */
   failoverTimeoutMs: fromEnv('REDIS_FAILOVER_TIMEOUT_MS', Integer(TOPOLOGY_DEFAULTS.failoverTimeoutMs, 1000, 600_000)),
   /** Sentinel mode: the Sentinels that must agree the primary is down (2: a majority of three). */
-  quorum: fromEnv('REDIS_QUORUM', Integer(2, 1, 5))
+  quorum: fromEnv('REDIS_QUORUM', Integer(2, 1, 5)),
+  /** nginx: requests per second per client address (0: no limit). */
+  clientRate: fromEnv('EDGE_CLIENT_RATE', Integer(EDGE_DEFAULTS.clientRate, 0, 10_000_000)),
+  /** nginx: requests a client may send at once beyond its rate. */
+  clientBurst: fromEnv('EDGE_CLIENT_BURST', Integer(EDGE_DEFAULTS.clientBurst, 0, 10_000_000)),
+  /** nginx: connections with a request in progress per client address (0: no limit). */
+  clientConnections: fromEnv('EDGE_CLIENT_CONNECTIONS', Integer(EDGE_DEFAULTS.clientConnections, 0, 1_000_000)),
+  /** nginx: the Host names it answers for; any other gets 421. */
+  knownHosts: fromEnv('EDGE_HOSTS', HostList(EDGE_DEFAULTS.knownHosts), (list) => list.split(',')),
+  /** nginx: the x-upstream header on answers (the local lab's view; off in the container). */
+  upstreamHeader: fromEnv('EDGE_UPSTREAM_HEADER', Switch('1'), (on) => on === '1')
 }
 
 type FromEnv = { [K in keyof typeof ENV_SETTINGS]: ReturnType<(typeof ENV_SETTINGS)[K]['read']> }
@@ -166,7 +180,11 @@ function problem (variable: string, data: Record<string, unknown>, message = 'is
   const schema = StackEnvSchema.properties[variable] as { type?: string, minimum?: number, maximum?: number, enum?: string[], pattern?: string } | undefined
   const got = `(got "${String(data[variable])}")`
   if (schema?.type === 'integer') return `${variable} must be an integer from ${schema.minimum} to ${schema.maximum} ${got}`
-  if (schema?.pattern !== undefined) return `${variable} must be ports separated by commas, such as 6380,6381 ${got}`
+  if (schema?.pattern !== undefined) {
+    return variable === 'EDGE_HOSTS'
+      ? `${variable} must be host names separated by commas, such as localhost,127.0.0.1 ${got}`
+      : `${variable} must be ports separated by commas, such as 6380,6381 ${got}`
+  }
   if (schema?.enum !== undefined) return `${variable} must be one of ${schema.enum.join(', ')} ${got}`
   return `${variable} ${message} ${got}`
 }

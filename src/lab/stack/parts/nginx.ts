@@ -14,7 +14,14 @@ export function balancerOptions (settings: StackSettings): BalancerOptions {
     upstreams: apiPortsOf(settings).map((port) => `127.0.0.1:${port}`),
     keepalive: settings.keepalive,
     retryNonIdempotent: settings.retryNonIdempotent,
-    accessLogFile: settings.accessLog ? join(stackPaths(settings.dir).nginx, 'logs', 'access.log') : null
+    accessLogFile: settings.accessLog ? join(stackPaths(settings.dir).nginx, 'logs', 'access.log') : null,
+    edge: {
+      clientRate: settings.clientRate,
+      clientBurst: settings.clientBurst,
+      clientConnections: settings.clientConnections,
+      knownHosts: settings.knownHosts,
+      upstreamHeader: settings.upstreamHeader
+    }
   }
 }
 
