@@ -55,6 +55,8 @@ const ENV_SETTINGS = {
   appendfsync: fromEnv('REDIS_APPENDFSYNC', Type.Enum([...APPENDFSYNC_POLICIES], { default: 'everysec' })),
   /** nginx access log on (buffered), or off with BENCH=1. */
   accessLog: fromEnv('BENCH', Switch(), (bench) => bench !== '1'),
+  /** Redis's bound ("512mb"), with noeviction: past it writes get the service's 503, nothing is evicted. */
+  redisMaxmemory: fromEnv('REDIS_MAXMEMORY', Type.String({ default: '512mb', pattern: '^[1-9][0-9]*(kb|mb|gb)$' })),
   /** single: one Redis on REDIS_PORT. sentinel: a primary there, replicas and Sentinels beside it (docs/store-ha.md). */
   redisMode: fromEnv('REDIS_MODE', RedisModeSetting),
   /** Sentinel mode: the replicas' ports (as many replicas as ports). */
@@ -181,9 +183,9 @@ function problem (variable: string, data: Record<string, unknown>, message = 'is
   const got = `(got "${String(data[variable])}")`
   if (schema?.type === 'integer') return `${variable} must be an integer from ${schema.minimum} to ${schema.maximum} ${got}`
   if (schema?.pattern !== undefined) {
-    return variable === 'EDGE_HOSTS'
-      ? `${variable} must be host names separated by commas, such as localhost,127.0.0.1 ${got}`
-      : `${variable} must be ports separated by commas, such as 6380,6381 ${got}`
+    if (variable === 'EDGE_HOSTS') return `${variable} must be host names separated by commas, such as localhost,127.0.0.1 ${got}`
+    if (variable === 'REDIS_MAXMEMORY') return `${variable} must be a size in kb, mb or gb, such as 512mb ${got}`
+    return `${variable} must be ports separated by commas, such as 6380,6381 ${got}`
   }
   if (schema?.enum !== undefined) return `${variable} must be one of ${schema.enum.join(', ')} ${got}`
   return `${variable} ${message} ${got}`

@@ -11,7 +11,7 @@ import { clearState, readState, stackPaths, stackSupervisor, writeState, type St
 import { apiPart } from './parts/api.js'
 import { nginxPart } from './parts/nginx.js'
 import { StackError, type DaemonStatus, type PartContext, type Say, type StackPart } from './parts/part.js'
-import { redisPart } from './parts/redis.js'
+import { redisMemory, redisPart, type RedisMemory } from './parts/redis.js'
 import { replicatedPart, type ReplicatedStatus } from './parts/redis-ha.js'
 import { storePart } from './parts/store.js'
 
@@ -104,6 +104,8 @@ export interface StackStatus {
   settings: StackSettings | null
   /** Single mode: the one Redis. Sentinel mode: the primary (null when none is agreed on). */
   redis: DaemonStatus | null
+  /** Single mode: the Redis's used memory against its maxmemory (null: it did not answer). */
+  redisMemory: RedisMemory | null
   /** Sentinel mode: who is primary, each replica's lag, each Sentinel's view. */
   replicated: ReplicatedStatus | null
   apps: Array<Pm2App & { ready: boolean }>
@@ -114,7 +116,7 @@ export interface StackStatus {
 /** Each part of the stack, and whether a request through nginx reaches every instance. */
 export async function status (dir: string): Promise<StackStatus> {
   const state = readState(dir)
-  if (state === null) return { up: false, settings: null, redis: null, replicated: null, apps: [], nginx: null, throughNginx: null }
+  if (state === null) return { up: false, settings: null, redis: null, redisMemory: null, replicated: null, apps: [], nginx: null, throughNginx: null }
   const { settings } = state
   const ctx = partContext(state, stackSupervisor(state), () => {})
   const replicated = settings.redisMode === 'sentinel' ? await replicatedPart.status(ctx) : null
@@ -125,6 +127,7 @@ export async function status (dir: string): Promise<StackStatus> {
     redis: replicated === null
       ? await redisPart.status(ctx)
       : { pid: primary?.pid ?? null, alive: primary?.alive ?? false, answers: primary?.role === 'primary' },
+    redisMemory: replicated === null ? await redisMemory(settings.redisPort) : null,
     replicated,
     apps: await apiPart.status(ctx),
     nginx: await nginxPart.status(ctx),

@@ -14,6 +14,8 @@ export interface RedisServerOptions {
   dir: string
   appendonly?: boolean
   appendfsync?: 'always' | 'everysec' | 'no'
+  /** Redis's `maxmemory` ("512mb"), with noeviction: a full Redis refuses writes and drops nothing. Unset: unbounded. */
+  maxmemory?: string
 }
 
 /**
@@ -34,6 +36,11 @@ export function redisServerSpec (options: RedisServerOptions): DaemonSpec {
     'save ""',
     `appendonly ${options.appendonly === false ? 'no' : 'yes'}`,
     `appendfsync ${options.appendfsync ?? 'everysec'}`,
+    // The AOF is rewritten (compacted) once it has doubled since the last rewrite and
+    // is past 64 MB: without it, it grows by every write ever made.
+    'auto-aof-rewrite-percentage 100',
+    'auto-aof-rewrite-min-size 64mb',
+    ...(options.maxmemory === undefined ? [] : [`maxmemory ${options.maxmemory}`, 'maxmemory-policy noeviction']),
     'loglevel warning',
     ''
   ].join('\n'))

@@ -1,5 +1,5 @@
 import { isListening } from '../../system/ports.js'
-import { pingRedis } from '../../system/redis-client.js'
+import { pingRedis, withRedis } from '../../system/redis-client.js'
 import { redisServerSpec } from '../../system/redis-server.js'
 import type { DaemonSpec } from '../../system/supervisor.js'
 import type { StackSettings } from '../settings.js'
@@ -11,7 +11,21 @@ import { daemonPart, StackError } from './part.js'
  * replays what was acknowledged) and the stack's fsync policy.
  */
 export function stackRedisSpec (settings: StackSettings): DaemonSpec {
-  return redisServerSpec({ port: settings.redisPort, dir: stackPaths(settings.dir).redis, appendonly: true, appendfsync: settings.appendfsync })
+  return redisServerSpec({ port: settings.redisPort, dir: stackPaths(settings.dir).redis, appendonly: true, appendfsync: settings.appendfsync, maxmemory: settings.redisMaxmemory })
+}
+
+/** What a Redis holds against its bound: INFO memory's used_memory and maxmemory (0: unbounded). */
+export interface RedisMemory { usedBytes: number, maxBytes: number }
+
+/** The memory of the Redis on 127.0.0.1:port, or null when it does not answer. */
+export async function redisMemory (port: number): Promise<RedisMemory | null> {
+  try {
+    const info = await withRedis(port, (redis) => redis.info('memory'))
+    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? NaN)
+    return { usedBytes: field('used_memory'), maxBytes: field('maxmemory') }
+  } catch {
+    return null
+  }
 }
 
 /** Redis: ours if the recorded process still runs; never someone else's on that port. */
@@ -26,7 +40,7 @@ export const redisPart = daemonPart({
         'refusing to clobber it. Stop it, or choose another port: REDIS_PORT=6380 npm start')
     }
   },
-  detail: (settings) => `AOF appendfsync ${settings.appendfsync}`
+  detail: (settings) => `AOF appendfsync ${settings.appendfsync}, maxmemory ${settings.redisMaxmemory} noeviction`
 })
 
 /** Stops the stack's Redis (the Redis drill's outage): SIGTERM lets it write its AOF, SIGKILL does not. */
