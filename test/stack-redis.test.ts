@@ -1,13 +1,15 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { Redis } from 'ioredis'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { memoryLine } from '../src/lab/commands/stack.js'
-import { redisMemory, stackRedisSpec } from '../src/lab/stack/parts/redis.js'
+import { credentialsFile, redisMemory, stackRedisPassword, stackRedisSpec } from '../src/lab/stack/parts/redis.js'
 import { stackSettings } from '../src/lab/stack/settings.js'
 import { onInterrupt } from '../src/lab/system/interrupt.js'
 import { freePort } from '../src/lab/system/ports.js'
-import { withRedis } from '../src/lab/system/redis-client.js'
+import { redisCredentials, serviceRedisUrl } from '../src/lab/system/redis-acl.js'
+import { pingRedis, withRedis } from '../src/lab/system/redis-client.js'
 import { Supervisor } from '../src/lab/system/supervisor.js'
 import { startServer } from './server-process.js'
 
@@ -46,8 +48,24 @@ t.test("a full stack Redis: the service's fast 503, nothing acknowledged lost", 
     rmSync(dir, { recursive: true, force: true })
   })
   await supervisor.start(stackRedisSpec(settings))
-  t.equal((await withRedis(redisPort, (r) => r.config('GET', 'maxmemory-policy')))[1], 'noeviction')
-  const instance = await startServer(t, { STORE: 'redis', REDIS_URL: `redis://127.0.0.1:${redisPort}` })
+  const admin = stackRedisPassword(settings)
+  t.equal((await withRedis(redisPort, (r) => r.config('GET', 'maxmemory-policy'), 1000, admin))[1], 'noeviction')
+
+  // Least privilege: a generated password, kept private; the service as a limited user.
+  for (const file of [credentialsFile(settings), join(dir, 'redis', 'redis.conf')]) t.equal(statSync(file).mode & 0o777, 0o600, `${file}: 0600`)
+  t.notOk(await pingRedis(redisPort), 'no password: refused')
+  t.ok(await pingRedis(redisPort, admin), "the lab's tools: the admin password")
+  const url = serviceRedisUrl(redisPort, redisCredentials(credentialsFile(settings)))
+  t.match(url, /^redis:\/\/scale-lab:[0-9a-f]{48}@127\.0\.0\.1:\d+$/)
+  const asService = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  asService.on('error', () => {})
+  await asService.connect()
+  for (const command of [['flushall'], ['config', 'get', 'maxmemory'], ['keys', '*'], ['shutdown'], ['get', 'not-sl']]) {
+    await t.rejects(asService.call(command[0]!, ...command.slice(1)), /NOPERM/, `the service's user: ${command.join(' ')} refused`)
+  }
+  asService.disconnect()
+
+  const instance = await startServer(t, { STORE: 'redis', REDIS_URL: url })
   await instance.ready
 
   const base = `http://127.0.0.1:${instance.port}`
@@ -70,7 +88,7 @@ t.test("a full stack Redis: the service's fast 503, nothing acknowledged lost", 
     if (read.status !== 200 || (await read.json() as { value?: string }).value !== value) lost++
   }
   t.equal(lost, 0, `all ${acknowledged.length} acknowledged writes read back`)
-  const memory = await redisMemory(redisPort)
+  const memory = await redisMemory(redisPort, admin)
   t.equal(memory?.maxBytes, 3 * 1024 * 1024, 'the bound, as status reports it')
   t.ok(memory!.usedBytes > 2 * 1024 * 1024, `used ${memory!.usedBytes} bytes: full`)
   t.equal(await redisMemory(await freePort()), null, 'no Redis: unknown')

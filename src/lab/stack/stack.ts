@@ -11,7 +11,7 @@ import { clearState, readState, stackPaths, stackSupervisor, writeState, type St
 import { apiPart } from './parts/api.js'
 import { nginxPart } from './parts/nginx.js'
 import { StackError, type DaemonStatus, type PartContext, type Say, type StackPart } from './parts/part.js'
-import { redisMemory, redisPart, type RedisMemory } from './parts/redis.js'
+import { redisMemory, redisPart, stackRedisPassword, type RedisMemory } from './parts/redis.js'
 import { replicatedPart, type ReplicatedStatus } from './parts/redis-ha.js'
 import { storePart } from './parts/store.js'
 
@@ -127,7 +127,7 @@ export async function status (dir: string): Promise<StackStatus> {
     redis: replicated === null
       ? await redisPart.status(ctx)
       : { pid: primary?.pid ?? null, alive: primary?.alive ?? false, answers: primary?.role === 'primary' },
-    redisMemory: replicated === null ? await redisMemory(settings.redisPort) : null,
+    redisMemory: replicated === null ? await redisMemory(settings.redisPort, stackRedisPassword(settings)) : null,
     replicated,
     apps: await apiPart.status(ctx),
     nginx: await nginxPart.status(ctx),

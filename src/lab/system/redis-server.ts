@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { requireBinary } from './binaries.js'
+import { aclConfig, type RedisCredentials } from './redis-acl.js'
 import { pingRedis } from './redis-client.js'
 import type { DaemonSpec } from './supervisor.js'
 
@@ -16,6 +17,8 @@ export interface RedisServerOptions {
   appendfsync?: 'always' | 'everysec' | 'no'
   /** Redis's `maxmemory` ("512mb"), with noeviction: a full Redis refuses writes and drops nothing. Unset: unbounded. */
   maxmemory?: string
+  /** Passwords required: the default user's (admin) and the service's limited user. Unset: none (the tests' own Redis). */
+  credentials?: RedisCredentials
 }
 
 /**
@@ -41,9 +44,12 @@ export function redisServerSpec (options: RedisServerOptions): DaemonSpec {
     'auto-aof-rewrite-percentage 100',
     'auto-aof-rewrite-min-size 64mb',
     ...(options.maxmemory === undefined ? [] : [`maxmemory ${options.maxmemory}`, 'maxmemory-policy noeviction']),
+    ...(options.credentials === undefined ? [] : aclConfig(options.credentials)),
     'loglevel warning',
     ''
-  ].join('\n'))
+  ].join('\n'), { mode: 0o600 })
+  // (writeFileSync's mode applies to a new file only: an older one is made private too.)
+  chmodSync(conf, 0o600)
   const logFile = join(options.dir, 'redis.log')
   return {
     name: options.name ?? 'redis',
@@ -53,7 +59,7 @@ export function redisServerSpec (options: RedisServerOptions): DaemonSpec {
     args: [conf],
     logFile,
     port: options.port,
-    ready: () => pingRedis(options.port),
+    ready: () => pingRedis(options.port, options.credentials?.admin),
     waitingFor: `redis-server on port ${options.port} (log: ${logFile})`,
     stopSignal: 'SIGTERM',
     graceMs: 10_000

@@ -1,4 +1,6 @@
+import { join } from 'node:path'
 import { isListening } from '../../system/ports.js'
+import { redisCredentials, storedCredentials } from '../../system/redis-acl.js'
 import { pingRedis, withRedis } from '../../system/redis-client.js'
 import { redisServerSpec } from '../../system/redis-server.js'
 import type { DaemonSpec } from '../../system/supervisor.js'
@@ -11,16 +13,27 @@ import { daemonPart, StackError } from './part.js'
  * replays what was acknowledged) and the stack's fsync policy.
  */
 export function stackRedisSpec (settings: StackSettings): DaemonSpec {
-  return redisServerSpec({ port: settings.redisPort, dir: stackPaths(settings.dir).redis, appendonly: true, appendfsync: settings.appendfsync, maxmemory: settings.redisMaxmemory })
+  const dir = stackPaths(settings.dir).redis
+  return redisServerSpec({ port: settings.redisPort, dir, appendonly: true, appendfsync: settings.appendfsync, maxmemory: settings.redisMaxmemory, credentials: redisCredentials(credentialsFile(settings)) })
+}
+
+/** The stack's Redis passwords (mode 0600), generated with its first start. */
+export function credentialsFile (settings: Pick<StackSettings, 'dir'>): string {
+  return join(stackPaths(settings.dir).redis, 'credentials.json')
+}
+
+/** The admin password of the stack's Redis, for the lab's own commands (undefined before one was generated). */
+export function stackRedisPassword (settings: Pick<StackSettings, 'dir'>): string | undefined {
+  return storedCredentials(credentialsFile(settings))?.admin
 }
 
 /** What a Redis holds against its bound: INFO memory's used_memory and maxmemory (0: unbounded). */
 export interface RedisMemory { usedBytes: number, maxBytes: number }
 
 /** The memory of the Redis on 127.0.0.1:port, or null when it does not answer. */
-export async function redisMemory (port: number): Promise<RedisMemory | null> {
+export async function redisMemory (port: number, password?: string): Promise<RedisMemory | null> {
   try {
-    const info = await withRedis(port, (redis) => redis.info('memory'))
+    const info = await withRedis(port, (redis) => redis.info('memory'), 1000, password)
     const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? NaN)
     return { usedBytes: field('used_memory'), maxBytes: field('maxmemory') }
   } catch {
@@ -33,7 +46,7 @@ export const redisPart = daemonPart({
   name: 'redis',
   port: (settings) => settings.redisPort,
   spec: ({ settings }) => stackRedisSpec(settings),
-  answers: (settings) => pingRedis(settings.redisPort),
+  answers: (settings) => pingRedis(settings.redisPort, stackRedisPassword(settings)),
   async checkPort (settings) {
     if (await isListening(settings.redisPort)) {
       throw new StackError(`port ${settings.redisPort} is taken by a Redis (or another server) this stack did not start; ` +
