@@ -10,7 +10,7 @@ import { findBinary } from '../src/lab/system/binaries.js'
 import { freePort } from '../src/lab/system/ports.js'
 import { waitFor } from '../src/lab/system/process.js'
 import { NGINX_TEMPLATE, PROJECT_DIR } from '../src/lab/paths.js'
-import { mainConfig, renderTemplate, templateValues, type NginxTemplateValues } from '../src/lab/stack/nginx.js'
+import { EDGE_DEFAULTS, mainConfig, renderTemplate, templateValues, type NginxTemplateValues } from '../src/lab/stack/nginx.js'
 
 // The compose files' properties, read without an engine (test/e2e/compose.test.ts
 // runs them on one): what the stack promises, and that the test override and the
@@ -130,7 +130,8 @@ t.test("nginx: the container's values are what the renderer gives for the contai
     passiveHealth: true,
     retryShed: false,
     accessLogFile: '/var/log/nginx/access.log',
-    statusListen: '127.0.0.1:8081'
+    statusListen: '127.0.0.1:8081',
+    edge: { ...EDGE_DEFAULTS, knownHosts: [...EDGE_DEFAULTS.knownHosts, 'nginx'], upstreamHeader: false }
   })
   const squash = (s: string) => s.replace(/\s+/g, ' ').trim()
   for (const [name, value] of Object.entries(expected)) t.equal(squash(env[name] ?? ''), squash(value), name)

@@ -70,7 +70,10 @@ t.test('the nginx template renders every placeholder, with the switches the lab 
   const conf = renderTemplate(templateValues(balancerOptions(settings)))
   t.notMatch(conf, /\$\{SL_[A-Z_]+\}/, 'no placeholder left')
   t.match(conf, /listen 127\.0\.0\.1:8080 default_server;/)
-  for (const port of [3001, 3002, 3003, 3004]) t.match(conf, new RegExp(`server 127\\.0\\.0\\.1:${port} max_fails=0;`))
+  for (const port of [3001, 3002, 3003, 3004]) {
+    t.match(conf, new RegExp(`server 127\\.0\\.0\\.1:${port} max_fails=1 fail_timeout=1s;`), 'out of rotation on its first failed try')
+    t.match(conf, new RegExp(`server 127\\.0\\.0\\.1:${port} backup max_fails=0;`), 'and a backup when every instance is out')
+  }
   t.match(conf, /keepalive 256;/)
   t.match(conf, new RegExp(`proxy_next_upstream ${NEXT_UPSTREAM_WITH_RETRY};`))
   t.match(conf, /access_log \/tmp\/s\/nginx\/logs\/access\.log scale_lab buffer=64k flush=1s;/)
@@ -83,4 +86,21 @@ t.test('the nginx template renders every placeholder, with the switches the lab 
   t.match(before, /access_log off;/, 'BENCH=1')
   // eslint-disable-next-line no-template-curly-in-string -- a literal placeholder, as in the template
   t.throws(() => renderTemplate(templateValues(balancerOptions(settings)), 'listen ${SL_NOPE};'), /no value for \$\{SL_NOPE\}/)
+})
+
+t.test("the edge's settings: from the environment into the template, 0 turning a limit off", async (t) => {
+  const settings = stackSettings({ dir: '/tmp/s' }, { EDGE_CLIENT_RATE: '50', EDGE_CLIENT_BURST: '20', EDGE_CLIENT_CONNECTIONS: '8', EDGE_HOSTS: 'api.example,*.lab.example', EDGE_UPSTREAM_HEADER: '0' })
+  const conf = renderTemplate(templateValues(balancerOptions(settings)))
+  t.match(conf, /limit_req_zone \$binary_remote_addr zone=sl_client_rate:10m rate=50r\/s;/)
+  t.match(conf, /limit_req zone=sl_client_rate burst=20 nodelay;/)
+  t.match(conf, /limit_conn sl_client_connections 8;/)
+  t.match(conf, /^\s+api\.example 1;\n\s+\*\.lab\.example 1;$/m)
+  t.notMatch(conf, /add_header x-upstream/, 'EDGE_UPSTREAM_HEADER=0')
+  t.match(renderTemplate(templateValues(balancerOptions(stackSettings({}, {})))), /add_header x-upstream \$upstream_addr always;/, 'on in the local lab by default')
+
+  const off = renderTemplate(templateValues(balancerOptions(stackSettings({}, { EDGE_CLIENT_RATE: '0', EDGE_CLIENT_CONNECTIONS: '0' }))))
+  t.notMatch(off, /^\s*limit_req /m, 'no rate limit')
+  t.notMatch(off, /^\s*limit_conn /m, 'no connection limit')
+  t.match(off, /rate=1r\/s;/, 'the unused zone still has a valid rate')
+  t.throws(() => stackSettings({}, { EDGE_HOSTS: 'a b' }), { message: /EDGE_HOSTS must be host names separated by commas, such as localhost,127\.0\.0\.1 \(got "a b"\)/ })
 })

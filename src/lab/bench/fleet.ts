@@ -14,7 +14,7 @@ import { parentMap, withDescendants } from '../system/proc.js'
 import { childEnv } from '../system/process.js'
 import { redisServerSpec } from '../system/redis-server.js'
 import { StartError, Supervisor, type DaemonSpec, type Role } from '../system/supervisor.js'
-import { nginxSpec, writeNginxConfig } from '../stack/nginx.js'
+import { EDGE_DEFAULTS, nginxSpec, writeNginxConfig } from '../stack/nginx.js'
 import { isReady, probe } from '../stack/probe.js'
 import { POOLS, topologyId, type CellSpec, type Needs, type PoolId, type PoolSpec, type Topology } from './matrix.js'
 
@@ -257,7 +257,9 @@ export class Fleet {
       retryShed: false,
       accessLogFile: topology.accessLog ? join(prefix, 'logs', 'access.log') : null,
       // The template's stub_status listener needs a port of its own; nothing scrapes it here.
-      statusListen: `127.0.0.1:${await this.port()}`
+      statusListen: `127.0.0.1:${await this.port()}`,
+      // The edge's limits as deployed: their cost is part of what the bench measures.
+      edge: EDGE_DEFAULTS
     })
     await this.#supervisor.start(nginxSpec(`nginx ${id}`, prefix, port))
     this.nginxPorts.set(id, port)

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander'
 import { settingsOverRunning, stackDir } from '../stack/settings.js'
+import type { RedisMemory } from '../stack/parts/redis.js'
 import { down, status, up, type StackStatus } from '../stack/stack.js'
 import { readState } from '../stack/state.js'
 import { textTable } from '../report/text-table.js'
@@ -91,13 +92,21 @@ function printReplicated (r: NonNullable<StackStatus['replicated']>, durable: bo
   ])))
 }
 
+/** "memory 1.2 MB of 512 MB (0%)": how far the store is from refusing writes. */
+export function memoryLine (memory: RedisMemory | null): string {
+  if (memory === null) return 'memory unknown'
+  const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`
+  if (memory.maxBytes === 0) return `memory ${mb(memory.usedBytes)}, unbounded`
+  return `memory ${mb(memory.usedBytes)} of ${mb(memory.maxBytes)} (${Math.round(100 * memory.usedBytes / memory.maxBytes)}%)`
+}
+
 function printStatus (s: StackStatus): void {
   if (!s.up || s.settings === null) {
     console.log('The stack is down (nothing recorded in the state folder). Start it with: npm start')
     return
   }
   const mark = (ok: boolean) => (ok ? 'ok  ' : 'DOWN')
-  if (s.replicated === null) console.log(`redis   ${mark(s.redis?.answers === true)} pid ${s.redis?.pid ?? '-'}  port ${s.settings.redisPort}`)
+  if (s.replicated === null) console.log(`redis   ${mark(s.redis?.answers === true)} pid ${s.redis?.pid ?? '-'}  port ${s.settings.redisPort}  ${memoryLine(s.redisMemory)}`)
   else printReplicated(s.replicated, s.settings.durable)
   console.log(`nginx   ${mark(s.nginx?.answers === true)} pid ${s.nginx?.pid ?? '-'}  port ${s.settings.lbPort}`)
   if (s.watchdog !== null) console.log(`watchdog ${mark(s.watchdog.answers)} pid ${s.watchdog.pid ?? '-'}  (probes each instance's /health/live)`)

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { percentile } from '../stats.js'
 import { withRedis } from '../system/redis-client.js'
-import { startStackRedis, stopStackRedis } from '../stack/parts/redis.js'
+import { stackRedisPassword, startStackRedis, stopStackRedis } from '../stack/parts/redis.js'
 import { startReplicatedData, stopReplicatedData } from '../stack/parts/redis-ha.js'
 import type { RunningStack } from '../stack/running-stack.js'
 import type { Fault } from './run-drill.js'
@@ -47,7 +47,7 @@ export function redisFault (stack: RunningStack, options: RedisDrillOptions): Fa
     options: { down: `${options.downSeconds}s`, hard: options.hard, fsync: options.fsync },
     // (The restarted Redis reads the stack's policy from its redis.conf.)
     prepare: async () => {
-      for (const port of dataPorts) await withRedis(port, (redis) => redis.config('SET', 'appendfsync', options.fsync))
+      for (const port of dataPorts) await withRedis(port, (redis) => redis.config('SET', 'appendfsync', options.fsync), 1000, port === redisPort && !replicated ? stackRedisPassword(stack.settings) : undefined)
     },
     timeline: async ({ now, mark, io }) => {
       await sleep(2000)

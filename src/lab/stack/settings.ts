@@ -4,6 +4,7 @@ import { Type, type Static, type TSchema } from 'typebox'
 import { LogLevelSetting, RedisDurableSetting, RedisModeSetting, StoreSetting } from '../../shared/contract.js'
 import { DEFAULT_STACK_DIR } from '../paths.js'
 import { TOPOLOGY_DEFAULTS } from '../system/redis-topology.js'
+import { EDGE_DEFAULTS } from './nginx.js'
 
 /** One setting the environment gives the stack: its variable, its schema (type, range, default), and how it reads. */
 interface EnvSetting<S extends TSchema, T> {
@@ -21,8 +22,11 @@ export const APPENDFSYNC_POLICIES = ['everysec', 'always'] as const
 
 const Port = (fallback: number) => Type.Integer({ default: fallback, minimum: 1, maximum: 65535 })
 
-/** A switch: 1 on, 0 off; unset, `fallback`. */
+/** A switch: 1 on, 0 off (unset: `fallback`, 0 unless said). */
 const Switch = (fallback: '0' | '1' = '0') => Type.Enum(['0', '1'], { default: fallback })
+
+/** "localhost,127.0.0.1": host names (nginx server_name syntax: a leading "*." allowed), separated by commas. */
+const HostList = (fallback: string[]) => Type.String({ default: fallback.join(','), pattern: '^(\\*\\.)?[a-z0-9.-]+(,(\\*\\.)?[a-z0-9.-]+)*$' })
 
 /** "6380,6381": a list of ports (each checked for its range by stackSettings). */
 const PortList = (fallback: string) => Type.String({ default: fallback, pattern: '^[0-9]{1,5}(,[0-9]{1,5})*$' })
@@ -51,6 +55,8 @@ const ENV_SETTINGS = {
   appendfsync: fromEnv('REDIS_APPENDFSYNC', Type.Enum([...APPENDFSYNC_POLICIES], { default: 'everysec' })),
   /** nginx access log on (buffered), or off with BENCH=1. */
   accessLog: fromEnv('BENCH', Switch(), (bench) => bench !== '1'),
+  /** Redis's bound ("512mb"), with noeviction: past it writes get the service's 503, nothing is evicted. */
+  redisMaxmemory: fromEnv('REDIS_MAXMEMORY', Type.String({ default: '512mb', pattern: '^[1-9][0-9]*(kb|mb|gb)$' })),
   /** single: one Redis on REDIS_PORT. sentinel: a primary there, replicas and Sentinels beside it (docs/store-ha.md). */
   redisMode: fromEnv('REDIS_MODE', RedisModeSetting),
   /** Sentinel mode: the replicas' ports (as many replicas as ports). */
@@ -73,7 +79,17 @@ const ENV_SETTINGS = {
   observe: fromEnv('OBSERVE', Switch('1'), (observe) => observe === '1'),
   promPort: fromEnv('PROM_PORT', Port(9090)),
   nginxExporterPort: fromEnv('NGINX_EXPORTER_PORT', Port(9113)),
-  redisExporterPort: fromEnv('REDIS_EXPORTER_PORT', Port(9121))
+  redisExporterPort: fromEnv('REDIS_EXPORTER_PORT', Port(9121)),
+  /** nginx: requests per second per client address (0: no limit). */
+  clientRate: fromEnv('EDGE_CLIENT_RATE', Integer(EDGE_DEFAULTS.clientRate, 0, 10_000_000)),
+  /** nginx: requests a client may send at once beyond its rate. */
+  clientBurst: fromEnv('EDGE_CLIENT_BURST', Integer(EDGE_DEFAULTS.clientBurst, 0, 10_000_000)),
+  /** nginx: connections with a request in progress per client address (0: no limit). */
+  clientConnections: fromEnv('EDGE_CLIENT_CONNECTIONS', Integer(EDGE_DEFAULTS.clientConnections, 0, 1_000_000)),
+  /** nginx: the Host names it answers for; any other gets 421. */
+  knownHosts: fromEnv('EDGE_HOSTS', HostList(EDGE_DEFAULTS.knownHosts), (list) => list.split(',')),
+  /** nginx: the x-upstream header on answers (the local lab's view; off in the container). */
+  upstreamHeader: fromEnv('EDGE_UPSTREAM_HEADER', Switch('1'), (on) => on === '1')
 }
 
 type FromEnv = { [K in keyof typeof ENV_SETTINGS]: ReturnType<(typeof ENV_SETTINGS)[K]['read']> }
@@ -195,7 +211,11 @@ function problem (variable: string, data: Record<string, unknown>, message = 'is
   const schema = StackEnvSchema.properties[variable] as { type?: string, minimum?: number, maximum?: number, enum?: string[], pattern?: string } | undefined
   const got = `(got "${String(data[variable])}")`
   if (schema?.type === 'integer') return `${variable} must be an integer from ${schema.minimum} to ${schema.maximum} ${got}`
-  if (schema?.pattern !== undefined) return `${variable} must be ports separated by commas, such as 6380,6381 ${got}`
+  if (schema?.pattern !== undefined) {
+    if (variable === 'EDGE_HOSTS') return `${variable} must be host names separated by commas, such as localhost,127.0.0.1 ${got}`
+    if (variable === 'REDIS_MAXMEMORY') return `${variable} must be a size in kb, mb or gb, such as 512mb ${got}`
+    return `${variable} must be ports separated by commas, such as 6380,6381 ${got}`
+  }
   if (schema?.enum !== undefined) return `${variable} must be one of ${schema.enum.join(', ')} ${got}`
   return `${variable} ${message} ${got}`
 }

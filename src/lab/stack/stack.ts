@@ -12,7 +12,7 @@ import { apiPart } from './parts/api.js'
 import { nginxPart } from './parts/nginx.js'
 import { OBSERVE_BINARIES, observePart, observeStatus, type ObserveStatus } from './parts/observe.js'
 import { StackError, type DaemonStatus, type PartContext, type Say, type StackPart } from './parts/part.js'
-import { redisPart } from './parts/redis.js'
+import { redisMemory, redisPart, stackRedisPassword, type RedisMemory } from './parts/redis.js'
 import { replicatedPart, type ReplicatedStatus } from './parts/redis-ha.js'
 import { storePart } from './parts/store.js'
 import { watchdogPart } from './parts/watchdog.js'
@@ -108,6 +108,8 @@ export interface StackStatus {
   settings: StackSettings | null
   /** Single mode: the one Redis. Sentinel mode: the primary (null when none is agreed on). */
   redis: DaemonStatus | null
+  /** Single mode: the Redis's used memory against its maxmemory (null: it did not answer). */
+  redisMemory: RedisMemory | null
   /** Sentinel mode: who is primary, each replica's lag, each Sentinel's view. */
   replicated: ReplicatedStatus | null
   apps: Array<Pm2App & { ready: boolean }>
@@ -122,7 +124,7 @@ export interface StackStatus {
 /** Each part of the stack, and whether a request through nginx reaches every instance. */
 export async function status (dir: string): Promise<StackStatus> {
   const state = readState(dir)
-  if (state === null) return { up: false, settings: null, redis: null, replicated: null, apps: [], nginx: null, watchdog: null, throughNginx: null, observe: null }
+  if (state === null) return { up: false, settings: null, redis: null, redisMemory: null, replicated: null, apps: [], nginx: null, watchdog: null, throughNginx: null, observe: null }
   const { settings } = state
   const ctx = partContext(state, stackSupervisor(state), () => {})
   const replicated = settings.redisMode === 'sentinel' ? await replicatedPart.status(ctx) : null
@@ -133,6 +135,7 @@ export async function status (dir: string): Promise<StackStatus> {
     redis: replicated === null
       ? await redisPart.status(ctx)
       : { pid: primary?.pid ?? null, alive: primary?.alive ?? false, answers: primary?.role === 'primary' },
+    redisMemory: replicated === null ? await redisMemory(settings.redisPort, stackRedisPassword(settings)) : null,
     replicated,
     apps: await apiPart.status(ctx),
     nginx: await nginxPart.status(ctx),

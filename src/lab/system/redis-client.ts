@@ -6,10 +6,12 @@ import { Redis } from 'ioredis'
  * short timeouts, no offline queue, no reconnect, no ready check (a Redis still
  * loading its AOF answers LOADING, which is an answer, not a wait).
  */
-export async function withRedis<T> (port: number, work: (redis: Redis) => Promise<T>, timeoutMs = 1000): Promise<T> {
+export async function withRedis<T> (port: number, work: (redis: Redis) => Promise<T>, timeoutMs = 1000, password?: string): Promise<T> {
   const redis = new Redis({
     host: '127.0.0.1',
     port,
+    // The default user's password, on a Redis that requires one (the stack's).
+    ...(password === undefined ? {} : { password }),
     lazyConnect: true,
     enableOfflineQueue: false,
     enableReadyCheck: false,
@@ -30,9 +32,9 @@ export async function withRedis<T> (port: number, work: (redis: Redis) => Promis
 }
 
 /** True when a Redis on 127.0.0.1:port answers PING (not LOADING, not down). */
-export async function pingRedis (port: number): Promise<boolean> {
+export async function pingRedis (port: number, password?: string): Promise<boolean> {
   try {
-    return (await withRedis(port, (redis) => redis.ping())) === 'PONG'
+    return (await withRedis(port, (redis) => redis.ping(), 1000, password)) === 'PONG'
   } catch {
     return false
   }

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { requireBinary } from './binaries.js'
+import { aclConfig, type RedisCredentials } from './redis-acl.js'
 import { pingRedis } from './redis-client.js'
 import type { DaemonSpec } from './supervisor.js'
 
@@ -14,6 +15,10 @@ export interface RedisServerOptions {
   dir: string
   appendonly?: boolean
   appendfsync?: 'always' | 'everysec' | 'no'
+  /** Redis's `maxmemory` ("512mb"), with noeviction: a full Redis refuses writes and drops nothing. Unset: unbounded. */
+  maxmemory?: string
+  /** Passwords required: the default user's (admin) and the service's limited user. Unset: none (the tests' own Redis). */
+  credentials?: RedisCredentials
 }
 
 /**
@@ -34,9 +39,17 @@ export function redisServerSpec (options: RedisServerOptions): DaemonSpec {
     'save ""',
     `appendonly ${options.appendonly === false ? 'no' : 'yes'}`,
     `appendfsync ${options.appendfsync ?? 'everysec'}`,
+    // The AOF is rewritten (compacted) once it has doubled since the last rewrite and
+    // is past 64 MB: without it, it grows by every write ever made.
+    'auto-aof-rewrite-percentage 100',
+    'auto-aof-rewrite-min-size 64mb',
+    ...(options.maxmemory === undefined ? [] : [`maxmemory ${options.maxmemory}`, 'maxmemory-policy noeviction']),
+    ...(options.credentials === undefined ? [] : aclConfig(options.credentials)),
     'loglevel warning',
     ''
-  ].join('\n'))
+  ].join('\n'), { mode: 0o600 })
+  // (writeFileSync's mode applies to a new file only: an older one is made private too.)
+  chmodSync(conf, 0o600)
   const logFile = join(options.dir, 'redis.log')
   return {
     name: options.name ?? 'redis',
@@ -46,7 +59,7 @@ export function redisServerSpec (options: RedisServerOptions): DaemonSpec {
     args: [conf],
     logFile,
     port: options.port,
-    ready: () => pingRedis(options.port),
+    ready: () => pingRedis(options.port, options.credentials?.admin),
     waitingFor: `redis-server on port ${options.port} (log: ${logFile})`,
     stopSignal: 'SIGTERM',
     graceMs: 10_000

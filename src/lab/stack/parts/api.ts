@@ -6,6 +6,8 @@ import { isReady } from '../probe.js'
 import { apiPortsOf, appNames, type StackSettings } from '../settings.js'
 import { sayPart, StackError, type PartContext, type StackPart } from './part.js'
 import { sentinelsSetting } from './redis-ha.js'
+import { credentialsFile } from './redis.js'
+import { serviceRedisUrl, storedCredentials } from '../../system/redis-acl.js'
 
 /** What ecosystem.config.js reads: the apps' settings for this stack. */
 function appEnv (settings: StackSettings, logDir: string): Record<string, string> {
@@ -14,7 +16,8 @@ function appEnv (settings: StackSettings, logDir: string): Record<string, string
     API_BASE_PORT: String(settings.apiBasePort),
     HOST: '127.0.0.1',
     STORE: settings.store,
-    REDIS_URL: `redis://127.0.0.1:${settings.redisPort}`,
+    // As the ACL user limited to the service's commands (single mode; the replicated store has no ACL yet).
+    REDIS_URL: serviceRedisUrl(settings.redisPort, settings.redisMode === 'single' ? storedCredentials(credentialsFile(settings)) : undefined),
     // Set either way, so that a variable of the shell running `npm start` cannot leak into the apps.
     REDIS_MODE: settings.redisMode,
     REDIS_SENTINELS: settings.redisMode === 'sentinel' ? sentinelsSetting(settings) : '',

@@ -22,7 +22,14 @@ export function balancerOptions (settings: StackSettings): BalancerOptions {
     passiveHealth: settings.passiveHealth,
     retryShed: settings.retryShed,
     accessLogFile: settings.accessLog ? accessLogFile(settings) : null,
-    statusListen: `127.0.0.1:${settings.nginxStatusPort}`
+    statusListen: `127.0.0.1:${settings.nginxStatusPort}`,
+    edge: {
+      clientRate: settings.clientRate,
+      clientBurst: settings.clientBurst,
+      clientConnections: settings.clientConnections,
+      knownHosts: settings.knownHosts,
+      upstreamHeader: settings.upstreamHeader
+    }
   }
 }
 

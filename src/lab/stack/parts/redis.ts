@@ -1,5 +1,7 @@
+import { join } from 'node:path'
 import { isListening } from '../../system/ports.js'
-import { pingRedis } from '../../system/redis-client.js'
+import { redisCredentials, storedCredentials } from '../../system/redis-acl.js'
+import { pingRedis, withRedis } from '../../system/redis-client.js'
 import { redisServerSpec } from '../../system/redis-server.js'
 import type { DaemonSpec } from '../../system/supervisor.js'
 import type { StackSettings } from '../settings.js'
@@ -11,7 +13,32 @@ import { daemonPart, StackError } from './part.js'
  * replays what was acknowledged) and the stack's fsync policy.
  */
 export function stackRedisSpec (settings: StackSettings): DaemonSpec {
-  return redisServerSpec({ port: settings.redisPort, dir: stackPaths(settings.dir).redis, appendonly: true, appendfsync: settings.appendfsync })
+  const dir = stackPaths(settings.dir).redis
+  return redisServerSpec({ port: settings.redisPort, dir, appendonly: true, appendfsync: settings.appendfsync, maxmemory: settings.redisMaxmemory, credentials: redisCredentials(credentialsFile(settings)) })
+}
+
+/** The stack's Redis passwords (mode 0600), generated with its first start. */
+export function credentialsFile (settings: Pick<StackSettings, 'dir'>): string {
+  return join(stackPaths(settings.dir).redis, 'credentials.json')
+}
+
+/** The admin password of the stack's Redis, for the lab's own commands (undefined before one was generated). */
+export function stackRedisPassword (settings: Pick<StackSettings, 'dir'>): string | undefined {
+  return storedCredentials(credentialsFile(settings))?.admin
+}
+
+/** What a Redis holds against its bound: INFO memory's used_memory and maxmemory (0: unbounded). */
+export interface RedisMemory { usedBytes: number, maxBytes: number }
+
+/** The memory of the Redis on 127.0.0.1:port, or null when it does not answer. */
+export async function redisMemory (port: number, password?: string): Promise<RedisMemory | null> {
+  try {
+    const info = await withRedis(port, (redis) => redis.info('memory'), 1000, password)
+    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? NaN)
+    return { usedBytes: field('used_memory'), maxBytes: field('maxmemory') }
+  } catch {
+    return null
+  }
 }
 
 /** Redis: ours if the recorded process still runs; never someone else's on that port. */
@@ -19,14 +46,14 @@ export const redisPart = daemonPart({
   name: 'redis',
   port: (settings) => settings.redisPort,
   spec: ({ settings }) => stackRedisSpec(settings),
-  answers: (settings) => pingRedis(settings.redisPort),
+  answers: (settings) => pingRedis(settings.redisPort, stackRedisPassword(settings)),
   async checkPort (settings) {
     if (await isListening(settings.redisPort)) {
       throw new StackError(`port ${settings.redisPort} is taken by a Redis (or another server) this stack did not start; ` +
         'refusing to clobber it. Stop it, or choose another port: REDIS_PORT=6380 npm start')
     }
   },
-  detail: (settings) => `AOF appendfsync ${settings.appendfsync}`
+  detail: (settings) => `AOF appendfsync ${settings.appendfsync}, maxmemory ${settings.redisMaxmemory} noeviction`
 })
 
 /** Stops the stack's Redis (the Redis drill's outage): SIGTERM lets it write its AOF, SIGKILL does not. */

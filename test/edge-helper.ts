@@ -1,0 +1,89 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { request, type IncomingHttpHeaders } from 'node:http'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Test } from 'tap'
+import { EDGE_DEFAULTS, nginxSpec, writeNginxConfig, type EdgeOptions } from '../src/lab/stack/nginx.js'
+import { onInterrupt } from '../src/lab/system/interrupt.js'
+import { freePort } from '../src/lab/system/ports.js'
+import { Supervisor } from '../src/lab/system/supervisor.js'
+
+/**
+ * A real nginx on the project's template, in front of `upstreams` (ports on
+ * 127.0.0.1), with the edge's defaults and `edge`'s changes; stopped in teardown.
+ */
+export async function startEdge (t: Test, upstreams: number[], edge: Partial<EdgeOptions> = {}): Promise<number> {
+  const port = await freePort()
+  const prefix = mkdtempSync(join(tmpdir(), 'sl-edge-'))
+  const supervisor = new Supervisor({ detached: false })
+  const unregister = onInterrupt(() => supervisor.stop().then(() => {}))
+  t.teardown(async () => {
+    await supervisor.stop()
+    unregister()
+    rmSync(prefix, { recursive: true, force: true })
+  })
+  await writeNginxConfig(prefix, {
+    listen: `127.0.0.1:${port}`,
+    upstreams: upstreams.map((p) => `127.0.0.1:${p}`),
+    keepalive: 16,
+    retryNonIdempotent: true,
+    passiveHealth: true,
+    retryShed: false,
+    accessLogFile: null,
+    statusListen: `127.0.0.1:${await freePort()}`,
+    edge: { ...EDGE_DEFAULTS, ...edge }
+  })
+  await supervisor.start(nginxSpec('nginx', prefix, port))
+  return port
+}
+
+export interface Answer { status: number, headers: IncomingHttpHeaders, body: string }
+
+export interface RequestOptions {
+  method?: string
+  headers?: Record<string, string>
+  body?: string
+  /** The client's own address (127.0.0.2 is another client than 127.0.0.1). */
+  from?: string
+}
+
+/** One request on a connection of its own. */
+export function send (port: number, path: string, options: RequestOptions = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: options.headers, localAddress: options.from, agent: false }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => { body += chunk })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
+    })
+    req.on('error', reject)
+    req.end(options.body)
+  })
+}
+
+/** Writes `text` as is, then reads until the server closes the connection: what it said, and after how long. */
+export function sendRaw (port: number, text: string, { end = true } = {}): Promise<{ reply: string, closedAfterMs: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now()
+    let reply = ''
+    const socket = connect(port, '127.0.0.1', () => {
+      if (end) socket.end(text)
+      else socket.write(text)
+    })
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk: string) => { reply += chunk })
+    socket.on('error', (err: NodeJS.ErrnoException) => { if (err.code !== 'ECONNRESET') reject(err) })
+    socket.on('close', () => resolve({ reply, closedAfterMs: performance.now() - started }))
+  })
+}
+
+/** The status and JSON body of a raw HTTP/1.1 reply. */
+export function parseRaw (reply: string): { status: number, contentType: string | undefined, json: unknown } {
+  const [head = '', body = ''] = reply.split('\r\n\r\n')
+  const status = Number(/^HTTP\/1\.\d (\d{3})/.exec(head)?.[1] ?? 0)
+  const contentType = /^content-type: *(.+)$/im.exec(head)?.[1]?.trim()
+  let json: unknown
+  try { json = JSON.parse(body) } catch { json = undefined }
+  return { status, contentType, json }
+}
