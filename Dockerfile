@@ -19,6 +19,8 @@ RUN npm run build
 # ...run with the production dependencies only, as a non-root user.
 FROM ${NODE_IMAGE} AS run
 ENV NODE_ENV=production
+# Reachable from the balancer's container (outside a container the default is 127.0.0.1).
+ENV HOST=0.0.0.0
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force

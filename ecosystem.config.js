@@ -30,7 +30,14 @@ export const apps = Array.from({ length: instances }, (_, i) => {
       INSTANCE_ID: name,
       // The rest only when set: the service's own config (src/config.ts) holds the
       // defaults; the local stack and docker-compose.yml set what they need.
-      ...passThrough(['HOST', 'STORE', 'REDIS_URL', 'LOG_LEVEL', 'TRUST_PROXY']),
+      ...passThrough([
+        'HOST', 'STORE', 'REDIS_URL', 'LOG_LEVEL', 'TRUST_PROXY', 'SHOW_INTERNALS',
+        'RATE_LIMIT_MAX', 'RATE_LIMIT_WINDOW_MS', 'RATE_LIMIT_STORE',
+        'WORK_CONCURRENCY', 'WORK_QUEUE', 'WORK_QUEUE_MS', 'WORK_SHED', 'METRICS',
+        // Sentinel mode and durable mode (docs/store-ha.md).
+        'REDIS_MODE', 'REDIS_SENTINELS', 'REDIS_MASTER_NAME', 'REDIS_SENTINEL_USERNAME', 'REDIS_SENTINEL_PASSWORD',
+        'REDIS_DURABLE', 'REDIS_DURABLE_TIMEOUT_MS'
+      ]),
       // Below kill_timeout, so a draining instance exits by itself before PM2's SIGKILL.
       SHUTDOWN_GRACE_MS: '4000'
     },

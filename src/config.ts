@@ -1,8 +1,12 @@
 import { isIP } from 'node:net'
 import { hostname } from 'node:os'
+import proxyAddr from '@fastify/proxy-addr'
 import envSchema from 'env-schema'
 import { Type, type Static } from 'typebox'
-import { DEFAULT_REDIS_MASTER_NAME, LogLevelSetting, REDIS_MODES, StoreSetting, TrustProxySetting } from './shared/contract.js'
+import { DEFAULT_REDIS_MASTER_NAME, LogLevelSetting, RedisDurableSetting, RedisModeSetting, StoreSetting, TrustProxySetting } from './shared/contract.js'
+
+/** A switch: 0 (off) or 1 (on). */
+const Switch = (on: 0 | 1) => Type.Integer({ default: on, minimum: 0, maximum: 1 })
 
 /**
  * The one schema for the service's environment. Every setting has a default, so
@@ -10,7 +14,9 @@ import { DEFAULT_REDIS_MASTER_NAME, LogLevelSetting, REDIS_MODES, StoreSetting, 
  * naming the variable (see loadConfig).
  */
 export const ConfigSchema = Type.Object({
-  HOST: Type.String({ default: '0.0.0.0', minLength: 1 }),
+  // This machine only, unless told otherwise: the balancer reaches the instances on
+  // loopback. Containers set 0.0.0.0 (Dockerfile, docker-compose.yml).
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
   PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
   // Empty means "<hostname>:<port>", filled in by loadConfig.
   INSTANCE_ID: Type.String({ default: '', maxLength: 128, pattern: '^[A-Za-z0-9:_.-]*$' }),
@@ -19,7 +25,7 @@ export const ConfigSchema = Type.Object({
   // TLS count: the Sentinels say where the primary is.
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://' }),
   // single: one Redis at REDIS_URL. sentinel: a primary and replicas, found through REDIS_SENTINELS.
-  REDIS_MODE: Type.Enum([...REDIS_MODES], { default: 'single' }),
+  REDIS_MODE: RedisModeSetting,
   // host:port of each Sentinel, comma-separated (sentinel mode).
   REDIS_SENTINELS: Type.String({ default: '' }),
   REDIS_MASTER_NAME: Type.String({ default: DEFAULT_REDIS_MASTER_NAME, pattern: '^[A-Za-z0-9._-]{1,64}$' }),
@@ -28,7 +34,7 @@ export const ConfigSchema = Type.Object({
   REDIS_SENTINEL_PASSWORD: Type.String({ default: '' }),
   // 1: a mutation is acknowledged only once a replica has it (WAIT 1 after the script);
   // a write no replica confirms within REDIS_DURABLE_TIMEOUT_MS is a 503, outcome unknown.
-  REDIS_DURABLE: Type.Enum(['0', '1'], { default: '0' }),
+  REDIS_DURABLE: RedisDurableSetting,
   // Below the 400 ms command timeout, which bounds the WAIT too.
   REDIS_DURABLE_TIMEOUT_MS: Type.Integer({ default: 100, minimum: 1, maximum: 300 }),
   LOG_LEVEL: LogLevelSetting('info'),
@@ -37,7 +43,25 @@ export const ConfigSchema = Type.Object({
   TRUST_PROXY: TrustProxySetting,
   // How long a graceful shutdown may take before the process exits anyway. Must stay
   // below PM2's kill_timeout (5 s in ecosystem.config.js) and Docker's stop grace.
-  SHUTDOWN_GRACE_MS: Type.Integer({ default: 4000, minimum: 100, maximum: 60000 })
+  SHUTDOWN_GRACE_MS: Type.Integer({ default: 4000, minimum: 100, maximum: 60000 }),
+  // GET / adds pid, port and uptime: details for the lab (its kill drill reads the
+  // pid), not for strangers. docs/hardening.md explains every setting below.
+  SHOW_INTERNALS: Switch(0),
+  // Requests per client address and window, counted in the store (Redis: one budget
+  // for the cluster) or per instance. The default is far above anything the lab sends
+  // (this machine serves ~100k req/s at most); 0 turns the limit off.
+  RATE_LIMIT_MAX: Type.Integer({ default: 200_000, minimum: 0 }),
+  RATE_LIMIT_WINDOW_MS: Type.Integer({ default: 1000, minimum: 100, maximum: 3_600_000 }),
+  RATE_LIMIT_STORE: Type.Enum(['shared', 'instance'], { default: 'shared' }),
+  // GET /work: at most this many run at once per instance, this many more wait, each
+  // at most WORK_QUEUE_MS; the rest get 503 SL_OVERLOADED at once. WORK_SHED=0
+  // admits everything (the "before" picture of an overload).
+  WORK_CONCURRENCY: Type.Integer({ default: 4, minimum: 1, maximum: 1024 }),
+  WORK_QUEUE: Type.Integer({ default: 16, minimum: 0, maximum: 100_000 }),
+  WORK_QUEUE_MS: Type.Integer({ default: 250, minimum: 1, maximum: 60_000 }),
+  WORK_SHED: Switch(1),
+  // 1: GET /metrics and the hooks that feed it. 0: neither (the bench measures their cost).
+  METRICS: Switch(1)
 })
 
 export type Config = Static<typeof ConfigSchema>
@@ -109,4 +133,13 @@ function isProxyAddress (entry: string): boolean {
 export function trustedProxies (config: Pick<Config, 'TRUST_PROXY'>): string[] | false {
   const list = trustList(config.TRUST_PROXY)
   return list.length > 0 ? list : false
+}
+
+/**
+ * TRUST_PROXY as a test of an address (the function Fastify's `trustProxy` takes):
+ * the same answer for `request.ip` and for "did the balancer send this request?".
+ */
+export function proxyTrust (config: Pick<Config, 'TRUST_PROXY'>): (address: string, hop: number) => boolean {
+  const list = trustedProxies(config)
+  return list === false ? () => false : proxyAddr.compile(list)
 }

@@ -31,9 +31,10 @@ export const ShuttingDownError = createError(
   503
 )
 
+// Says nothing about how keys are stored: the message is the same whoever asks.
 export const IdempotencyKeyReusedError = createError(
   'SL_IDEMPOTENCY_KEY_REUSED',
-  'Idempotency key %s was already used for a different request',
+  'This Idempotency-Key was already used for a different request; use a new key for a new request',
   422
 )
 
@@ -47,4 +48,58 @@ export const ValueTooDeepError = createError(
   'SL_VALUE_TOO_DEEP',
   'value nests deeper than %d levels',
   400
+)
+
+// JSON bodies that would be changed on their way in, or cost far more than their bytes.
+
+export const InvalidJsonError = createError(
+  'SL_INVALID_JSON',
+  'Body is not valid JSON: %s',
+  400
+)
+
+export const DuplicateKeyError = createError(
+  'SL_DUPLICATE_KEY',
+  'Duplicate key %s in a JSON object: send each key once',
+  400
+)
+
+export const InexactNumberError = createError(
+  'SL_INEXACT_NUMBER',
+  'Number %s cannot be stored exactly: it would read back as %s; send it as a string',
+  400
+)
+
+export const TooManyElementsError = createError(
+  'SL_TOO_MANY_ELEMENTS',
+  'Body has more than %d JSON values (objects, arrays, strings, numbers, literals)',
+  400
+)
+
+export const NoRouteError = createError(
+  'SL_NO_ROUTE',
+  'No route %s %s',
+  404
+)
+
+// Load that is refused on purpose: both carry Retry-After.
+
+export const OverloadedError = createError(
+  'SL_OVERLOADED',
+  'This instance has more work than it can start soon; retry later or elsewhere',
+  503
+)
+
+export const RateLimitedError = createError(
+  'SL_RATE_LIMITED',
+  'Too many requests from this client; retry in %d s',
+  429
+)
+
+// Never seen by anyone (the client has gone): it ends the request quietly, as a 4xx
+// (nginx logs the same case as 499).
+export const ClientGoneError = createError(
+  'SL_CLIENT_GONE',
+  'The client closed the connection before the work was done',
+  499
 )

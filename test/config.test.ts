@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, sentinelList, trustedProxies } from '../src/co
 
 t.test('defaults make a runnable configuration', async (t) => {
   const config = loadConfig({})
-  t.equal(config.HOST, '0.0.0.0')
+  t.equal(config.HOST, '127.0.0.1', 'only this machine, unless told otherwise (containers set 0.0.0.0)')
   t.equal(config.PORT, 3000)
   t.equal(config.STORE, 'redis')
   t.equal(config.REDIS_URL, 'redis://127.0.0.1:6379')

@@ -85,6 +85,66 @@ for (const store of ['redis', 'memory'] as const) {
       t.equal((await app.inject('/kv/a')).statusCode, 404)
     })
 
+    t.test('the 422 says what to fix and never shows how the key is stored', async (t) => {
+      const app = await build(t, config)
+      await postJson(app, '/counters/a/incr', { by: 1 }, { 'idempotency-key': 'order-42' })
+      const res = await postJson(app, '/counters/a/incr', { by: 2 }, { 'idempotency-key': 'order-42' })
+      t.equal(res.statusCode, 422)
+      t.strictSame(res.json(), {
+        statusCode: 422,
+        code: 'SL_IDEMPOTENCY_KEY_REUSED',
+        error: 'Unprocessable Entity',
+        message: 'This Idempotency-Key was already used for a different request; use a new key for a new request'
+      })
+    })
+
+    t.test("another client's key is another key: it can neither claim nor read a victim's", async (t) => {
+      const app = await build(t, config)
+      const post = (url: string, payload: string, key: string, remoteAddress = '127.0.0.1') =>
+        app.inject({ method: 'POST', url, headers: { 'idempotency-key': key, 'content-type': 'application/json' }, payload, remoteAddress })
+      const attacker = '127.0.0.2'
+      // The attacker claims guessable keys first: one for the victim's very request, one for another.
+      t.equal((await post('/counters/orders/incr', '{"by":5}', 'order-42', attacker)).statusCode, 200)
+      t.equal((await post('/counters/other/incr', '{}', 'order-43', attacker)).statusCode, 200)
+      // The victim's writes with those keys are applied: not no-op'd as replays, not refused with 422.
+      const victim = await post('/counters/orders/incr', '{"by":1}', 'order-42')
+      t.equal(victim.statusCode, 200)
+      t.notOk(victim.headers['idempotent-replay'], "not a replay of the attacker's answer")
+      t.equal(victim.json().value, 6)
+      const next = await post('/counters/orders/incr', '{"by":1}', 'order-43')
+      t.equal(next.statusCode, 200, 'not refused because the attacker used the key elsewhere')
+      t.equal(next.json().value, 7)
+      const retried = await post('/counters/orders/incr', '{"by":1}', 'order-42')
+      t.equal(retried.headers['idempotent-replay'], 'true', "the victim's retry replays the victim's own answer")
+      t.equal(retried.json().value, 6)
+    })
+
+    t.test('behind the balancer, clients are told apart by the address it forwards', async (t) => {
+      const app = await build(t, config)
+      const key = { 'idempotency-key': 'cart-1' }
+      const a = await postJson(app, '/counters/cart/incr', {}, { ...key, 'x-forwarded-for': '198.51.100.7' })
+      const b = await postJson(app, '/counters/cart/incr', {}, { ...key, 'x-forwarded-for': '198.51.100.8' })
+      t.notOk(b.headers['idempotent-replay'], 'another client behind the same balancer')
+      t.equal(b.json().value, 2)
+      const aAgain = await postJson(app, '/counters/cart/incr', {}, { ...key, 'x-forwarded-for': '198.51.100.7' })
+      t.equal(aAgain.headers['idempotent-replay'], 'true')
+      t.equal(aAgain.json().value, a.json().value)
+    })
+
+    t.test('X-Request-Id is a key only when the balancer (a TRUST_PROXY address) sent it', async (t) => {
+      const app = await build(t, config)
+      const rid = { 'x-request-id': 'f00dfeedf00dfeedf00dfeedf00dfeed', 'content-type': 'application/json' }
+      const direct = { method: 'POST' as const, url: '/counters/direct/incr', headers: rid, payload: '{}', remoteAddress: '127.0.0.9' }
+      await app.inject(direct)
+      const again = await app.inject(direct)
+      t.notOk(again.headers['idempotent-replay'], 'from a client reached directly it is ignored')
+      t.equal((await app.inject('/counters/direct')).json().value, 2)
+      // From the balancer (127.0.0.1, the default TRUST_PROXY) it still makes retries safe.
+      await app.inject({ ...direct, remoteAddress: '127.0.0.1' })
+      const retried = await app.inject({ ...direct, remoteAddress: '127.0.0.1' })
+      t.equal(retried.headers['idempotent-replay'], 'true')
+    })
+
     t.test('concurrent repeats of one key on one instance apply once', async (t) => {
       const app = await build(t, config)
       const results = await Promise.all(Array.from({ length: 20 }, () =>

@@ -11,12 +11,17 @@ for (const store of ['redis', 'memory'] as const) {
     t.beforeEach(() => redis.flush())
     const config = { STORE: store, REDIS_URL: redis.url }
 
-    t.test('GET / says who answered', async (t) => {
+    t.test('GET / says who answered, and by default nothing about the process', async (t) => {
       const app = await build(t, config)
       const res = await app.inject('/')
       t.equal(res.statusCode, 200)
       t.equal(res.headers['x-instance'], 'test-1')
-      const body = res.json()
+      t.strictSame(res.json(), { instance: 'test-1' })
+    })
+
+    t.test('GET / with SHOW_INTERNALS=1 adds pid, port and uptime (the lab reads them)', async (t) => {
+      const app = await build(t, { ...config, SHOW_INTERNALS: '1' })
+      const body = (await app.inject('/')).json()
       t.equal(body.instance, 'test-1')
       t.equal(body.pid, process.pid)
       t.equal(body.port, 3000)
@@ -105,7 +110,9 @@ for (const store of ['redis', 'memory'] as const) {
       const res = await app.inject('/nope')
       t.equal(res.statusCode, 404)
       t.equal(res.headers['x-instance'], 'test-1')
-      t.match(res.json(), { statusCode: 404 })
+      t.strictSame(res.json(), { statusCode: 404, code: 'SL_NO_ROUTE', error: 'Not Found', message: 'No route GET /nope' })
+      const method = await app.inject({ method: 'DELETE', url: '/kv/k' })
+      t.match(method.json(), { statusCode: 404, code: 'SL_NO_ROUTE', message: 'No route DELETE /kv/k' })
     })
   })
 }

@@ -1,29 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { freePort } from '../src/lab/system/ports.js'
-import { childEnv } from '../src/lab/system/process.js'
 import { startTestRedis } from './helper.js'
+import { startServer } from './server-process.js'
 
 // server.ts as a real process: boot, PM2's "ready" message, signals, logs.
-
-interface Server { child: ChildProcess, port: number, output: () => string, ready: Promise<unknown> }
-
-async function startServer (t: Test, env: Record<string, string>): Promise<Server> {
-  const port = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    // Without tap's coverage hooks: this process runs src/ through another loader
-    // (tsx), and merging its coverage with the in-process tests' would blur both.
-    env: childEnv({ PORT: String(port), HOST: '127.0.0.1', INSTANCE_ID: 'proc-1', ...env }),
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc']
-  })
-  let output = ''
-  child.stdout!.on('data', (chunk) => { output += chunk })
-  child.stderr!.on('data', (chunk) => { output += chunk })
-  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
-  const ready = new Promise((resolve) => child.on('message', (message) => { if (message === 'ready') resolve(message) }))
-  return { child, port, output: () => output, ready }
-}
 
 t.test('a bad configuration exits 1 with a message naming the variable', async (t) => {
   const server = await startServer(t, { PORT: 'eighty' })

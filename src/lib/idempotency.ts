@@ -16,16 +16,27 @@ export const REQUEST_ID_TTL_SECONDS = 10 * 60
 
 /**
  * The idempotency of a mutation: the client's Idempotency-Key (kept 24 h), else
- * the X-Request-Id nginx sets (the same across its retries; kept 10 minutes),
- * else none (applied every time). The fingerprint names the operation, its
- * target and its input (computed only when there is a key), so a key reused for
- * a different request is refused rather than answered with someone else's result.
+ * the X-Request-Id nginx sets (the same across its retries; kept 10 minutes) when
+ * the request came from the balancer, else none (applied every time). The
+ * fingerprint names the operation, its target and its input (computed only when
+ * there is a key), so a key reused for a different request is refused rather than
+ * answered with someone else's result.
+ *
+ * A client's key is scoped to the client: its address as `trustProxy` yields it
+ * (the balancer's X-Forwarded-For, else the socket peer). Another client sending
+ * the same key, a guessable `order-42` say, has a key of its own: it can neither
+ * claim the victim's (blocking or no-op'ing the real write) nor read its answer.
+ * The price, in docs/hardening.md: a client whose address changes between a try
+ * and its retry is another client, and clients behind one NAT share a scope.
  */
 export function idempotencyOf (request: FastifyRequest, operation: string, target: string, input: () => string): Idempotency | undefined {
   const { 'idempotency-key': clientKey, 'x-request-id': requestId } = request.headers
   const fingerprint = () => `${operation} ${target} ${input()}`
-  if (typeof clientKey === 'string') return { key: `k:${clientKey}`, fingerprint: fingerprint(), ttlSeconds: IDEMPOTENCY_TTL_SECONDS }
-  if (typeof requestId === 'string') return { key: `r:${requestId}`, fingerprint: fingerprint(), ttlSeconds: REQUEST_ID_TTL_SECONDS }
+  // An address has no "/", so the first one ends the scope.
+  if (typeof clientKey === 'string') return { key: `k:${request.ip}/${clientKey}`, fingerprint: fingerprint(), ttlSeconds: IDEMPOTENCY_TTL_SECONDS }
+  if (typeof requestId === 'string' && request.server.isBalancer(request.socket.remoteAddress)) {
+    return { key: `r:${requestId}`, fingerprint: fingerprint(), ttlSeconds: REQUEST_ID_TTL_SECONDS }
+  }
   return undefined
 }
 

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyError } from 'fastify'
-import { errorBody } from '../errors.js'
+import { NoRouteError, errorBody } from '../errors.js'
 
 /**
  * One error handler for the whole app: every error leaves as
@@ -26,5 +26,15 @@ export default fp(function errorsPlugin (app, _opts, done) {
     }
     reply.code(statusCode).send(errorBody(statusCode, error.code ?? `HTTP_${statusCode}`, message))
   })
+  // No route for this method and path: the same JSON error, with a code (Fastify's own has none).
+  app.setNotFoundHandler(function (request) {
+    throw new NoRouteError(request.method, shortPath(request.url))
+  })
   done()
 }, { name: 'errors', fastify: '5.x' })
+
+/** The path a client asked for, without its query, and short enough for a message. */
+function shortPath (url: string): string {
+  const path = url.split('?', 1)[0]!
+  return path.length > 200 ? `${path.slice(0, 197)}...` : path
+}

@@ -1,11 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { ValueTooDeepError } from '../errors.js'
 import { digest, idempotencyOf, markReplay } from '../lib/idempotency.js'
-import { nestsDeeperThan } from '../lib/json-depth.js'
 import { getKvSchema, setKvSchema } from '../schemas/kv.js'
-
-/** How deep a stored value may nest; far beyond any real document, far below the stack limit. */
-export const MAX_VALUE_DEPTH = 64
 
 /** A versioned key-value store: each applied write of a key bumps its version by one. */
 const kvRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -17,8 +12,8 @@ const kvRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/kv/:key', { schema: setKvSchema }, async (request, reply) => {
     const { key } = request.params
+    // Bounded in bytes, depth and element count by the JSON body parser (plugins/json-body.ts).
     const value = request.body.value
-    if (nestsDeeperThan(value, MAX_VALUE_DEPTH)) throw new ValueTooDeepError(MAX_VALUE_DEPTH)
     const valueJson = JSON.stringify(value)
     const idempotency = idempotencyOf(request, 'kv.set', key, () => digest(valueJson))
     const { result: version, replayed } = await app.store.setKv(key, valueJson, idempotency)

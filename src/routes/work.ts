@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { ClientGoneError } from '../errors.js'
+import { Admission, type AdmissionOptions } from '../lib/admission.js'
+import { CpuTurns } from '../lib/cpu-turns.js'
 import { workSchema } from '../schemas/work.js'
 
 /**
@@ -9,22 +12,51 @@ import { workSchema } from '../schemas/work.js'
  */
 export const ROUNDS_PER_MS = 230
 
+/** How long a refused client is told to wait (Retry-After, seconds). */
+const RETRY_AFTER_SECONDS = '1'
+
 const block = Buffer.alloc(1024, 0x5a)
 
 /**
  * GET /work?ms=N — a CPU-bound request (~N ms of hashing on one core). Trivial
  * routes are bound by I/O and the balancer; this one shows the real scaling law:
  * throughput grows with instances up to the number of cores, then flattens.
+ *
+ * It cannot starve the instance: the hashing runs in ~1 ms slices, one per turn of
+ * the event loop across all works (CpuTurns), so requests, health checks and Redis
+ * replies are served between them (in one piece, 48 concurrent ms=999 held the loop
+ * so long that the Redis client's timeouts fired and unrelated routes got 503); it
+ * stops when the client has gone; and at most WORK_CONCURRENCY run per instance,
+ * with a short queue (Admission).
  */
-const workRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/work', { schema: workSchema }, async (request) => {
+const workRoutes: FastifyPluginAsyncTypebox<AdmissionOptions> = async (app, opts) => {
+  const admission = new Admission(opts)
+  const turns = new CpuTurns()
+
+  app.get('/work', { schema: workSchema }, async (request, reply) => {
     const ms = Number(request.query.ms ?? '5')
-    const rounds = ms * ROUNDS_PER_MS
-    let digest: Buffer = block
-    for (let i = 0; i < rounds; i++) {
-      digest = createHash('sha256').update(digest).update(block).digest()
+    try {
+      await admission.acquire()
+    } catch (err) {
+      reply.header('retry-after', RETRY_AFTER_SECONDS)
+      throw err
     }
-    return { instance: app.instance.id, ms, rounds, digest: digest.toString('hex') }
+    try {
+      let digest: Buffer = block
+      for (let slice = 0; slice < ms; slice++) {
+        await turns.next()
+        if (request.socket.destroyed) {
+          request.log.debug({ ms, doneMs: slice }, 'work abandoned: the client has gone')
+          throw new ClientGoneError()
+        }
+        for (let i = 0; i < ROUNDS_PER_MS; i++) {
+          digest = createHash('sha256').update(digest).update(block).digest()
+        }
+      }
+      return { instance: app.instance.id, ms, rounds: ms * ROUNDS_PER_MS, digest: digest.toString('hex') }
+    } finally {
+      admission.release()
+    }
   })
 }
 

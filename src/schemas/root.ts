@@ -3,9 +3,10 @@ import { ErrorResponse, errorResponses } from './common.js'
 
 export const InstanceStatusSchema = Type.Object({
   instance: Type.String(),
-  pid: Type.Integer(),
-  port: Type.Integer(),
-  uptimeSeconds: Type.Number()
+  // Only with SHOW_INTERNALS=1.
+  pid: Type.Optional(Type.Integer()),
+  port: Type.Optional(Type.Integer()),
+  uptimeSeconds: Type.Optional(Type.Number())
 })
 
 export const rootSchema = {

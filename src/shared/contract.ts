@@ -37,5 +37,11 @@ export const INSTANCE_HEADER = 'x-instance'
 export const REDIS_MODES = ['single', 'sentinel'] as const
 export type RedisMode = typeof REDIS_MODES[number]
 
+/** REDIS_MODE: one definition, one default, for the service and the stack. */
+export const RedisModeSetting = Type.Enum([...REDIS_MODES], { default: 'single' })
+
+/** REDIS_DURABLE: 1 acknowledges a mutation only once a replica has it; one definition for the service and the stack. */
+export const RedisDurableSetting = Type.Enum(['0', '1'], { default: '0' })
+
 /** The name Sentinels monitor the primary under: REDIS_MASTER_NAME's default, and the lab's topology's. */
 export const DEFAULT_REDIS_MASTER_NAME = 'scale-lab'

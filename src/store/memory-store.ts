@@ -54,7 +54,7 @@ export class MemoryStore implements Store {
     const now = Date.now()
     const record = this.#records.get(idempotency.key)
     if (record && record.expiresAt > now) {
-      if (record.fingerprint !== idempotency.fingerprint) throw new IdempotencyKeyReusedError(idempotency.key)
+      if (record.fingerprint !== idempotency.fingerprint) throw new IdempotencyKeyReusedError()
       return { result: record.answer, replayed: true }
     }
     const answer = mutation()

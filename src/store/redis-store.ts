@@ -107,7 +107,7 @@ function applied ([replayed, answer]: Reply, idempotency?: Idempotency): Applied
   if (replayed === 0) return { result: Number(answer), replayed: false }
   const record = decodeRecord(String(answer))
   if (idempotency && record.fingerprint !== idempotency.fingerprint) {
-    throw new IdempotencyKeyReusedError(idempotency.key)
+    throw new IdempotencyKeyReusedError()
   }
   return { result: record.answer, replayed: true }
 }

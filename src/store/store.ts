@@ -16,7 +16,7 @@ export interface Applied<T> {
 
 /** The idempotency key of a mutation, the fingerprint of the request it belongs to, and how long its record lives. */
 export interface Idempotency {
-  /** Namespaced by source ("k:" a client's key, "r:" nginx's request id), so the two never collide. */
+  /** Namespaced by source ("k:<client address>/" a client's key, "r:" nginx's request id), so none collide. Never shown to clients. */
   key: string
   fingerprint: string
   ttlSeconds: number

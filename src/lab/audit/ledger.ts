@@ -15,6 +15,8 @@ export interface Mutation {
   status?: number
   /** The answer of an acknowledged mutation: the counter's value, or the key's version. */
   answer?: number
+  /** When its answer came (ms since the load started), when the load says. */
+  settledAtMs?: number
 }
 
 /** Every mutation of a run, by Idempotency-Key. */
@@ -25,12 +27,13 @@ export class Ledger {
     this.mutations.set(mutation.idempotencyKey, mutation)
   }
 
-  settle (idempotencyKey: string, outcome: Outcome, status?: number, answer?: number): void {
+  settle (idempotencyKey: string, outcome: Outcome, status?: number, answer?: number, atMs?: number): void {
     const mutation = this.mutations.get(idempotencyKey)
     if (!mutation) return
     mutation.outcome = outcome
     mutation.status = status
     mutation.answer = answer
+    if (atMs !== undefined) mutation.settledAtMs = atMs
   }
 
   /** The outcome the audit uses: unanswered mutations are indeterminate. */

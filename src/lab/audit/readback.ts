@@ -62,12 +62,18 @@ export async function readBack (base: string, ledger: Ledger): Promise<StoreRead
   return { counters, kv }
 }
 
-/** Sends acknowledged mutations again, with their own Idempotency-Keys (up to `max` of them). */
-export async function replayAcknowledged (base: string, ledger: Ledger, max = 200): Promise<Replay[]> {
+/** Which acknowledged mutations a drill wants replayed besides the even sample (those a fault put at risk). */
+export type ReplayChoice = (acknowledged: readonly Mutation[]) => Mutation[]
+
+/**
+ * Sends acknowledged mutations again, with their own Idempotency-Keys: up to
+ * `max` of them evenly over the run, and every one `also` picks.
+ */
+export async function replayAcknowledged (base: string, ledger: Ledger, max = 200, also?: ReplayChoice): Promise<Replay[]> {
   const acknowledged = [...ledger.mutations.values()].filter((m) => Ledger.outcomeOf(m) === 'acknowledged')
   // Evenly over the whole run, not its first part.
   const step = Math.max(1, Math.ceil(acknowledged.length / max))
-  const sample = acknowledged.filter((_, i) => i % step === 0).slice(0, max)
+  const sample = [...new Set([...acknowledged.filter((_, i) => i % step === 0).slice(0, max), ...also?.(acknowledged) ?? []])]
   return inPool(sample, 8, async (mutation: Mutation): Promise<Replay> => {
     const path = mutation.kind === 'incr' ? `/counters/${mutation.target}/incr` : `/kv/${mutation.target}`
     const body = mutation.kind === 'incr' ? JSON.stringify({ by: mutation.by ?? 1 }) : `{"value":${mutation.valueJson}}`
@@ -82,16 +88,27 @@ export async function replayAcknowledged (base: string, ledger: Ledger, max = 20
   })
 }
 
+/** What the audit found besides its rules: the store as read back (before the replays), and every replay. */
+export interface AuditEvidence {
+  store: StoreReadback
+  replays: Replay[]
+}
+
 /**
  * The whole write audit against the live store, through the balancer: read back
  * what the ledger touched, check the bounds, then replay acknowledged mutations
- * and check that nothing moved.
+ * (an even sample, and those `replay` picks) and check that nothing moved.
  */
-export async function auditStore (base: string, ledger: Ledger, options: AuditOptions = {}): Promise<AuditResult> {
+export async function auditStoreWithEvidence (base: string, ledger: Ledger, options: AuditOptions = {}, replay?: ReplayChoice): Promise<{ audit: AuditResult, evidence: AuditEvidence }> {
   const store = await readBack(base, ledger)
   const audit = auditLedger(ledger, store, options)
-  const replays = await replayAcknowledged(base, ledger)
+  const replays = await replayAcknowledged(base, ledger, 200, replay)
   const countersAfter = await readCounters(base, store.counters.keys())
   audit.rules.push(auditReplays(replays, store.counters, countersAfter))
-  return audit
+  return { audit, evidence: { store, replays } }
+}
+
+/** The write audit's result alone (see auditStoreWithEvidence). */
+export async function auditStore (base: string, ledger: Ledger, options: AuditOptions = {}): Promise<AuditResult> {
+  return (await auditStoreWithEvidence(base, ledger, options)).audit
 }

@@ -200,7 +200,10 @@ export class Fleet {
       STORE: pool.store,
       REDIS_URL: `redis://127.0.0.1:${this.redisPort ?? 1}`,
       LOG_LEVEL: pool.logLevel,
-      TRUST_PROXY: DEFAULT_TRUST_PROXY
+      TRUST_PROXY: DEFAULT_TRUST_PROXY,
+      // The bench measures capacity with a closed loop (each connection waits for its
+      // answer): nothing to shed, and GET /work's 503s past WORK_QUEUE would be errors.
+      WORK_SHED: '0'
     }, {
       name,
       port,

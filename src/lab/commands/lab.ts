@@ -7,17 +7,20 @@ import { textTable } from '../report/text-table.js'
 /** `npm run lab`: the journey, every lesson that has a lab run, on a fresh stack of its own. */
 export function registerLabCommand (program: Command, lessons: readonly AnyLesson[]): void {
   const names = lessons.filter((l) => l.lab !== undefined).map((l) => l.name)
+  const optIn = lessons.filter((l) => l.lab !== undefined && l.labOptIn === true).map((l) => l.name)
+  const journey = names.filter((name) => !optIn.includes(name))
   program.command('lab')
-    .description(`the whole journey in one command (${names.join(', ')}), then the report, on a fresh stack`)
+    .description(`the whole journey in one command (${journey.join(', ')}), then the report, on a fresh stack`)
     .option('--only <steps>', `comma-separated subset of: ${names.join(', ')}`)
     .option('--skip <steps>', 'comma-separated steps to leave out')
+    .option('--with <steps>', `longer steps to add to the journey: ${optIn.join(', ')}`)
     .option('--out <dir>', 'run folder (default: reports/<time>)')
-    .action(async (o: { only?: string, skip?: string, out?: string }) => {
+    .action(async (o: { only?: string, skip?: string, with?: string, out?: string }) => {
       const parse = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
         if (!names.includes(s)) throw new Error(`unknown step "${s}": choose from ${names.join(', ')}`)
         return s
       })
-      const only = o.only ? parse(o.only) : names
+      const only = o.only ? parse(o.only) : [...journey, ...(o.with ? parse(o.with) : [])]
       const skip = o.skip ? parse(o.skip) : []
       const chosen = lessons.filter((l) => l.lab !== undefined && only.includes(l.name) && !skip.includes(l.name))
       const { outcomes, reportPath } = await runLab(chosen, o.out, (line) => console.log(line))

@@ -18,7 +18,10 @@ export function registerStackCommands (program: Command): void {
       await up(settings, say)
       const seconds = ((performance.now() - started) / 1000).toFixed(1)
       const base = settings.lbPort === 80 ? 'http://localhost' : `http://localhost:${settings.lbPort}`
-      console.log(`\nThe stack is up in ${seconds} s: nginx round-robins over ${settings.instances} instances (STORE=${settings.store}).`)
+      const store = settings.redisMode === 'sentinel'
+        ? `, REDIS_MODE=sentinel: a primary, ${settings.replicaPorts.length} replicas, ${settings.sentinelPorts.length} Sentinels${settings.durable ? ', REDIS_DURABLE=1' : ''}`
+        : ''
+      console.log(`\nThe stack is up in ${seconds} s: nginx round-robins over ${settings.instances} instances (STORE=${settings.store}${store}).`)
       console.log(`  curl -i ${base}/            # x-instance names who answered; run it a few times`)
       console.log(`  curl -s -X POST ${base}/counters/visits/incr`)
       console.log('  npm run stack:status        # each part, and whether nginx reaches every instance')
@@ -50,9 +53,24 @@ export function registerStackCommands (program: Command): void {
 }
 
 function healthy (s: StackStatus): boolean {
-  return s.up && s.redis?.answers === true && s.nginx?.answers === true &&
+  return s.up && s.redis?.answers === true && s.nginx?.answers === true && (s.replicated === null || s.replicated.whole) &&
     s.apps.length === s.settings?.instances && s.apps.every((a) => a.status === 'online' && a.ready) &&
     s.throughNginx?.reached.length === s.throughNginx?.expected
+}
+
+/** Sentinel mode: who is primary, each replica's lag, what each Sentinel thinks. */
+function printReplicated (r: NonNullable<StackStatus['replicated']>, durable: boolean): void {
+  const whole = r.whole ? 'whole' : `NOT whole: ${r.problem}`
+  console.log(`redis   sentinel mode (REDIS_DURABLE=${durable ? 1 : 0}): primary ${r.primaryPort ?? 'none agreed on'}, ${whole}`)
+  const dash = (v: number | null, unit = '') => (v === null ? '-' : `${v}${unit}`)
+  console.log(textTable(['node', 'role', 'pid', 'port', 'offset', 'lag bytes', 'lag s'], r.nodes.map((n) => [
+    n.name, n.alive ? (n.role ?? 'no answer') : 'DOWN', dash(n.pid), String(n.port), dash(n.offset),
+    n.role === 'replica' ? dash(n.lagBytes) : '', n.role === 'replica' ? dash(n.lagSeconds) : ''
+  ])))
+  console.log(textTable(['sentinel', 'pid', 'port', 'primary', 'flags', 'replicas', 'other sentinels', 'quorum'], r.sentinels.map((n) => [
+    n.name, dash(n.pid), String(n.port), n.alive ? dash(n.view?.primaryPort ?? null) : 'DOWN', n.view?.flags ?? '-',
+    dash(n.view?.replicas ?? null), dash(n.view?.otherSentinels ?? null), dash(n.view?.quorum ?? null)
+  ])))
 }
 
 function printStatus (s: StackStatus): void {
@@ -61,7 +79,8 @@ function printStatus (s: StackStatus): void {
     return
   }
   const mark = (ok: boolean) => (ok ? 'ok  ' : 'DOWN')
-  console.log(`redis   ${mark(s.redis?.answers === true)} pid ${s.redis?.pid ?? '-'}  port ${s.settings.redisPort}`)
+  if (s.replicated === null) console.log(`redis   ${mark(s.redis?.answers === true)} pid ${s.redis?.pid ?? '-'}  port ${s.settings.redisPort}`)
+  else printReplicated(s.replicated, s.settings.durable)
   console.log(`nginx   ${mark(s.nginx?.answers === true)} pid ${s.nginx?.pid ?? '-'}  port ${s.settings.lbPort}`)
   console.log(textTable(['app', 'status', 'pid', 'restarts', 'port', 'ready'],
     s.apps.map((app) => [app.name, app.status, String(app.pid), String(app.restarts), String(app.port ?? '-'), app.ready ? 'yes' : 'no'])))

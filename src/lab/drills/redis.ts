@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { percentile } from '../stats.js'
 import { withRedis } from '../system/redis-client.js'
 import { startStackRedis, stopStackRedis } from '../stack/parts/redis.js'
+import { startReplicatedData, stopReplicatedData } from '../stack/parts/redis-ha.js'
 import type { RunningStack } from '../stack/running-stack.js'
 import type { VerdictCheck } from '../results.js'
 import type { Fault } from './run-drill.js'
@@ -27,9 +28,13 @@ export const RECOVERY_BOUND_MS = 1000
  * that need the store must fail fast (no hang), the service must recover by
  * itself once Redis answers, and no acknowledged write may be lost on a SIGTERM.
  * With --hard, what is lost depends on appendfsync: the audit reports it.
+ * In sentinel mode the whole store goes down: every data node (losing only the
+ * primary is the failover drill); the Sentinels stay, and find no replica to promote.
  */
 export function redisFault (stack: RunningStack, options: RedisDrillOptions): Fault {
   const { redisPort } = stack.settings
+  const replicated = stack.settings.redisMode === 'sentinel'
+  const dataPorts = replicated ? [redisPort, ...stack.settings.replicaPorts] : [redisPort]
   const signal = options.hard ? 'SIGKILL' : 'SIGTERM'
   const outage = storeOutage({ failureP99BoundMs: options.failureP99BoundMs ?? FAILURE_P99_BOUND_MS, recoveryBoundMs: options.recoveryBoundMs ?? RECOVERY_BOUND_MS })
   // A hard kill with everysec may lose up to a second of writes: that is what it shows, not a failure.
@@ -42,21 +47,29 @@ export function redisFault (stack: RunningStack, options: RedisDrillOptions): Fa
     durationSeconds: 2 + options.downSeconds + 6,
     options: { down: `${options.downSeconds}s`, hard: options.hard, fsync: options.fsync },
     // (The restarted Redis reads the stack's policy from its redis.conf.)
-    prepare: async () => { await withRedis(redisPort, (redis) => redis.config('SET', 'appendfsync', options.fsync)) },
+    prepare: async () => {
+      for (const port of dataPorts) await withRedis(port, (redis) => redis.config('SET', 'appendfsync', options.fsync))
+    },
     timeline: async ({ now, mark, io }) => {
       await sleep(2000)
-      if (stack.state.daemons.redis === undefined) throw new Error('the stack has no Redis PID recorded')
+      if (!replicated && stack.state.daemons.redis === undefined) throw new Error('the stack has no Redis PID recorded')
       const downAtMs = now()
-      mark('redis-down', 'redis', `${signal}, appendfsync ${options.fsync}`)
-      io.say(`  redis down (${signal}) at ${(downAtMs / 1000).toFixed(1)} s`)
-      await stopStackRedis(stack.state, signal)
+      const what = replicated ? 'every data node' : 'redis'
+      mark('redis-down', 'redis', `${what}: ${signal}, appendfsync ${options.fsync}`)
+      io.say(`  ${what} down (${signal}) at ${(downAtMs / 1000).toFixed(1)} s`)
+      const stopped = replicated ? await stopReplicatedData(stack.state, signal) : await stopStackRedis(stack.state, signal)
       await sleep(Math.max(0, options.downSeconds * 1000 - (now() - downAtMs)))
       // The same data folder and AOF: what was written before the stop is replayed.
       // Recorded before it answers: an interrupt while it boots still leaves the stack's state naming it.
-      const newPid = await startStackRedis(stack.state)
+      // Sentinel mode: the primary first (recovery counts from when it answers), its replicas after.
+      const newPid = stopped === undefined ? await startStackRedis(stack.state) : await startReplicatedData(stack.state, stopped.slice(0, 1))
       outage.up(now())
       mark('redis-up', 'redis', `pid ${newPid}, answering PING`)
       io.say(`  redis up again (pid ${newPid}) at ${(now() / 1000).toFixed(1)} s`)
+      if (stopped !== undefined && stopped.length > 1) {
+        await startReplicatedData(stack.state, stopped.slice(1))
+        mark('replicas-up', 'redis', `${stopped.slice(1).map((n) => n.name).join(', ')} answering PING`)
+      }
     },
     observe: outage.observe,
     judge: (_context, traffic) => outage.checks(traffic),

@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { auditChecks } from '../audit/checks.js'
-import { auditStore } from '../audit/readback.js'
+import { auditStoreWithEvidence, type AuditEvidence, type ReplayChoice } from '../audit/readback.js'
 import type { AuditResult, DrillEvent, DrillResult, RunMeta, VerdictCheck } from '../results.js'
 import { progressPrinter, secondsSince } from '../load/progress.js'
 import type { LessonIo } from '../lessons/lesson.js'
@@ -46,8 +46,12 @@ export interface Fault {
   timeline: (context: FaultContext) => Promise<void>
   /** Every answer the load gets, as it comes (to see a worker answer again, the store come back...). */
   observe?: (answer: Observation, context: FaultContext) => void
-  /** The fault's own verdict rows, once the load and the audit are done. */
-  judge: (context: FaultContext, traffic: Traffic, audit: AuditResult) => VerdictCheck[] | Promise<VerdictCheck[]>
+  /** Targets per phase for the load (see TrafficOptions.phases): a fault that audits each of its faults apart moves the phase on. */
+  phases?: { count: number, current: () => number }
+  /** Acknowledged mutations to replay besides the audit's even sample: those the fault put at risk. */
+  replay?: ReplayChoice
+  /** The fault's own verdict rows, once the load and the audit are done (with what the audit read back and replayed). */
+  judge: (context: FaultContext, traffic: Traffic, audit: AuditResult, evidence: AuditEvidence) => VerdictCheck[] | Promise<VerdictCheck[]>
   /** Audit rules that only inform here (a hard kill with everysec may lose writes: that is what it shows). */
   auditInformational?: (rule: string) => boolean
   /** What the result carries besides the common parts (the kill drill's recoveries, PM2's restarts, per-fault rows). */
@@ -84,6 +88,7 @@ export async function runDrill (stack: StackTarget, fault: Fault, load: DrillLoa
     rate: load.rate,
     mix: load.mix,
     runId: newRunId(),
+    ...(fault.phases ? { phases: fault.phases } : {}),
     durationSeconds: fault.durationSeconds,
     ...(until ? { until } : {}),
     onTick: progressPrinter(io.say),
@@ -97,8 +102,8 @@ export async function runDrill (stack: StackTarget, fault: Fault, load: DrillLoa
   const failure = await timeline
   if (failure instanceof Error) throw failure
 
-  const audit = await auditStore(stack.base, traffic.ledger, { kvBaseVersion: traffic.kvBaseVersion })
-  const checks = [...await fault.judge(context, traffic, audit), ...auditChecks(audit, fault.auditInformational)]
+  const { audit, evidence } = await auditStoreWithEvidence(stack.base, traffic.ledger, { kvBaseVersion: traffic.kvBaseVersion }, fault.replay)
+  const checks = [...await fault.judge(context, traffic, audit, evidence), ...auditChecks(audit, fault.auditInformational)]
   return {
     kind: 'drill',
     drill: fault.drill,

@@ -1,6 +1,7 @@
 import type autocannon from 'autocannon'
 import { Ledger } from '../audit/ledger.js'
 import { answerOf, outcomeOfAnswer } from '../audit/outcome.js'
+import { inPool } from '../audit/readback.js'
 import { ClosingConnectionGuard, runAutocannon, type LoadTick } from '../load/autocannon.js'
 import { runOpenModel, type OpenRequest } from '../load/open-model.js'
 import type { LoadSummary } from '../results.js'
@@ -39,6 +40,12 @@ export interface TrafficOptions {
   mix: Mix
   /** Names the keys, counters and Idempotency-Keys of this run. */
   runId: string
+  /**
+   * Targets per phase: the load writes to phase `current()`'s counter and kv keys
+   * (`drill:<run>:f<phase>:...`), so that the audit can tell what each phase lost.
+   * A drill moves it on before each fault (the failover drill). Absent: one set of targets.
+   */
+  phases?: { count: number, current: () => number }
   /** Called as the load starts, with its performance.now(): observation times count from it. */
   onStart?: (startedAt: number) => void
   onTick?: (tick: LoadTick) => void
@@ -84,9 +91,9 @@ const OPEN_TIMEOUT_MS = 10_000
  */
 export async function runTraffic (options: TrafficOptions): Promise<Traffic> {
   const ledger = new Ledger()
-  const counterName = `drill:${options.runId}:counter`
-  const kvKeyNames = Array.from({ length: KV_KEYS }, (_, i) => `drill:${options.runId}:k${i}`)
-  await seedKeys(options.url, kvKeyNames)
+  const targets = Array.from({ length: options.phases?.count ?? 1 }, (_, phase) => phaseTargets(options.runId, options.phases === undefined ? null : phase))
+  await seedKeys(options.url, targets.flatMap((t) => t.kvKeys))
+  const current = () => targets[Math.min(targets.length - 1, Math.max(0, options.phases?.current() ?? 0))]!
 
   const weights = Object.entries(options.mix) as Array<[Operation, number]>
   const total = weights.reduce((sum, [, w]) => sum + w, 0)
@@ -111,7 +118,8 @@ export async function runTraffic (options: TrafficOptions): Promise<Traffic> {
   const next = (readOnly: boolean): { sent: Sent, request: OpenRequest } => {
     const now = performance.now() - started
     const operation = now < mutationsUntil && !readOnly ? pick() : 'root'
-    const key = kvKeyNames[Math.floor(Math.random() * kvKeyNames.length)]!
+    const { counter: counterName, kvKeys } = current()
+    const key = kvKeys[Math.floor(Math.random() * kvKeys.length)]!
     const { method, path } = ROUTES[operation]({ key, counter: counterName })
     if (method === 'GET') return { sent: { operation, sentAt: now }, request: { method, path, headers: {} } }
     const idempotencyKey = `${options.runId}-${++sequence}`
@@ -141,7 +149,7 @@ export async function runTraffic (options: TrafficOptions): Promise<Traffic> {
       else errorsByOperation.reads++
     }
     // A mutation without an answer stays unsettled: indeterminate, counted with the writes' errors below.
-    if (sent.idempotencyKey && status > 0) ledger.settle(sent.idempotencyKey, outcomeOfAnswer(status), status, ok ? answerOf(body) : undefined)
+    if (sent.idempotencyKey && status > 0) ledger.settle(sent.idempotencyKey, outcomeOfAnswer(status), status, ok ? answerOf(body) : undefined, atMs)
     options.onAnswer?.({ atMs, operation: sent.operation, status, instance: textOf(headers['x-instance']), upstream: textOf(headers['x-upstream']), latencyMs })
   }
 
@@ -228,9 +236,21 @@ async function openLoad (options: TrafficOptions, next: Next, answered: Answered
   })
 }
 
+/** The counter and kv keys of a run, or of one phase of it. */
+export function phaseTargets (runId: string, phase: number | null): { counter: string, kvKeys: string[] } {
+  const prefix = phase === null ? `drill:${runId}` : `drill:${runId}:f${phase}`
+  return { counter: `${prefix}:counter`, kvKeys: Array.from({ length: KV_KEYS }, (_, i) => `${prefix}:k${i}`) }
+}
+
+/** The phase a target of a phased run belongs to (see phaseTargets), or null. */
+export function phaseOf (target: string): number | null {
+  const match = /:f(\d+):(?:counter|k\d+)$/.exec(target)
+  return match === null ? null : Number(match[1])
+}
+
 /** Writes every key of the pool once, so the reads of the load find them. */
 async function seedKeys (url: string, keys: string[]): Promise<void> {
-  await Promise.all(keys.map(async (key) => {
+  await inPool(keys, 32, async (key) => {
     const res = await fetch(`${url}/kv/${key}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -238,5 +258,5 @@ async function seedKeys (url: string, keys: string[]): Promise<void> {
     })
     await res.arrayBuffer()
     if (!res.ok) throw new Error(`could not seed ${key}: ${res.status}`)
-  }))
+  })
 }

@@ -1,5 +1,6 @@
 import { benchLesson } from './bench.js'
 import { checkLesson } from './check.js'
+import { failoverLesson } from './failover.js'
 import { killLesson } from './kill.js'
 import type { AnyLesson } from './lesson.js'
 import { loadLesson } from './load.js'
@@ -16,5 +17,6 @@ export const LESSONS: readonly AnyLesson[] = [
   killLesson,
   reloadLesson,
   redisLesson,
+  failoverLesson,
   benchLesson
 ]

@@ -61,6 +61,8 @@ interface LessonBase<S extends TObject, R extends AnyResult> {
   headline: (result: R) => Headline
   /** How `npm run lab` runs it: one entry per run, each the flags changed from the defaults (as typed on the command line). Absent: not in the lab. */
   lab?: ReadonlyArray<Partial<StaticEncode<S>>>
+  /** Its lab runs take too long for the journey: `npm run lab` runs them only when asked (`--with <name>`). */
+  labOptIn?: boolean
   /** The lab step's name for one run (default: the command, e.g. `drill kill`). */
   step?: (options: StaticDecode<S>) => string
 }

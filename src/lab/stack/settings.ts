@@ -1,8 +1,9 @@
 import { resolve } from 'node:path'
 import envSchema from 'env-schema'
 import { Type, type Static, type TSchema } from 'typebox'
-import { LogLevelSetting, StoreSetting } from '../../shared/contract.js'
+import { LogLevelSetting, RedisDurableSetting, RedisModeSetting, StoreSetting } from '../../shared/contract.js'
 import { DEFAULT_STACK_DIR } from '../paths.js'
+import { TOPOLOGY_DEFAULTS } from '../system/redis-topology.js'
 
 /** One setting the environment gives the stack: its variable, its schema (type, range, default), and how it reads. */
 interface EnvSetting<S extends TSchema, T> {
@@ -22,6 +23,12 @@ const Port = (fallback: number) => Type.Integer({ default: fallback, minimum: 1,
 
 /** A switch: 1 on, 0 (or unset) off. */
 const Switch = () => Type.Enum(['0', '1'], { default: '0' })
+
+/** "6380,6381": a list of ports (each checked for its range by stackSettings). */
+const PortList = (fallback: string) => Type.String({ default: fallback, pattern: '^[0-9]{1,5}(,[0-9]{1,5})*$' })
+const ports = (list: string) => list.split(',').map(Number)
+
+const Integer = (fallback: number, minimum: number, maximum: number) => Type.Integer({ default: fallback, minimum, maximum })
 
 /**
  * The stack's environment: each setting with its variable and TypeBox schema,
@@ -43,7 +50,23 @@ const ENV_SETTINGS = {
   /** Redis's appendfsync: everysec (default) or always. */
   appendfsync: fromEnv('REDIS_APPENDFSYNC', Type.Enum([...APPENDFSYNC_POLICIES], { default: 'everysec' })),
   /** nginx access log on (buffered), or off with BENCH=1. */
-  accessLog: fromEnv('BENCH', Switch(), (bench) => bench !== '1')
+  accessLog: fromEnv('BENCH', Switch(), (bench) => bench !== '1'),
+  /** single: one Redis on REDIS_PORT. sentinel: a primary there, replicas and Sentinels beside it (docs/store-ha.md). */
+  redisMode: fromEnv('REDIS_MODE', RedisModeSetting),
+  /** Sentinel mode: the replicas' ports (as many replicas as ports). */
+  replicaPorts: fromEnv('REDIS_REPLICA_PORTS', PortList('6380,6381'), ports),
+  /** Sentinel mode: the Sentinels' ports (as many Sentinels as ports). */
+  sentinelPorts: fromEnv('REDIS_SENTINEL_PORTS', PortList('26379,26380,26381'), ports),
+  /** Sentinel mode: the instances acknowledge a mutation only once a replica has it. */
+  durable: fromEnv('REDIS_DURABLE', RedisDurableSetting, (durable) => durable === '1'),
+  /** Sentinel mode: a primary refuses writes with fewer replicas connected than this. */
+  minReplicasToWrite: fromEnv('REDIS_MIN_REPLICAS_TO_WRITE', Integer(TOPOLOGY_DEFAULTS.minReplicasToWrite, 0, 4)),
+  /** Sentinel mode: how long the primary may be silent before a Sentinel calls it down. */
+  downAfterMs: fromEnv('REDIS_DOWN_AFTER_MS', Integer(TOPOLOGY_DEFAULTS.downAfterMs, 100, 60_000)),
+  /** Sentinel mode: bounds a failover's steps; a failed one is tried again after twice this. */
+  failoverTimeoutMs: fromEnv('REDIS_FAILOVER_TIMEOUT_MS', Integer(TOPOLOGY_DEFAULTS.failoverTimeoutMs, 1000, 600_000)),
+  /** Sentinel mode: the Sentinels that must agree the primary is down (2: a majority of three). */
+  quorum: fromEnv('REDIS_QUORUM', Integer(2, 1, 5))
 }
 
 type FromEnv = { [K in keyof typeof ENV_SETTINGS]: ReturnType<(typeof ENV_SETTINGS)[K]['read']> }
@@ -62,10 +85,26 @@ export const StackEnvSchema = Type.Object(Object.fromEntries(Object.values(ENV_S
 /** The stack's ports besides the API range: each kept over a running stack, checked for clashes, freed by `down`. */
 export const SINGLE_PORTS = ['lbPort', 'redisPort'] as const
 
+/** The replicated store's ports (sentinel mode): kept, checked and freed like the others while it runs. */
+export const LIST_PORTS = ['replicaPorts', 'sentinelPorts'] as const
+
 const PORTS = [...SINGLE_PORTS, 'apiBasePort'] as const
 
 /** The settings that decide what runs where: they cannot change while the stack is up. */
 export const PORT_SETTINGS = ['dir', ...PORTS] as const
+
+/**
+ * The settings of a running stack that `next` would move (a port, the state
+ * folder): `up` refuses those. The replicated store's ports count only while it
+ * runs and is to run on.
+ */
+export function movedSettings (running: StackSettings, next: StackSettings): string[] {
+  const moved: string[] = PORT_SETTINGS.filter((key) => running[key] !== next[key]).map((key) => `${key}=${running[key]}`)
+  if (running.redisMode === 'sentinel' && next.redisMode === 'sentinel') {
+    for (const key of LIST_PORTS) if (running[key].join(',') !== next[key].join(',')) moved.push(`${key}=${running[key].join(',')}`)
+  }
+  return moved
+}
 
 export class SettingsError extends Error {
   override name = 'SettingsError'
@@ -84,8 +123,8 @@ export function stackDir (env: NodeJS.ProcessEnv = process.env): string {
 export function settingsOverRunning (running: StackSettings | null, overrides: Partial<StackSettings> = {}, env: NodeJS.ProcessEnv = process.env): StackSettings {
   const kept: Partial<StackSettings> = {}
   if (running) {
-    for (const key of PORTS) {
-      if (!env[ENV_SETTINGS[key].variable]) kept[key] = running[key]
+    for (const key of [...PORTS, ...LIST_PORTS]) {
+      if (!env[ENV_SETTINGS[key].variable]) (kept as Record<string, unknown>)[key] = running[key]
     }
   }
   return stackSettings({ ...kept, ...overrides }, env)
@@ -97,6 +136,14 @@ export function stackSettings (overrides: Partial<StackSettings> = {}, env: Node
   const fromEnv = Object.fromEntries(Object.entries(ENV_SETTINGS).map(([key, setting]) =>
     [key, (setting.read as (value: unknown) => unknown)(values[setting.variable])])) as FromEnv
   const settings: StackSettings = { ...fromEnv, retryNonIdempotent: true, keepalive: 256, ...overrides }
+  const problems = [
+    ...LIST_PORTS.flatMap((key) => settings[key].filter((port) => port < 1 || port > 65535).map((port) => `${ENV_SETTINGS[key].variable}: ${port} is not a port from 1 to 65535`)),
+    ...(settings.replicaPorts.length > 4 ? ['REDIS_REPLICA_PORTS: at most 4 replicas'] : []),
+    ...(settings.sentinelPorts.length > 5 ? ['REDIS_SENTINEL_PORTS: at most 5 Sentinels'] : []),
+    ...(settings.quorum > settings.sentinelPorts.length ? [`REDIS_QUORUM: ${settings.quorum} is more than the ${settings.sentinelPorts.length} Sentinel(s)`] : []),
+    ...(settings.minReplicasToWrite > settings.replicaPorts.length ? [`REDIS_MIN_REPLICAS_TO_WRITE: ${settings.minReplicasToWrite} is more than the ${settings.replicaPorts.length} replica(s)`] : [])
+  ]
+  if (problems.length > 0) throw new SettingsError(problems.join('; '))
   const ports = stackPorts(settings)
   const clash = ports.find((port, i) => ports.indexOf(port) !== i)
   if (clash !== undefined) throw new SettingsError(`port ${clash} is given to two parts of the stack`)
@@ -116,16 +163,18 @@ function readEnv (env: NodeJS.ProcessEnv): Record<string, unknown> {
 
 /** "INSTANCES must be an integer from 1 to 16 (got "0")", from the variable's own schema. */
 function problem (variable: string, data: Record<string, unknown>, message = 'is not valid'): string {
-  const schema = StackEnvSchema.properties[variable] as { type?: string, minimum?: number, maximum?: number, enum?: string[] } | undefined
+  const schema = StackEnvSchema.properties[variable] as { type?: string, minimum?: number, maximum?: number, enum?: string[], pattern?: string } | undefined
   const got = `(got "${String(data[variable])}")`
   if (schema?.type === 'integer') return `${variable} must be an integer from ${schema.minimum} to ${schema.maximum} ${got}`
+  if (schema?.pattern !== undefined) return `${variable} must be ports separated by commas, such as 6380,6381 ${got}`
   if (schema?.enum !== undefined) return `${variable} must be one of ${schema.enum.join(', ')} ${got}`
   return `${variable} ${message} ${got}`
 }
 
 /** Every port the stack listens on: what must not clash, and what `down` checks is free again. */
 export function stackPorts (settings: StackSettings): number[] {
-  return [...SINGLE_PORTS.map((key) => settings[key]), ...apiPortsOf(settings)]
+  const replicated = settings.redisMode === 'sentinel' ? [...settings.replicaPorts, ...settings.sentinelPorts] : []
+  return [...SINGLE_PORTS.map((key) => settings[key]), ...apiPortsOf(settings), ...replicated]
 }
 
 export function apiPortsOf (settings: Pick<StackSettings, 'apiBasePort' | 'instances'>): number[] {

@@ -6,12 +6,14 @@ import { StartError, type Supervisor } from '../system/supervisor.js'
 import { SERVER_SCRIPT } from '../paths.js'
 import { killPm2, type Pm2App } from './pm2.js'
 import { instancesThrough } from './probe.js'
-import { PORT_SETTINGS, stackPorts, type StackSettings } from './settings.js'
+import { movedSettings, stackPorts, type StackSettings } from './settings.js'
 import { clearState, readState, stackPaths, stackSupervisor, writeState, type StackState } from './state.js'
 import { apiPart } from './parts/api.js'
 import { nginxPart } from './parts/nginx.js'
 import { StackError, type DaemonStatus, type PartContext, type Say, type StackPart } from './parts/part.js'
 import { redisPart } from './parts/redis.js'
+import { replicatedPart, type ReplicatedStatus } from './parts/redis-ha.js'
+import { storePart } from './parts/store.js'
 
 export { StackError, type Say }
 
@@ -20,7 +22,7 @@ export { StackError, type Say }
  * Redis, nginx the apps); `down` stops them in reverse: balancers before
  * servers before stores, as the supervisor orders roles.
  */
-const PARTS: readonly StackPart[] = [redisPart, apiPart, nginxPart]
+const PARTS: readonly StackPart[] = [storePart, apiPart, nginxPart]
 
 function partContext (state: StackState, supervisor: Supervisor, say: Say): PartContext {
   return { settings: state.settings, paths: stackPaths(state.settings.dir), supervisor, say }
@@ -38,10 +40,8 @@ export async function up (settings: StackSettings, say: Say = () => {}): Promise
   if (!existsSync(SERVER_SCRIPT)) throw new StackError(`${SERVER_SCRIPT} is missing: run npm run build first`)
 
   const previous = readState(settings.dir)
-  if (previous && PORT_SETTINGS.some((key) => previous.settings[key] !== settings[key])) {
-    const was = PORT_SETTINGS.map((k) => `${k}=${previous.settings[k]}`).join(' ')
-    throw new StackError(`the stack is already up with other ports (${was}); run npm stop first`)
-  }
+  const moved = previous ? movedSettings(previous.settings, settings) : []
+  if (moved.length > 0) throw new StackError(`the stack is already up with other ports (${moved.join(' ')}); run npm stop first`)
 
   const paths = stackPaths(settings.dir)
   for (const dir of Object.values(paths).filter((p) => !p.endsWith('.json'))) mkdirSync(dir, { recursive: true })
@@ -102,7 +102,10 @@ export async function down (dir: string, { purge = false } = {}, say: Say = () =
 export interface StackStatus {
   up: boolean
   settings: StackSettings | null
+  /** Single mode: the one Redis. Sentinel mode: the primary (null when none is agreed on). */
   redis: DaemonStatus | null
+  /** Sentinel mode: who is primary, each replica's lag, each Sentinel's view. */
+  replicated: ReplicatedStatus | null
   apps: Array<Pm2App & { ready: boolean }>
   nginx: DaemonStatus | null
   throughNginx: { expected: number, reached: string[] } | null
@@ -111,13 +114,18 @@ export interface StackStatus {
 /** Each part of the stack, and whether a request through nginx reaches every instance. */
 export async function status (dir: string): Promise<StackStatus> {
   const state = readState(dir)
-  if (state === null) return { up: false, settings: null, redis: null, apps: [], nginx: null, throughNginx: null }
+  if (state === null) return { up: false, settings: null, redis: null, replicated: null, apps: [], nginx: null, throughNginx: null }
   const { settings } = state
   const ctx = partContext(state, stackSupervisor(state), () => {})
+  const replicated = settings.redisMode === 'sentinel' ? await replicatedPart.status(ctx) : null
+  const primary = replicated?.nodes.find((n) => n.port === replicated.primaryPort)
   return {
     up: true,
     settings,
-    redis: await redisPart.status(ctx),
+    redis: replicated === null
+      ? await redisPart.status(ctx)
+      : { pid: primary?.pid ?? null, alive: primary?.alive ?? false, answers: primary?.role === 'primary' },
+    replicated,
     apps: await apiPart.status(ctx),
     nginx: await nginxPart.status(ctx),
     throughNginx: { expected: settings.instances, reached: await instancesThrough(settings.lbPort, settings.instances) }

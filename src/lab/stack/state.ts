@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Supervisor, type ProcessRecords } from '../system/supervisor.js'
-import type { StackSettings } from './settings.js'
+import { stackSettings, type StackSettings } from './settings.js'
 
 /** What `up` started, so `down` (another run of the CLI) stops exactly that. Kept in <dir>/state.json. */
 export interface StackState {
@@ -19,6 +19,8 @@ export function stackPaths (dir: string) {
   return {
     state: join(dir, 'state.json'),
     redis: join(dir, 'redis'),
+    /** Sentinel mode's replicated store: a folder per node (redis-1.., sentinel-1..). */
+    redisHa: join(dir, 'redis-ha'),
     pm2Home: join(dir, 'pm2'),
     nginx: join(dir, 'nginx'),
     logs: join(dir, 'logs')
@@ -30,7 +32,9 @@ export type StackPaths = ReturnType<typeof stackPaths>
 export function readState (dir: string): StackState | null {
   const file = stackPaths(dir).state
   if (!existsSync(file)) return null
-  return fromEarlierVersion(JSON.parse(readFileSync(file, 'utf8')) as StackState)
+  const state = fromEarlierVersion(JSON.parse(readFileSync(file, 'utf8')) as StackState)
+  // Settings added since it was written take their defaults (a stack started in single mode before sentinel mode existed).
+  return { ...state, settings: { ...stackSettings({ dir: state.settings.dir }, {}), ...state.settings } }
 }
 
 /**

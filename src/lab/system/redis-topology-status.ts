@@ -76,9 +76,73 @@ export async function sentinelView (port: number, masterName: string): Promise<S
   }
 }
 
+/** One replica as a Sentinel knows it (SENTINEL REPLICAS): "slave" when all is well; "s_down", "disconnected"... when not. */
+export interface SentinelReplica {
+  port: number
+  flags: string
+}
+
+/** The replicas the Sentinel on `port` knows of `masterName`, or null. */
+export async function sentinelReplicas (port: number, masterName: string): Promise<SentinelReplica[] | null> {
+  const reply = await askNode(port, (c) => c.call('SENTINEL', 'REPLICAS', masterName))
+  if (!Array.isArray(reply)) return null
+  return (reply as unknown[][]).map((flat) => {
+    const fields = pairs(flat)
+    return { port: Number(fields.port), flags: fields.flags ?? '' }
+  })
+}
+
+/** Whether a replicated Redis is whole: who is primary, and the first thing that is not right. */
+export interface TopologyHealth {
+  whole: boolean
+  /** The primary the Sentinels name, when a majority of them agree on one. */
+  primaryPort: number | null
+  /** Why it is not whole, in words (undefined when it is). */
+  problem?: string
+}
+
+/**
+ * Whole: every Sentinel answers, calls the same node the primary with nothing
+ * wrong with it (flags "master", no failover in progress), knows every other
+ * Sentinel and every other data node as a healthy replica; that node is a
+ * primary with every other data node online behind it, each with its link up.
+ * What a failover drill waits for before the next fault, and what `up` waits for.
+ */
+export async function topologyHealth (dataPorts: readonly number[], sentinelPorts: readonly number[], masterName: string): Promise<TopologyHealth> {
+  const views = await Promise.all(sentinelPorts.map((port) => sentinelView(port, masterName)))
+  const named = views.flatMap((v) => (v === null ? [] : [v.primaryPort]))
+  const primaryPort = named.find((port) => named.filter((p) => p === port).length > sentinelPorts.length / 2) ?? null
+  const not = (problem: string): TopologyHealth => ({ whole: false, primaryPort, problem })
+  for (const [i, view] of views.entries()) {
+    const port = sentinelPorts[i]
+    if (view === null) return not(`Sentinel ${port} does not answer`)
+    if (view.primaryPort !== primaryPort) return not(`Sentinel ${port} names ${view.primaryPort} the primary, the others ${primaryPort}`)
+    if (view.flags !== 'master') return not(`Sentinel ${port} flags the primary ${view.flags}`)
+    if (view.otherSentinels !== sentinelPorts.length - 1) return not(`Sentinel ${port} knows ${view.otherSentinels} other Sentinel(s)`)
+  }
+  if (primaryPort === null) return not('no primary the Sentinels agree on')
+  const replicaPorts = dataPorts.filter((port) => port !== primaryPort)
+  for (const port of sentinelPorts) {
+    const known = await sentinelReplicas(port, masterName)
+    const healthy = (known ?? []).filter((r) => r.flags === 'slave').map((r) => r.port)
+    const missing = replicaPorts.filter((p) => !healthy.includes(p))
+    if (missing.length > 0) return not(`Sentinel ${port} does not see ${missing.join(', ')} as a healthy replica`)
+  }
+  const primary = await nodeView(primaryPort)
+  if (primary?.role !== 'primary') return not(`${primaryPort} is not a primary (${primary?.role ?? 'no answer'})`)
+  const online = (primary.replicas ?? []).filter((r) => r.state === 'online').map((r) => r.port)
+  const offline = replicaPorts.filter((p) => !online.includes(p))
+  if (offline.length > 0) return not(`${offline.join(', ')} not online behind the primary ${primaryPort}`)
+  for (const port of replicaPorts) {
+    const view = await nodeView(port)
+    if (view?.role !== 'replica' || view.primaryPort !== primaryPort || view.linkUp !== true) return not(`${port} is not a replica of ${primaryPort} with its link up`)
+  }
+  return { whole: true, primaryPort }
+}
+
 /** The primary's port according to the Sentinel on `port` (SENTINEL GET-MASTER-ADDR-BY-NAME), or null. */
-export async function primaryPortFrom (port: number, masterName: string): Promise<number | null> {
-  const reply = await askNode(port, (c) => c.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', masterName))
+export async function primaryPortFrom (port: number, masterName: string, timeoutMs = 1000): Promise<number | null> {
+  const reply = await askNode(port, (c) => c.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', masterName), timeoutMs)
   return Array.isArray(reply) && reply.length === 2 ? Number(reply[1]) : null
 }
 

@@ -1,34 +1,33 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { DEFAULT_REDIS_MASTER_NAME } from '../../shared/contract.js'
 import { requireBinary } from './binaries.js'
 import { freePort } from './ports.js'
 import { waitFor } from './process.js'
-import { answersPing, nodeView, sentinelView, type NodeView, type SentinelView } from './redis-topology-status.js'
+import { applyTunables, configsReusable, confPath, replicaOf, writeConfigs, type TopologyTunables } from './redis-topology-config.js'
+import { answersPing, nodeView, sentinelView, topologyHealth, type NodeView, type SentinelView } from './redis-topology-status.js'
 import { Supervisor, type DaemonSpec } from './supervisor.js'
 
 /**
  * A replicated Redis on this machine: one primary, N replicas, M Sentinels, each
- * its own process on a free 127.0.0.1 port, with AOF and a folder of its own
+ * its own process on a 127.0.0.1 port, with AOF and a folder of its own
  * (config, AOF, log). Sentinels watch the primary and promote a replica when it
  * stops answering; after that "redis-1" is just a name, not the primary.
  */
-export interface TopologyOptions {
+export interface TopologyOptions extends Partial<TopologyTunables> {
   /** One folder per node is made below it. */
   dir: string
   replicas?: number
   sentinels?: number
+  /** Fixed ports (the stack's settings); without them every node gets a free port. Their counts win over `replicas` and `sentinels`. */
+  ports?: { primary: number, replicas: readonly number[], sentinels: readonly number[] }
+  /**
+   * Start each node from the config file it already has, when every node has one
+   * for its port (the topology ran before: the last primary stays primary).
+   * Otherwise, and by default, the files are written afresh with redis-1 the primary.
+   */
+  reuseConfigs?: boolean
   masterName?: string
-  /** How long the primary may not answer before a Sentinel calls it down (subjectively). */
-  downAfterMs?: number
-  /** Bounds a failover's steps; also how long before a failed one is tried again. */
-  failoverTimeoutMs?: number
-  /** Sentinels that must agree the primary is down before a failover starts (default: a majority). */
-  quorum?: number
-  /** The primary refuses writes (NOREPLICAS) with fewer replicas than this connected and within minReplicasMaxLagS. */
-  minReplicasToWrite?: number
-  minReplicasMaxLagS?: number
-  appendfsync?: 'always' | 'everysec' | 'no'
   /**
    * The supervisor the nodes start under (the stack's, which persists them). Without one the
    * topology makes its own: detached (outliving the caller) or attached (dying with it, tests).
@@ -59,9 +58,7 @@ export interface Topology {
   supervisor: Supervisor
 }
 
-type Tunable = 'replicas' | 'sentinels' | 'downAfterMs' | 'failoverTimeoutMs' | 'minReplicasToWrite' | 'minReplicasMaxLagS' | 'appendfsync' | 'readyTimeoutMs'
-
-export const TOPOLOGY_DEFAULTS: Required<Pick<TopologyOptions, Tunable>> = {
+export const TOPOLOGY_DEFAULTS: Required<Pick<TopologyOptions, 'replicas' | 'sentinels' | 'readyTimeoutMs'>> & Omit<TopologyTunables, 'quorum'> = {
   replicas: 2,
   sentinels: 3,
   // Down after 1 s of silence: the trial's value, failover in ~2.2 s. Sentinel's own default (30 s) is for WANs.
@@ -74,64 +71,109 @@ export const TOPOLOGY_DEFAULTS: Required<Pick<TopologyOptions, Tunable>> = {
   readyTimeoutMs: 30_000
 }
 
+/** Sentinels that must agree by default: a majority. */
+export function majorityOf (sentinels: number): number {
+  return Math.floor(sentinels / 2) + 1
+}
+
 /** Every PID the topology has running. */
 export function topologyPids (topology: Topology): number[] {
   return topology.nodes.flatMap((node) => node.pid === undefined ? [] : [node.pid])
 }
 
 /** The Sentinels as ioredis wants them (`sentinels` option) and REDIS_SENTINELS spells them. */
-export function sentinelAddresses (topology: Topology): Array<{ host: string, port: number }> {
+export function sentinelAddresses (topology: Pick<Topology, 'nodes'>): Array<{ host: string, port: number }> {
   return topology.nodes.filter((n) => n.kind === 'sentinel').map((n) => ({ host: '127.0.0.1', port: n.port }))
 }
 
+/** The data nodes' ports. */
+export function dataPorts (topology: Pick<Topology, 'nodes'>): number[] {
+  return topology.nodes.filter((n) => n.kind === 'redis').map((n) => n.port)
+}
+
 /** The redis node listening on `port` (to SIGKILL the current primary, say). */
-export function nodeOnPort (topology: Topology, port: number): TopologyNode {
+export function nodeOnPort (topology: Pick<Topology, 'nodes'>, port: number): TopologyNode {
   const node = topology.nodes.find((n) => n.kind === 'redis' && n.port === port)
   if (!node) throw new Error(`no redis node of this topology listens on ${port}`)
   return node
 }
 
+/** The tunables `options` ask for, defaults filled in. */
+function tunablesOf (options: TopologyOptions, sentinels: number): TopologyTunables {
+  const o = { ...TOPOLOGY_DEFAULTS, ...options }
+  return { downAfterMs: o.downAfterMs, failoverTimeoutMs: o.failoverTimeoutMs, quorum: options.quorum ?? majorityOf(sentinels), minReplicasToWrite: o.minReplicasToWrite, minReplicasMaxLagS: o.minReplicasMaxLagS, appendfsync: o.appendfsync }
+}
+
 /**
- * Plans the topology (ports, folders, config files), starts it, and resolves once
- * every replica is in sync and every Sentinel knows the primary, all replicas and
- * all other Sentinels. On any failure everything started is stopped, then the error
+ * The topology's nodes (names, ports, folders) and its supervisor, nothing
+ * started: redis-1 (the first primary), redis-2..., sentinel-1...
+ */
+export async function planTopology (options: TopologyOptions): Promise<Topology> {
+  const nodes: TopologyNode[] = []
+  const topology: Topology = { masterName: options.masterName ?? DEFAULT_REDIS_MASTER_NAME, nodes, supervisor: options.supervisor ?? ownSupervisor(options, nodes) }
+  const ports = options.ports ?? {
+    primary: await freePort(),
+    replicas: await freePorts(options.replicas ?? TOPOLOGY_DEFAULTS.replicas),
+    sentinels: await freePorts(options.sentinels ?? TOPOLOGY_DEFAULTS.sentinels)
+  }
+  const plan = (name: string, kind: TopologyNode['kind'], port: number) => nodes.push({ name, kind, port, dir: join(options.dir, name) })
+  plan('redis-1', 'redis', ports.primary)
+  ports.replicas.forEach((port, i) => plan(`redis-${i + 2}`, 'redis', port))
+  ports.sentinels.forEach((port, i) => plan(`sentinel-${i + 1}`, 'sentinel', port))
+  return topology
+}
+
+async function freePorts (count: number): Promise<number[]> {
+  const ports: number[] = []
+  while (ports.length < count) {
+    const port = await freePort()
+    if (!ports.includes(port)) ports.push(port)
+  }
+  return ports
+}
+
+/**
+ * Plans the topology, writes its config files (or, with `reuseConfigs`, keeps
+ * those it has), starts it, and resolves once it is whole: every replica in sync,
+ * every Sentinel agreeing on the primary and knowing every replica and every
+ * other Sentinel. On any failure everything started is stopped, then the error
  * is thrown.
  */
 export async function startTopology (options: TopologyOptions): Promise<Topology> {
-  const o = { ...TOPOLOGY_DEFAULTS, ...options }
-  const nodes: TopologyNode[] = []
-  const topology: Topology = { masterName: options.masterName ?? DEFAULT_REDIS_MASTER_NAME, nodes, supervisor: options.supervisor ?? ownSupervisor(options, nodes) }
-  const quorum = options.quorum ?? Math.floor(o.sentinels / 2) + 1
+  const topology = await planTopology(options)
+  const sentinels = topology.nodes.filter((n) => n.kind === 'sentinel').length
+  const tunables = tunablesOf(options, sentinels)
+  const reuse = options.reuseConfigs === true && configsReusable(topology.nodes)
   try {
-    const primary = await planNode(topology, o.dir, 'redis-1', 'redis')
-    const replicas: TopologyNode[] = []
-    for (let i = 0; i < o.replicas; i++) replicas.push(await planNode(topology, o.dir, `redis-${i + 2}`, 'redis'))
-    for (const node of [primary, ...replicas]) {
-      writeFileSync(confPath(node), redisConf(node, o, node === primary ? undefined : primary.port))
-    }
-    for (let i = 0; i < o.sentinels; i++) {
-      const node = await planNode(topology, o.dir, `sentinel-${i + 1}`, 'sentinel')
-      writeFileSync(confPath(node), sentinelConf(node, topology.masterName, primary.port, quorum, o))
-    }
-
-    for (const node of [primary, ...replicas]) await startNode(topology, node)
-    // Sentinels last: they learn the replicas from the primary's INFO when they connect
-    // (then only every 10 s), so replicas already attached are known at once.
-    await waitFor('replicas in sync with the primary', async () => {
-      const views = await Promise.all(replicas.map((r) => nodeView(r.port)))
-      return views.every((v) => v?.role === 'replica' && v.linkUp)
-    }, o.readyTimeoutMs, 100)
+    for (const node of topology.nodes) mkdirSync(node.dir, { recursive: true })
+    if (!reuse) writeConfigs(topology.nodes, topology.masterName, tunables)
+    // A primary before its replicas, data nodes before Sentinels: Sentinels learn the
+    // replicas from the primary's INFO when they connect (then only every 10 s).
+    const data = topology.nodes.filter((n) => n.kind === 'redis')
+    const byRole = [...data.filter((n) => replicaOf(n) === undefined), ...data.filter((n) => replicaOf(n) !== undefined)]
+    for (const node of byRole) await startNode(topology, node)
     for (const node of topology.nodes.filter((n) => n.kind === 'sentinel')) await startNode(topology, node)
-    await waitFor(`the Sentinels to agree on the primary ${primary.port}, ${o.replicas} replica(s), ${o.sentinels} Sentinel(s)`, async () => {
-      const views = await Promise.all(sentinelAddresses(topology).map((s) => sentinelView(s.port, topology.masterName)))
-      return views.every((v) => v !== null && v.primaryPort === primary.port && v.flags === 'master' &&
-        v.replicas === o.replicas && v.otherSentinels === o.sentinels - 1)
-    }, o.readyTimeoutMs, 100)
+    // Files kept from an earlier run may hold other values: the ones asked for now win.
+    if (reuse) await applyTunables(topology.nodes, topology.masterName, tunables)
+    await waitWhole(topology, options.readyTimeoutMs ?? TOPOLOGY_DEFAULTS.readyTimeoutMs)
   } catch (err) {
     await stopTopology(topology)
     throw err
   }
   return topology
+}
+
+/** Resolves once the topology is whole (see topologyHealth), asking every `everyMs`, with the primary's port; the error says what was still wrong. */
+export async function waitWhole (topology: Topology, timeoutMs: number, everyMs = 100): Promise<number> {
+  let last = 'not asked yet'
+  let primary: number | null = null
+  await waitFor('the replicated Redis to be whole', async () => {
+    const health = await topologyHealth(dataPorts(topology), sentinelAddresses(topology).map((s) => s.port), topology.masterName)
+    last = health.problem ?? 'whole'
+    primary = health.primaryPort
+    return health.whole
+  }, timeoutMs, everyMs).catch((err: Error) => { throw new Error(`${err.message}: ${last}`) })
+  return primary!
 }
 
 /** A supervisor of the topology's own, telling `onSpawn` of each of `nodes` the moment it is spawned. */
@@ -152,7 +194,7 @@ function ownSupervisor (options: Pick<TopologyOptions, 'detached' | 'onSpawn'>, 
 }
 
 /** How the supervisor starts a node: redis-server with its config file (a Sentinel with --sentinel). */
-function nodeSpec (node: TopologyNode): DaemonSpec {
+export function nodeSpec (node: TopologyNode): DaemonSpec {
   const logFile = join(node.dir, `${node.kind}.log`)
   return {
     name: node.name,
@@ -187,9 +229,13 @@ export async function stopNode (topology: Topology, node: TopologyNode, signal?:
 
 /**
  * Stops every node: Sentinels first (the supervisor's role order), so none starts
- * a failover because the primary went away while the rest stop.
+ * a failover because the primary went away while the rest stop. A paused node
+ * (a drill's SIGSTOP) is woken first, so that it can take its SIGTERM.
  */
 export async function stopTopology (topology: Topology): Promise<void> {
+  for (const node of topology.nodes) {
+    if (topology.supervisor.isRunning(node.name)) process.kill(topology.supervisor.record(node.name)!.pid, 'SIGCONT')
+  }
   await topology.supervisor.stop(topology.nodes.map((n) => n.name))
   for (const node of topology.nodes) node.pid = undefined
 }
@@ -200,50 +246,4 @@ export async function topologyStatus (topology: Topology): Promise<{ nodes: Arra
   const views = await Promise.all(redis.map((n) => nodeView(n.port)))
   const sentinels = await Promise.all(sentinelAddresses(topology).map(async (s) => ({ port: s.port, view: await sentinelView(s.port, topology.masterName) })))
   return { nodes: redis.map((n, i) => ({ ...n, view: views[i] ?? null })), sentinels }
-}
-
-async function planNode (topology: Topology, root: string, name: string, kind: TopologyNode['kind']): Promise<TopologyNode> {
-  const node: TopologyNode = { name, kind, port: await freePort(), dir: join(root, name) }
-  mkdirSync(node.dir, { recursive: true })
-  topology.nodes.push(node)
-  return node
-}
-
-function confPath (node: TopologyNode): string {
-  return join(node.dir, `${node.kind}.conf`)
-}
-
-type Settings = TopologyOptions & typeof TOPOLOGY_DEFAULTS
-
-function redisConf (node: TopologyNode, o: Settings, primaryPort?: number): string {
-  return [
-    `port ${node.port}`,
-    'bind 127.0.0.1',
-    'daemonize no',
-    `dir ${node.dir}`,
-    'save ""',
-    'appendonly yes',
-    `appendfsync ${o.appendfsync}`,
-    'loglevel notice',
-    // A (re)joining replica syncs at once instead of waiting 5 s for others to share the transfer.
-    'repl-diskless-sync-delay 0',
-    `min-replicas-to-write ${o.minReplicasToWrite}`,
-    `min-replicas-max-lag ${o.minReplicasMaxLagS}`,
-    ...(primaryPort === undefined ? [] : [`replicaof 127.0.0.1 ${primaryPort}`]),
-    ''
-  ].join('\n')
-}
-
-function sentinelConf (node: TopologyNode, masterName: string, primaryPort: number, quorum: number, o: Settings): string {
-  return [
-    `port ${node.port}`,
-    'bind 127.0.0.1',
-    'daemonize no',
-    `dir ${node.dir}`,
-    `sentinel monitor ${masterName} 127.0.0.1 ${primaryPort} ${quorum}`,
-    `sentinel down-after-milliseconds ${masterName} ${o.downAfterMs}`,
-    `sentinel failover-timeout ${masterName} ${o.failoverTimeoutMs}`,
-    `sentinel parallel-syncs ${masterName} 1`,
-    ''
-  ].join('\n')
 }

@@ -162,6 +162,13 @@ export class Supervisor {
     return chosen.flatMap((r) => [r, ...r.children]).filter(isSameProcess).map((p) => p.pid)
   }
 
+  /** Drops the records of processes named that no longer run (a part the stack stopped for good). */
+  forget (names: readonly string[]): void {
+    const gone = names.filter((name) => this.#records.has(name) && !this.isRunning(name))
+    for (const name of gone) this.#records.delete(name)
+    if (gone.length > 0) this.#changed()
+  }
+
   /**
    * From now on start() refuses, and a start() still waiting for its process
    * gives up and stops it: for a cleanup that must not race a start in progress.

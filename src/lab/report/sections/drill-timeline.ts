@@ -23,7 +23,15 @@ const EVENT_COLORS: Record<string, string> = {
   'reload-done': COLORS.green,
   'redis-down': COLORS.ink,
   'redis-up': COLORS.green,
-  'first-2xx': COLORS.blue
+  'first-2xx': COLORS.blue,
+  // The failover drill: the fault, the promotion, the store back, the old primary back as a replica.
+  'primary-kill': COLORS.ink,
+  'primary-pause': COLORS.ink,
+  promoted: COLORS.orange,
+  'primary-restart': COLORS.brown,
+  'primary-resume': COLORS.brown,
+  'first-success': COLORS.blue,
+  'whole-again': COLORS.green
 }
 
 /** Colours for event types not in EVENT_COLORS, in the order they first appear. */

@@ -1,10 +1,11 @@
 import { busyPorts } from '../../system/ports.js'
 import { waitFor } from '../../system/process.js'
-import { DEFAULT_TRUST_PROXY } from '../../../shared/contract.js'
+import { DEFAULT_REDIS_MASTER_NAME, DEFAULT_TRUST_PROXY } from '../../../shared/contract.js'
 import { killPm2, pm2, pm2Apps, pm2Start, type Pm2App } from '../pm2.js'
 import { isReady } from '../probe.js'
 import { apiPortsOf, appNames, type StackSettings } from '../settings.js'
 import { sayPart, StackError, type PartContext, type StackPart } from './part.js'
+import { sentinelsSetting } from './redis-ha.js'
 
 /** What ecosystem.config.js reads: the apps' settings for this stack. */
 function appEnv (settings: StackSettings, logDir: string): Record<string, string> {
@@ -14,15 +15,22 @@ function appEnv (settings: StackSettings, logDir: string): Record<string, string
     HOST: '127.0.0.1',
     STORE: settings.store,
     REDIS_URL: `redis://127.0.0.1:${settings.redisPort}`,
+    // Set either way, so that a variable of the shell running `npm start` cannot leak into the apps.
+    REDIS_MODE: settings.redisMode,
+    REDIS_SENTINELS: settings.redisMode === 'sentinel' ? sentinelsSetting(settings) : '',
+    REDIS_MASTER_NAME: DEFAULT_REDIS_MASTER_NAME,
+    REDIS_DURABLE: settings.durable ? '1' : '0',
     LOG_LEVEL: settings.logLevel,
     // nginx reaches the instances from 127.0.0.1: the service's own default.
     TRUST_PROXY: DEFAULT_TRUST_PROXY,
+    // GET / with pid, port and uptime: the kill drill reads each worker's pid there.
+    SHOW_INTERNALS: '1',
     SCALE_LAB_LOG_DIR: logDir
   }
 }
 
 /** The settings the apps run with: a change replaces them. */
-const APP_SETTINGS = ['instances', 'store', 'logLevel'] as const
+const APP_SETTINGS = ['instances', 'store', 'logLevel', 'redisMode', 'durable'] as const
 
 /** The API instances under PM2 (its own PM2_HOME): PM2 starts, restarts and reports them; the stack asks PM2. */
 export const apiPart: StackPart & { status (ctx: PartContext): Promise<Array<Pm2App & { ready: boolean }>> } = {
@@ -47,7 +55,8 @@ export const apiPart: StackPart & { status (ctx: PartContext): Promise<Array<Pm2
       }
       if (apps.length === 0) ctx.undo(() => killPm2(paths.pm2Home))
       await pm2Start(paths.pm2Home, appEnv(settings, paths.logs))
-      sayPart(ctx, 'api', `started ${wanted.join(', ')} on ports ${apiPortsOf(settings).join(', ')} (STORE=${settings.store}, LOG_LEVEL=${settings.logLevel})`)
+      const store = settings.store === 'redis' && settings.redisMode === 'sentinel' ? `, REDIS_MODE=sentinel, REDIS_DURABLE=${settings.durable ? 1 : 0}` : ''
+      sayPart(ctx, 'api', `started ${wanted.join(', ')} on ports ${apiPortsOf(settings).join(', ')} (STORE=${settings.store}${store}, LOG_LEVEL=${settings.logLevel})`)
     }
     await waitFor('every instance to be ready', async () => {
       const ready = await Promise.all(apiPortsOf(settings).map(isReady))

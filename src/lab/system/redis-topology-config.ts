@@ -1,0 +1,122 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { askNode } from './redis-topology-status.js'
+
+/**
+ * The configuration files of a replicated Redis's nodes, and its tunables applied
+ * to running nodes. The files are written once, when a topology is first made:
+ * after that Sentinel owns them (it rewrites a data node's file when it changes
+ * its role, and its own file with what it learnt), so a node started again from
+ * its file comes back in the role it last had.
+ */
+
+/** What a node's config file is written from. */
+export interface ConfigNode {
+  name: string
+  kind: 'redis' | 'sentinel'
+  port: number
+  dir: string
+}
+
+/** The settings that may change on a running topology (applied with CONFIG SET / SENTINEL SET). */
+export interface TopologyTunables {
+  /** How long the primary may not answer before a Sentinel calls it down (subjectively). */
+  downAfterMs: number
+  /** Bounds a failover's steps; also how long before a failed one is tried again (twice this). */
+  failoverTimeoutMs: number
+  /** Sentinels that must agree the primary is down before a failover starts. */
+  quorum: number
+  /** The primary refuses writes (NOREPLICAS) with fewer replicas than this connected and within minReplicasMaxLagS. */
+  minReplicasToWrite: number
+  minReplicasMaxLagS: number
+  appendfsync: 'always' | 'everysec' | 'no'
+}
+
+export function confPath (node: ConfigNode): string {
+  return join(node.dir, `${node.kind}.conf`)
+}
+
+export function redisConf (node: ConfigNode, o: TopologyTunables, primaryPort?: number): string {
+  return [
+    `port ${node.port}`,
+    'bind 127.0.0.1',
+    'daemonize no',
+    `dir ${node.dir}`,
+    'save ""',
+    'appendonly yes',
+    `appendfsync ${o.appendfsync}`,
+    'loglevel notice',
+    // A (re)joining replica syncs at once instead of waiting 5 s for others to share the transfer.
+    'repl-diskless-sync-delay 0',
+    `min-replicas-to-write ${o.minReplicasToWrite}`,
+    `min-replicas-max-lag ${o.minReplicasMaxLagS}`,
+    ...(primaryPort === undefined ? [] : [`replicaof 127.0.0.1 ${primaryPort}`]),
+    ''
+  ].join('\n')
+}
+
+export function sentinelConf (node: ConfigNode, masterName: string, primaryPort: number, o: TopologyTunables): string {
+  return [
+    `port ${node.port}`,
+    'bind 127.0.0.1',
+    'daemonize no',
+    `dir ${node.dir}`,
+    `sentinel monitor ${masterName} 127.0.0.1 ${primaryPort} ${o.quorum}`,
+    `sentinel down-after-milliseconds ${masterName} ${o.downAfterMs}`,
+    `sentinel failover-timeout ${masterName} ${o.failoverTimeoutMs}`,
+    `sentinel parallel-syncs ${masterName} 1`,
+    ''
+  ].join('\n')
+}
+
+/** Writes every node's file afresh: the first data node is the primary, the others its replicas. */
+export function writeConfigs (nodes: readonly ConfigNode[], masterName: string, o: TopologyTunables): void {
+  const [primary, ...others] = nodes.filter((n) => n.kind === 'redis')
+  if (primary === undefined) throw new Error('a topology needs a data node')
+  for (const node of nodes) {
+    writeFileSync(confPath(node), node.kind === 'sentinel'
+      ? sentinelConf(node, masterName, primary.port, o)
+      : redisConf(node, o, others.includes(node) ? primary.port : undefined))
+  }
+}
+
+/**
+ * True when every node has a config file for the port it is planned on: the
+ * topology ran before, and each node can start again in the role it last had
+ * (the last primary stays primary, its data with it).
+ */
+export function configsReusable (nodes: readonly ConfigNode[]): boolean {
+  return nodes.every((node) => existsSync(confPath(node)) &&
+    new RegExp(`^port ${node.port}$`, 'm').test(readFileSync(confPath(node), 'utf8')))
+}
+
+/** The data node a config file makes a replica of, or undefined for a primary. */
+export function replicaOf (node: ConfigNode): number | undefined {
+  const match = /^(?:replicaof|slaveof) \S+ (\d+)$/m.exec(readFileSync(confPath(node), 'utf8'))
+  return match === null ? undefined : Number(match[1])
+}
+
+/**
+ * Applies the tunables to the running nodes and into their files (CONFIG SET then
+ * CONFIG REWRITE; SENTINEL SET rewrites a Sentinel's own file). Resolves with the
+ * nodes that did not answer.
+ */
+export async function applyTunables (nodes: readonly ConfigNode[], masterName: string, o: TopologyTunables): Promise<string[]> {
+  const silent: string[] = []
+  await Promise.all(nodes.map(async (node) => {
+    const done = await askNode(node.port, async (client) => {
+      if (node.kind === 'sentinel') {
+        await client.call('SENTINEL', 'SET', masterName, 'down-after-milliseconds', String(o.downAfterMs),
+          'failover-timeout', String(o.failoverTimeoutMs), 'quorum', String(o.quorum))
+      } else {
+        await client.config('SET', 'min-replicas-to-write', String(o.minReplicasToWrite))
+        await client.config('SET', 'min-replicas-max-lag', String(o.minReplicasMaxLagS))
+        await client.config('SET', 'appendfsync', o.appendfsync)
+        await client.call('CONFIG', 'REWRITE')
+      }
+      return true
+    }, 2000)
+    if (done !== true) silent.push(node.name)
+  }))
+  return silent
+}

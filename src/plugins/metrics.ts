@@ -1,0 +1,64 @@
+import fp from 'fastify-plugin'
+import { UNMATCHED_ROUTE, type ServiceMetrics } from '../lib/service-metrics.js'
+import { metricsSchema } from '../schemas/metrics.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** false: the route's requests are not counted in the request metrics (GET /metrics itself). */
+    measured?: boolean
+  }
+}
+
+/** Where Prometheus scrapes each instance, on the instance's own port. */
+export const METRICS_PATH = '/metrics'
+
+/**
+ * The service's metrics, per app, and GET /metrics that serves them in the
+ * Prometheus text format. Registered first, so its onRequest hook runs before any
+ * hook that may refuse a request (the drain's 503): every request it counts in
+ * flight it also counts out, on the response or on the client's abort.
+ *
+ * The hot path is what a request costs: one increment on arrival, and on the
+ * response one histogram observation labelled from values that already exist (the
+ * method, the route template Fastify matched, the status code). The duration is
+ * Fastify's own reply.elapsedTime: no timer of ours.
+ *
+ * GET /metrics serves while the instance drains (service_draining says 1) and is
+ * not counted in the request metrics: a scrape is not traffic.
+ */
+export default fp<{ metrics: ServiceMetrics }>(function metricsPlugin (app, { metrics }, done) {
+  const { registry, httpDuration, inFlight, draining } = metrics
+
+  app.addHook('onRequest', function (request, _reply, next) {
+    if (request.routeOptions.config.measured !== false) inFlight.count++
+    next()
+  })
+  app.addHook('onResponse', function (request, reply, next) {
+    const { config, url } = request.routeOptions
+    if (config.measured !== false) {
+      inFlight.count--
+      httpDuration.observe({ method: request.method, route: url ?? UNMATCHED_ROUTE, status_code: reply.statusCode }, reply.elapsedTime / 1000)
+    }
+    next()
+  })
+  // A client that goes away before its answer gets no response, so no onResponse.
+  app.addHook('onRequestAbort', function (request, next) {
+    if (request.routeOptions.config.measured !== false) inFlight.count--
+    next()
+  })
+  app.addHook('preClose', function (next) {
+    draining.set(1)
+    next()
+  })
+
+  app.get(METRICS_PATH, {
+    schema: metricsSchema,
+    config: { measured: false, servesWhileClosing: true },
+    // A scrape a second per instance would be two log lines a second at info.
+    logLevel: 'warn'
+  }, async (_request, reply) => {
+    reply.type(registry.contentType)
+    return registry.metrics()
+  })
+  done()
+}, { name: 'metrics', fastify: '5.x' })
