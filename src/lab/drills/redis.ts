@@ -39,7 +39,6 @@ export function redisFault (stack: RunningStack, options: RedisDrillOptions): Fa
   const outage = storeOutage({ failureP99BoundMs: options.failureP99BoundMs ?? FAILURE_P99_BOUND_MS, recoveryBoundMs: options.recoveryBoundMs ?? RECOVERY_BOUND_MS })
   // A hard kill with everysec may lose up to a second of writes: that is what it shows, not a failure.
   const lossExpected = options.hard && options.fsync === 'everysec'
-  const decides = (rule: string) => rule.startsWith('counters') || rule.startsWith('kv') || rule.startsWith('no double')
 
   return {
     drill: 'redis',
@@ -73,8 +72,13 @@ export function redisFault (stack: RunningStack, options: RedisDrillOptions): Fa
     },
     observe: outage.observe,
     judge: (_context, traffic) => outage.checks(traffic),
-    auditInformational: (rule) => !decides(rule) || lossExpected
+    auditInformational: (rule) => !isLossOrDoublingRule(rule) || lossExpected
   }
+}
+
+/** The audit rules on loss or doubling: what an outage is judged by (its failed writes, the 503s, only inform). */
+export function isLossOrDoublingRule (rule: string): boolean {
+  return rule.startsWith('counters') || rule.startsWith('kv') || rule.startsWith('no double')
 }
 
 /**
