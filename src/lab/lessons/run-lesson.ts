@@ -6,7 +6,7 @@
  * lesson runs on the compose project its options name (or the one given).
  */
 import type { StaticDecode } from 'typebox'
-import { composeTarget, findComposeProject, type ComposeTarget } from '../containers/compose-target.js'
+import { composeTarget, findComposeProject } from '../containers/compose-target.js'
 import type { AnyResult } from '../results.js'
 import { printVerdict, runDir, runMeta, writeResult } from '../run.js'
 import { useStack, type RunningStack } from '../stack/running-stack.js'
@@ -15,21 +15,13 @@ import type { AnyLesson, Headline, LessonIo, RunContext } from './lesson.js'
 
 type Options = StaticDecode<AnyLesson['options']>
 
-/** Where a lesson runs when the caller has it already: the lab's local stack, a test's compose project. */
-export interface Given {
-  stack?: RunningStack
-  compose?: ComposeTarget
-}
-
 /** Runs `lesson` against `stack` (applying the changes it asks for and putting them back), on a compose project, or on its own when it brings its own processes. */
-async function runOn (lesson: AnyLesson, options: Options, context: RunContext, given: Given): Promise<AnyResult> {
+async function runOn (lesson: AnyLesson, options: Options, context: RunContext, stack: RunningStack | null): Promise<AnyResult> {
   if (lesson.usesStack === false) return lesson.run(context, options)
   if (lesson.usesStack === 'compose') {
     const { project, port } = options as ComposeTargetFlags
-    const target = given.compose ?? await composeTarget(await findComposeProject(project), port)
-    return lesson.run({ ...context, target }, options)
+    return lesson.run({ ...context, target: await composeTarget(await findComposeProject(project), port) }, options)
   }
-  const stack = given.stack ?? null
   const changes = lesson.stack?.(options) ?? {}
   // From the command line `stack` is null: the running stack (or a new one) with the changes.
   // In the lab, the lab's own stack, changed for this lesson only when it asks.
@@ -43,11 +35,8 @@ async function runOn (lesson: AnyLesson, options: Options, context: RunContext, 
   }
 }
 
-/**
- * `scale-lab <lesson>`: runs it, writes its result into the run folder, prints the
- * verdict; the exit code says whether it held. (`given`: a test's compose project.)
- */
-export async function runFromCli (lesson: AnyLesson, options: Options, out: string | undefined, given: Given = {}): Promise<AnyResult> {
+/** `scale-lab <lesson>`: runs it, writes its result into the run folder, prints the verdict; the exit code says whether it held. */
+export async function runFromCli (lesson: AnyLesson, options: Options, out: string | undefined): Promise<AnyResult> {
   const problem = lesson.invalid?.(options)
   if (problem !== undefined) throw new LessonOptionsError(problem)
   const io: LessonIo = { say: (line) => console.log(line) }
@@ -55,7 +44,7 @@ export async function runFromCli (lesson: AnyLesson, options: Options, out: stri
   const meta = await runMeta(dir)
   const intro = lesson.intro?.(options)
   if (intro !== undefined) io.say(intro)
-  const result = await runOn(lesson, options, { meta, dir, io }, given)
+  const result = await runOn(lesson, options, { meta, dir, io }, null)
   const path = writeResult(dir, lesson.resultFile(options), result)
   if ('verdict' in result) {
     printVerdict(lesson.title(result), result.verdict)
@@ -67,7 +56,7 @@ export async function runFromCli (lesson: AnyLesson, options: Options, out: stri
 
 /** One step of `npm run lab`: the lesson on the lab's stack, its result saved in the lab's folder, its headline. */
 export async function runInLab (lesson: AnyLesson, options: Options, context: RunContext, stack: RunningStack): Promise<Headline> {
-  const result = await runOn(lesson, options, context, { stack })
+  const result = await runOn(lesson, options, context, stack)
   writeResult(context.dir, lesson.resultFile(options), result)
   return lesson.headline(result)
 }
