@@ -35,6 +35,8 @@ export function composeRedisFault (target: ComposeTarget, options: ComposeRedisO
       outage.up(now())
       mark('redis-up', 'redis', 'answering PING')
       io.say(`  redis answers again at ${(now() / 1000).toFixed(1)} s`)
+      // The load goes on for the recovery's bound: the first store 2xx must come within it.
+      await sleep(options.recoveryBoundMs)
     },
     observe: outage.observe,
     judge: (_context, traffic) => outage.checks(traffic),
