@@ -7,6 +7,7 @@ import { registerContainerCommands } from './commands/containers.js'
 import { registerLabCommand } from './commands/lab.js'
 import { registerLessonCommands } from './commands/lessons.js'
 import { registerStackCommands } from './commands/stack.js'
+import { EngineError } from './containers/engine.js'
 import { LESSONS } from './lessons/index.js'
 import { LessonOptionsError } from './lessons/run-lesson.js'
 import { registerReportCommand } from './report/command.js'
@@ -30,7 +31,7 @@ registerLabCommand(program, LESSONS)
 registerContainerCommands(program)
 
 /** Failures that are the user's to fix or the lab's to report: their message is enough. */
-const EXPECTED = [StackError, SettingsError, MissingBinaryError, InvalidArgumentError, LessonOptionsError, BenchError, CellSelectionError, FleetError]
+const EXPECTED = [StackError, SettingsError, MissingBinaryError, InvalidArgumentError, LessonOptionsError, BenchError, CellSelectionError, FleetError, EngineError]
 
 try {
   await program.parseAsync()

@@ -1,14 +1,13 @@
 import type autocannon from 'autocannon'
 import { Ledger } from './ledger.js'
 import { answerOf, outcomeOfAnswer } from './outcome.js'
-import { auditStore, inPool, readCounter } from './readback.js'
+import { auditStore, counterValue, inPool, readCounter } from './readback.js'
 import { ClosingConnectionGuard, runAutocannon } from '../load/autocannon.js'
 import type { CheckResult, RunMeta, VerdictCheck } from '../results.js'
 import type { LessonIo } from '../lessons/lesson.js'
 import { progressPrinter } from '../load/progress.js'
 import { newRunId } from '../run.js'
-import type { RunningStack } from '../stack/running-stack.js'
-import { apiPortsOf, appNames } from '../stack/settings.js'
+import type { StackTarget } from '../target.js'
 import { verdictOf } from '../verdict.js'
 import { auditChecks } from './checks.js'
 
@@ -42,7 +41,7 @@ interface Context {
  * acknowledged write, or an increment), so an answer can never be credited to
  * another request, whatever autocannon does with a reconnect.
  */
-export async function consistencyCheck (stack: RunningStack, options: CheckOptions, meta: RunMeta, io: LessonIo): Promise<CheckResult> {
+export async function consistencyCheck (stack: StackTarget, options: CheckOptions, meta: RunMeta, io: LessonIo): Promise<CheckResult> {
   const runId = newRunId()
   const ledger = new Ledger()
   const counters = Array.from({ length: COUNTERS }, (_, i) => `check:${runId}:c${i}`)
@@ -109,9 +108,9 @@ export async function consistencyCheck (stack: RunningStack, options: CheckOptio
     }
   }
 
-  io.say(`check: ${options.keys} unique keys written and read back through nginx, ${COUNTERS} shared counters, ${options.concurrency} connections, STORE=${stack.settings.store}`)
+  io.say(`check: ${options.keys} unique keys written and read back through nginx, ${COUNTERS} shared counters, ${options.concurrency} connections, STORE=${stack.store}${stack.kind === 'local' ? '' : `, on ${stack.name}`}`)
   const { summary } = await runAutocannon({
-    label: `check ${stack.settings.store}: ${options.keys} keys`,
+    label: `check ${stack.store}${stack.kind === 'local' ? '' : ` (${stack.name})`}: ${options.keys} keys`,
     url: stack.base,
     connections: options.concurrency,
     amount: options.keys * 3,
@@ -126,12 +125,10 @@ export async function consistencyCheck (stack: RunningStack, options: CheckOptio
   })
 
   // Each counter through the balancer (what a client sees) and from each instance.
-  const ports = apiPortsOf(stack.settings)
-  const names = appNames(stack.settings)
   const counterRows: CheckResult['counters'] = []
   for (const [name, mutations] of ledger.byTarget('incr')) {
-    const perInstance: Record<string, number> = {}
-    for (const [i, port] of ports.entries()) perInstance[names[i]!] = await readCounter(`http://127.0.0.1:${port}`, name)
+    const answers = await stack.askEachInstance(`/counters/${name}`)
+    const perInstance = Object.fromEntries(Object.entries(answers).map(([instance, answer]) => [instance, counterValue(name, answer.status, answer.body)]))
     counterRows.push({
       name,
       acknowledged: mutations.filter((m) => Ledger.outcomeOf(m) === 'acknowledged').length,
@@ -161,7 +158,7 @@ export async function consistencyCheck (stack: RunningStack, options: CheckOptio
   return {
     kind: 'check',
     meta,
-    store: stack.settings.store,
+    store: stack.store,
     keys: options.keys,
     concurrency: options.concurrency,
     load: summary,

@@ -28,9 +28,18 @@ async function getJson (url: string): Promise<{ status: number, body: Record<str
 }
 
 export async function readCounter (base: string, name: string): Promise<number> {
-  const { status, body } = await getJson(`${base}/counters/${name}`)
-  if (status !== 200 || typeof body?.value !== 'number') throw new Error(`reading counter ${name}: HTTP ${status}`)
-  return body.value
+  const res = await fetch(`${base}/counters/${name}`, { signal: AbortSignal.timeout(5000) })
+  return counterValue(name, res.status, await res.text())
+}
+
+/** A counter's value from GET /counters/<name>'s answer (read through nginx, or asked of one instance). */
+export function counterValue (name: string, status: number, text: string): number {
+  let value: unknown
+  try {
+    value = (JSON.parse(text) as { value?: unknown }).value
+  } catch {}
+  if (status !== 200 || typeof value !== 'number') throw new Error(`reading counter ${name}: HTTP ${status}`)
+  return value
 }
 
 /** Each named counter's value, read one after another through `base`. */

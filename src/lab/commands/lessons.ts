@@ -5,7 +5,8 @@ import { runFromCli } from '../lessons/run-lesson.js'
 
 /** What a group of lessons is about (`scale-lab drill --help`). */
 const GROUPS: Record<string, string> = {
-  drill: 'inject a fault under load and audit what clients saw and what the store kept'
+  drill: 'inject a fault under load and audit what clients saw and what the store kept',
+  compose: 'the lessons on a running compose stack (docker compose up): check, load, kill, redis, partition'
 }
 
 /** A `scale-lab` command for every lesson, its flags derived from the lesson's options. */

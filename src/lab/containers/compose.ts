@@ -17,7 +17,8 @@ export function composeCommand (): { binary: string, prefix: string[] } {
 }
 
 export interface ComposeProjectOptions {
-  paths: EnginePaths
+  /** The lab's engine; absent: the Docker the environment points at (DOCKER_HOST, or the default socket). */
+  paths?: EnginePaths
   /** The project name (-p): its containers, networks and volumes carry it. */
   name: string
   files: string[]
@@ -33,7 +34,7 @@ export type Health = 'healthy' | 'unhealthy' | 'starting' | 'running' | 'exited'
  * published port, a command inside it, its network cable pulled and put back.
  */
 export class ComposeProject {
-  readonly paths: EnginePaths
+  readonly paths: EnginePaths | undefined
   readonly name: string
   readonly #files: string[]
   readonly #variables: Record<string, string>
@@ -86,7 +87,7 @@ export class ComposeProject {
    */
   async replaceWithNewAddress (service: string, network = 'lab'): Promise<{ before: string, after: string, stopMs: number, startMs: number }> {
     const old = await this.#requireContainer(service)
-    const before = await this.address(service, network)
+    const before = await this.address(service, { network })
     const image = (await this.docker(['inspect', '--format', '{{.Config.Image}}', old])).stdout.trim()
     const started = performance.now()
     await this.compose(['stop', service])
@@ -98,25 +99,50 @@ export class ComposeProject {
     } finally {
       await this.docker(['rm', '-f', placeholder])
     }
-    return { before, after: await this.address(service, network), stopMs, startMs: Math.round(performance.now() - started) - stopMs }
+    return { before, after: await this.address(service, { network }), stopMs, startMs: Math.round(performance.now() - started) - stopMs }
   }
 
-  /** The ID of the service's (first) container, or null. */
+  /** The IDs of the service's containers, in Compose's numbering (api_1, api_2...). */
+  async containers (service: string): Promise<string[]> {
+    const { stdout } = await this.docker(['ps', '-a', '--format', '{{.ID}} {{.Label "com.docker.compose.container-number"}}',
+      '--filter', `label=com.docker.compose.project=${this.name}`, '--filter', `label=com.docker.compose.service=${service}`])
+    return stdout.trim().split('\n').filter(Boolean).map((line) => line.split(' '))
+      .sort((a, b) => Number(a[1]) - Number(b[1])).map(([id]) => id!)
+  }
+
+  /** The ID of the service's first container, or null. */
   async containerId (service: string): Promise<string | null> {
-    const { stdout } = await this.docker(['ps', '-aq', '--filter', `label=com.docker.compose.project=${this.name}`,
-      '--filter', `label=com.docker.compose.service=${service}`])
-    return stdout.trim().split('\n').filter(Boolean)[0] ?? null
+    return (await this.containers(service))[0] ?? null
   }
 
-  async #requireContainer (service: string): Promise<string> {
-    const id = await this.containerId(service)
+  /** `container` when given (one of the service's, when it runs several), else the service's first. */
+  async #requireContainer (service: string, container?: string): Promise<string> {
+    const id = container ?? await this.containerId(service)
     if (id === null) throw new EngineError(`no container for service ${service} in project ${this.name}`)
     return id
   }
 
-  /** Docker's view of a service's container: its healthcheck status, else whether it runs. */
-  async health (service: string): Promise<Health> {
-    const id = await this.containerId(service)
+  /**
+   * Runs `count` containers of `service`, leaving the others as they are (no
+   * recreate, no build, no dependency touched): Compose adds or removes the
+   * highest-numbered ones.
+   */
+  scale (service: string, count: number): Promise<Output> {
+    return this.compose(['up', '-d', '--no-deps', '--no-recreate', '--no-build', '--scale', `${service}=${count}`, service])
+  }
+
+  /** The container's environment as set by the compose file (INSTANCES, STORE...). */
+  async environment (service: string): Promise<Record<string, string>> {
+    const { stdout } = await this.docker(['inspect', '--format', '{{json .Config.Env}}', await this.#requireContainer(service)])
+    return Object.fromEntries((JSON.parse(stdout) as string[]).map((entry) => {
+      const at = entry.indexOf('=')
+      return [entry.slice(0, at), entry.slice(at + 1)]
+    }))
+  }
+
+  /** Docker's view of a service's container (its first, or `container`): its healthcheck status, else whether it runs. */
+  async health (service: string, container?: string): Promise<Health> {
+    const id = container ?? await this.containerId(service)
     if (id === null) return 'missing'
     const { stdout } = await this.docker(['inspect', '--format', '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}', id])
     const [state, health] = stdout.trim().split(' ')
@@ -124,12 +150,17 @@ export class ComposeProject {
     return state === 'running' ? 'running' : 'exited'
   }
 
-  /** Waits until every service's healthcheck says healthy; the error names those that are not. */
+  /** Waits until the healthcheck of every container of every service says healthy; the error names those that are not. */
   async waitHealthy (services: string[], timeoutMs = 120_000): Promise<void> {
     let last: Record<string, Health> = {}
+    const healthOf = async (service: string): Promise<Array<[string, Health]>> => {
+      const containers = await this.containers(service)
+      if (containers.length === 0) return [[service, 'missing']]
+      return Promise.all(containers.map(async (id, i) => [i === 0 ? service : `${service}_${i + 1}`, await this.health(service, id)] as [string, Health]))
+    }
     try {
       await waitFor('healthy services', async () => {
-        last = Object.fromEntries(await Promise.all(services.map(async (s) => [s, await this.health(s)] as const)))
+        last = Object.fromEntries((await Promise.all(services.map(healthOf))).flat())
         return Object.values(last).every((h) => h === 'healthy')
       }, timeoutMs, 500)
     } catch {
@@ -145,16 +176,16 @@ export class ComposeProject {
     return published
   }
 
-  /** The container's address on the project's network `network` (e.g. "lab"). */
-  async address (service: string, network = 'lab'): Promise<string> {
+  /** The container's address on the project's network `network` (e.g. "lab"); empty when it is not on it. */
+  async address (service: string, { network = 'lab', container }: { network?: string, container?: string } = {}): Promise<string> {
     const { stdout } = await this.docker(['inspect', '--format',
-      `{{with index .NetworkSettings.Networks "${this.networkName(network)}"}}{{.IPAddress}}{{end}}`, await this.#requireContainer(service)])
+      `{{with index .NetworkSettings.Networks "${this.networkName(network)}"}}{{.IPAddress}}{{end}}`, await this.#requireContainer(service, container)])
     return stdout.trim()
   }
 
   /** Runs a command in the service's container (as its image's user unless `user`). */
-  async exec (service: string, command: string[], { user }: { user?: string } = {}): Promise<Output> {
-    return this.docker(['exec', ...(user ? ['--user', user] : []), await this.#requireContainer(service), ...command])
+  async exec (service: string, command: string[], { user, container }: { user?: string, container?: string } = {}): Promise<Output> {
+    return this.docker(['exec', ...(user ? ['--user', user] : []), await this.#requireContainer(service, container), ...command])
   }
 
   /** The engine's name for one of the project's networks. */
@@ -163,14 +194,14 @@ export class ComposeProject {
   }
 
   /** Pulls the container's cable: gone from the network, and its name with it. */
-  async disconnect (service: string, network = 'lab'): Promise<void> {
-    await this.docker(['network', 'disconnect', this.networkName(network), await this.#requireContainer(service)])
+  async disconnect (service: string, { network = 'lab', container }: { network?: string, container?: string } = {}): Promise<void> {
+    await this.docker(['network', 'disconnect', this.networkName(network), await this.#requireContainer(service, container)])
   }
 
-  /** Puts it back, with its service name as an alias (and `ipv4` when it had a fixed address). */
-  async connect (service: string, { network = 'lab', ipv4 }: { network?: string, ipv4?: string } = {}): Promise<void> {
+  /** Puts it back, with its service name as an alias (and `ipv4`: the address it had, as a cable put back keeps it). */
+  async connect (service: string, { network = 'lab', ipv4, container }: { network?: string, ipv4?: string, container?: string } = {}): Promise<void> {
     await this.docker(['network', 'connect', '--alias', service, ...(ipv4 ? ['--ip', ipv4] : []),
-      this.networkName(network), await this.#requireContainer(service)])
+      this.networkName(network), await this.#requireContainer(service, container)])
   }
 
   /** What the engine still holds of the project: containers, networks, volumes (all empty after down -v). */

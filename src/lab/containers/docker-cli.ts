@@ -7,9 +7,12 @@ import { dockerHost, EngineError, type EnginePaths } from './engine.js'
  * The environment for the docker CLI and docker-compose against the lab's
  * engine: its socket, and the classic builder (Debian ships no BuildKit; with
  * docker-compose 1.29, COMPOSE_DOCKER_CLI_BUILD=0 builds through the API, which
- * honours docker-compose.test.yml's `build.network`).
+ * honours docker-compose.test.yml's `build.network`). Without `paths`: the
+ * Docker this process's environment points at (DOCKER_HOST, or the default
+ * socket), as a person's `docker` command would use it.
  */
-export function engineEnv (paths: EnginePaths, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function engineEnv (paths: EnginePaths | undefined, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  if (paths === undefined) return childEnv(extra)
   return childEnv({ DOCKER_HOST: dockerHost(paths), DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0', ...extra })
 }
 
@@ -34,7 +37,7 @@ export function runTool (binary: string, args: string[], options: RunOptions): P
   })
 }
 
-/** The docker CLI against the lab's engine. */
-export function docker (paths: EnginePaths, args: string[], options: Partial<RunOptions> = {}): Promise<Output> {
+/** The docker CLI against the lab's engine (or, without `paths`, the environment's Docker). */
+export function docker (paths: EnginePaths | undefined, args: string[], options: Partial<RunOptions> = {}): Promise<Output> {
   return runTool(requireBinary('docker'), args, { env: engineEnv(paths), ...options })
 }

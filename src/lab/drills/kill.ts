@@ -1,13 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { secondsSince } from '../load/progress.js'
-import type { DrillResult } from '../results.js'
+import type { DrillResult, VerdictCheck } from '../results.js'
 import { isAlive, waitFor } from '../system/process.js'
 import { restartsSince } from '../stack/pm2.js'
 import { instancePid, isReady } from '../stack/probe.js'
 import { apiPortsOf, appNames } from '../stack/settings.js'
 import { stackPaths } from '../stack/state.js'
 import type { RunningStack } from '../stack/running-stack.js'
-import { clientErrorChecks, type Fault } from './run-drill.js'
+import { clientErrorChecks, type Fault, type FaultContext } from './run-drill.js'
+import type { Observation, Traffic } from './traffic.js'
 
 export interface KillOptions {
   everySeconds: number
@@ -17,7 +18,8 @@ export interface KillOptions {
   readyWithinMs: number
 }
 
-interface Recovery {
+/** One kill, and how its worker came back. */
+export interface Recovery {
   target: string
   killedAtMs: number
   deadAtMs?: number
@@ -83,42 +85,54 @@ export function killFault (stack: RunningStack, options: KillOptions): Fault {
       }
       await Promise.all(watchers)
     },
-    observe: (answer, { mark }) => {
-      // Routed again: the first answer from a killed worker to a request sent after its
-      // old process was gone (an answer already on its way when it died does not count).
-      for (const r of recoveries) {
-        if (r.routedAfterMs === null && !r.superseded && r.deadAtMs !== undefined && answer.instance === r.target &&
-            answer.atMs - answer.latencyMs > r.deadAtMs) {
-          r.routedAfterMs = Math.round(answer.atMs - r.killedAtMs)
-          mark('routed', r.target, `${r.routedAfterMs} ms after the kill`, answer.atMs)
-        }
-      }
-    },
-    judge: (_context, traffic) => {
-      const ready = recoveries.map((r) => r.readyAfterMs)
-      const slowest = ready.some((ms) => ms === null) ? null : Math.max(0, ...(ready as number[]))
-      const routed = recoveries.map((r) => r.routedAfterMs).filter((ms): ms is number => ms !== null)
-      return [
-        ...clientErrorChecks(traffic),
-        { name: 'workers killed', expected: '≥ 1', actual: String(recoveries.length), pass: recoveries.length > 0 },
-        {
-          name: 'each killed worker ready again',
-          expected: `≤ ${options.readyWithinMs} ms`,
-          actual: slowest === null ? 'one never came back' : `slowest ${slowest} ms`,
-          pass: slowest !== null && slowest <= options.readyWithinMs
-        },
-        {
-          name: 'routed to again by nginx (slowest)',
-          expected: 'soon after ready',
-          actual: routed.length > 0 ? `${Math.max(...routed)} ms` : 'not observed',
-          pass: true,
-          informational: true
-        }
-      ]
-    },
+    observe: (answer, { mark }) => observeRouted(recoveries, answer, mark),
+    judge: (_context, traffic) => killChecks(recoveries, options.readyWithinMs, traffic),
     details: async (): Promise<Pick<DrillResult, 'recoveries' | 'restarts'>> => ({
-      recoveries: recoveries.map((r) => ({ target: r.target, killedAtSeconds: secondsSince(r.killedAtMs), readyAfterMs: r.readyAfterMs, routedAfterMs: r.routedAfterMs })),
+      recoveries: recoveryRows(recoveries),
       restarts: await restartsDuring()
     })
   }
+}
+
+/**
+ * Routed again: the first answer from a killed worker to a request sent after its
+ * old process was gone (an answer already on its way when it died does not count).
+ */
+export function observeRouted (recoveries: Recovery[], answer: Observation, mark: FaultContext['mark']): void {
+  for (const r of recoveries) {
+    if (r.routedAfterMs === null && !r.superseded && r.deadAtMs !== undefined && answer.instance === r.target &&
+        answer.atMs - answer.latencyMs > r.deadAtMs) {
+      r.routedAfterMs = Math.round(answer.atMs - r.killedAtMs)
+      mark('routed', r.target, `${r.routedAfterMs} ms after the kill`, answer.atMs)
+    }
+  }
+}
+
+/** The kill drills' verdict rows: no client error, a kill made, each worker back within the bound. */
+export function killChecks (recoveries: Recovery[], readyWithinMs: number, traffic: Traffic): VerdictCheck[] {
+  const ready = recoveries.map((r) => r.readyAfterMs)
+  const slowest = ready.some((ms) => ms === null) ? null : Math.max(0, ...(ready as number[]))
+  const routed = recoveries.map((r) => r.routedAfterMs).filter((ms): ms is number => ms !== null)
+  return [
+    ...clientErrorChecks(traffic),
+    { name: 'workers killed', expected: '≥ 1', actual: String(recoveries.length), pass: recoveries.length > 0 },
+    {
+      name: 'each killed worker ready again',
+      expected: `≤ ${readyWithinMs} ms`,
+      actual: slowest === null ? 'one never came back' : `slowest ${slowest} ms`,
+      pass: slowest !== null && slowest <= readyWithinMs
+    },
+    {
+      name: 'routed to again by nginx (slowest)',
+      expected: 'soon after ready',
+      actual: routed.length > 0 ? `${Math.max(...routed)} ms` : 'not observed',
+      pass: true,
+      informational: true
+    }
+  ]
+}
+
+/** The result's recoveries table. */
+export function recoveryRows (recoveries: Recovery[]): NonNullable<DrillResult['recoveries']> {
+  return recoveries.map((r) => ({ target: r.target, killedAtSeconds: secondsSince(r.killedAtMs), readyAfterMs: r.readyAfterMs, routedAfterMs: r.routedAfterMs }))
 }

@@ -4,7 +4,9 @@ import { withRedis } from '../system/redis-client.js'
 import { stackRedisPassword, startStackRedis, stopStackRedis } from '../stack/parts/redis.js'
 import { startReplicatedData, stopReplicatedData } from '../stack/parts/redis-ha.js'
 import type { RunningStack } from '../stack/running-stack.js'
+import type { VerdictCheck } from '../results.js'
 import type { Fault } from './run-drill.js'
+import type { Traffic } from './traffic.js'
 
 export interface RedisDrillOptions {
   downSeconds: number
@@ -34,11 +36,9 @@ export function redisFault (stack: RunningStack, options: RedisDrillOptions): Fa
   const replicated = stack.settings.redisMode === 'sentinel'
   const dataPorts = replicated ? [redisPort, ...stack.settings.replicaPorts] : [redisPort]
   const signal = options.hard ? 'SIGKILL' : 'SIGTERM'
-  let redisUpAtMs: number | null = null
-  let firstStoreOkAtMs: number | null = null
+  const outage = storeOutage({ failureP99BoundMs: options.failureP99BoundMs ?? FAILURE_P99_BOUND_MS, recoveryBoundMs: options.recoveryBoundMs ?? RECOVERY_BOUND_MS })
   // A hard kill with everysec may lose up to a second of writes: that is what it shows, not a failure.
   const lossExpected = options.hard && options.fsync === 'everysec'
-  const decides = (rule: string) => rule.startsWith('counters') || rule.startsWith('kv') || rule.startsWith('no double')
 
   return {
     drill: 'redis',
@@ -62,14 +62,39 @@ export function redisFault (stack: RunningStack, options: RedisDrillOptions): Fa
       // Recorded before it answers: an interrupt while it boots still leaves the stack's state naming it.
       // Sentinel mode: the primary first (recovery counts from when it answers), its replicas after.
       const newPid = stopped === undefined ? await startStackRedis(stack.state) : await startReplicatedData(stack.state, stopped.slice(0, 1))
-      redisUpAtMs = now()
+      outage.up(now())
       mark('redis-up', 'redis', `pid ${newPid}, answering PING`)
-      io.say(`  redis up again (pid ${newPid}) at ${(redisUpAtMs / 1000).toFixed(1)} s`)
+      io.say(`  redis up again (pid ${newPid}) at ${(now() / 1000).toFixed(1)} s`)
       if (stopped !== undefined && stopped.length > 1) {
         await startReplicatedData(stack.state, stopped.slice(1))
         mark('replicas-up', 'redis', `${stopped.slice(1).map((n) => n.name).join(', ')} answering PING`)
       }
     },
+    observe: outage.observe,
+    judge: (_context, traffic) => outage.checks(traffic),
+    auditInformational: (rule) => !isLossOrDoublingRule(rule) || lossExpected
+  }
+}
+
+/** The audit rules on loss or doubling: what an outage is judged by (its failed writes, the 503s, only inform). */
+export function isLossOrDoublingRule (rule: string): boolean {
+  return rule.startsWith('counters') || rule.startsWith('kv') || rule.startsWith('no double')
+}
+
+/**
+ * What clients saw of a store outage, for the drills that stop Redis: failures
+ * must be fast (no hang), and the service must recover by itself once Redis
+ * answers (`up` says when: the first store 2xx to a request sent after it).
+ */
+export function storeOutage (bounds: { failureP99BoundMs: number, recoveryBoundMs: number }): {
+  up: (atMs: number) => void
+  observe: NonNullable<Fault['observe']>
+  checks: (traffic: Traffic) => VerdictCheck[]
+} {
+  let redisUpAtMs: number | null = null
+  let firstStoreOkAtMs: number | null = null
+  return {
+    up: (atMs) => { redisUpAtMs = atMs },
     observe: (answer, { mark }) => {
       if (firstStoreOkAtMs === null && redisUpAtMs !== null && answer.operation !== 'root' &&
           answer.status >= 200 && answer.status < 300 && answer.atMs - answer.latencyMs >= redisUpAtMs) {
@@ -77,20 +102,17 @@ export function redisFault (stack: RunningStack, options: RedisDrillOptions): Fa
         mark('first-2xx', 'store', `${Math.round(answer.atMs - redisUpAtMs)} ms after Redis answered`, answer.atMs)
       }
     },
-    judge: (_context, traffic) => {
-      const failureBound = options.failureP99BoundMs ?? FAILURE_P99_BOUND_MS
-      const recoveryBound = options.recoveryBoundMs ?? RECOVERY_BOUND_MS
+    checks: (traffic) => {
       const failureP99 = percentile([...traffic.failureLatenciesMs].sort((a, b) => a - b), 99)
       // A hang shows as a client timeout, or as nginx's 504 when an instance never answered.
       const hangs = (traffic.summary.errors.byKind.timeout ?? 0) + (traffic.summary.errors.byKind['non2xx:504'] ?? 0)
       const recoveryMs = firstStoreOkAtMs !== null && redisUpAtMs !== null ? Math.round(firstStoreOkAtMs - redisUpAtMs) : null
       return [
-        { name: 'failures answered fast (p99 of non-2xx)', expected: `≤ ${failureBound} ms`, actual: `${failureP99.toFixed(1)} ms over ${traffic.failureLatenciesMs.length} failures`, pass: failureP99 <= failureBound },
+        { name: 'failures answered fast (p99 of non-2xx)', expected: `≤ ${bounds.failureP99BoundMs} ms`, actual: `${failureP99.toFixed(1)} ms over ${traffic.failureLatenciesMs.length} failures`, pass: failureP99 <= bounds.failureP99BoundMs },
         { name: 'no request hangs (client timeouts, 504s)', expected: '0', actual: String(hangs), pass: hangs === 0 },
-        { name: 'recovery: first store 2xx after Redis answers', expected: `≤ ${recoveryBound} ms`, actual: recoveryMs === null ? 'never' : `${recoveryMs} ms`, pass: recoveryMs !== null && recoveryMs <= recoveryBound },
+        { name: 'recovery: first store 2xx after Redis answers', expected: `≤ ${bounds.recoveryBoundMs} ms`, actual: recoveryMs === null ? 'never' : `${recoveryMs} ms`, pass: recoveryMs !== null && recoveryMs <= bounds.recoveryBoundMs },
         { name: 'client-visible errors during the outage', expected: 'fast 503s', actual: `${traffic.summary.errors.total} (${Object.entries(traffic.summary.errors.byKind).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'})`, pass: true, informational: true }
       ]
-    },
-    auditInformational: (rule) => !decides(rule) || lossExpected
+    }
   }
 }

@@ -12,7 +12,7 @@ import type { AuditResult, DrillEvent, DrillResult, RunMeta, VerdictCheck } from
 import { progressPrinter, secondsSince } from '../load/progress.js'
 import type { LessonIo } from '../lessons/lesson.js'
 import { newRunId } from '../run.js'
-import type { RunningStack } from '../stack/running-stack.js'
+import type { StackTarget } from '../target.js'
 import { verdictOf } from '../verdict.js'
 import type { DrillLoad } from './load-options.js'
 import { runTraffic, type Observation, type Traffic } from './traffic.js'
@@ -21,7 +21,7 @@ type Scalar = string | number | boolean
 
 /** What a fault's timeline and judgement work with. */
 export interface FaultContext {
-  stack: RunningStack
+  stack: StackTarget
   io: LessonIo
   /** Milliseconds since the load started (0 before it starts). */
   now (): number
@@ -59,7 +59,7 @@ export interface Fault {
 }
 
 /** Runs `fault` under the drills' load against `stack`, audits every write and returns the drill's result. */
-export async function runDrill (stack: RunningStack, fault: Fault, load: DrillLoad, meta: RunMeta, io: LessonIo): Promise<DrillResult> {
+export async function runDrill (stack: StackTarget, fault: Fault, load: DrillLoad, meta: RunMeta, io: LessonIo): Promise<DrillResult> {
   const events: DrillEvent[] = []
   let startedAt: number | null = null
   const context: FaultContext = {

@@ -15,6 +15,8 @@ export interface Observation {
   /** 0 when no answer came (a socket error, a timeout). */
   status: number
   instance: string | undefined
+  /** nginx's x-upstream: every address it tried, the one that answered last ("10.0.0.3:3001, 10.0.0.4:3002"). */
+  upstream: string | undefined
   latencyMs: number
 }
 
@@ -137,7 +139,7 @@ export async function runTraffic (options: TrafficOptions): Promise<Traffic> {
   }
 
   /** An answer (status 0: none came) to what was sent; latency from when it was sent unless given (the open model's, from its schedule). */
-  const answered = (sent: Sent, status: number, body: string, instance: unknown, scheduledLatencyMs?: number) => {
+  const answered = (sent: Sent, status: number, body: string, headers: Headers, scheduledLatencyMs?: number) => {
     const atMs = performance.now() - started
     const latencyMs = scheduledLatencyMs ?? atMs - sent.sentAt
     const ok = status >= 200 && status < 300
@@ -148,7 +150,7 @@ export async function runTraffic (options: TrafficOptions): Promise<Traffic> {
     }
     // A mutation without an answer stays unsettled: indeterminate, counted with the writes' errors below.
     if (sent.idempotencyKey && status > 0) ledger.settle(sent.idempotencyKey, outcomeOfAnswer(status), status, ok ? answerOf(body) : undefined, atMs)
-    options.onAnswer?.({ atMs, operation: sent.operation, status, instance: typeof instance === 'string' ? instance : undefined, latencyMs })
+    options.onAnswer?.({ atMs, operation: sent.operation, status, instance: textOf(headers['x-instance']), upstream: textOf(headers['x-upstream']), latencyMs })
   }
 
   started = performance.now()
@@ -166,7 +168,13 @@ export async function runTraffic (options: TrafficOptions): Promise<Traffic> {
 }
 
 type Next = (readOnly: boolean) => { sent: Sent, request: OpenRequest }
-type Answered = (sent: Sent, status: number, body: string, instance: unknown, scheduledLatencyMs?: number) => void
+/** An answer's headers, as autocannon and node:http give them. */
+type Headers = Record<string, string | string[] | undefined>
+type Answered = (sent: Sent, status: number, body: string, headers: Headers, scheduledLatencyMs?: number) => void
+
+function textOf (header: unknown): string | undefined {
+  return typeof header === 'string' ? header : undefined
+}
 
 /** The closed model: autocannon's connections, each request carrying what it is in its context. */
 async function closedLoad (options: TrafficOptions, next: Next, answered: Answered, stopWhen: Promise<void> | undefined): Promise<LoadSummary> {
@@ -182,7 +190,7 @@ async function closedLoad (options: TrafficOptions, next: Next, answered: Answer
       guard.saw(headers)
       const sent = (rawContext as { sent?: Sent }).sent
       if (sent === undefined) return
-      answered(sent, status, body, headers?.['x-instance'])
+      answered(sent, status, body, headers ?? {})
     }
   }
   const { summary } = await runAutocannon({
@@ -219,7 +227,7 @@ async function openLoad (options: TrafficOptions, next: Next, answered: Answered
       const what = sent[i]
       if (what === undefined) return
       delete sent[i]
-      answered(what, answer.status, answer.body, answer.headers['x-instance'], answer.latencyMs)
+      answered(what, answer.status, answer.body, answer.headers, answer.latencyMs)
     },
     ...(stopWhen ? { stopWhen } : {}),
     onTick: options.onTick,

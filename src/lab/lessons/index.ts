@@ -1,5 +1,10 @@
 import { benchLesson } from './bench.js'
 import { checkLesson } from './check.js'
+import { composeCheckLesson } from './compose/check.js'
+import { composeKillLesson } from './compose/kill.js'
+import { composeLoadLesson } from './compose/load.js'
+import { composePartitionLesson } from './compose/partition.js'
+import { composeRedisLesson } from './compose/redis.js'
 import { failoverLesson } from './failover.js'
 import { hangLesson } from './hang.js'
 import { killLesson } from './kill.js'
@@ -20,5 +25,11 @@ export const LESSONS: readonly AnyLesson[] = [
   redisLesson,
   failoverLesson,
   hangLesson,
-  benchLesson
+  benchLesson,
+  // On a compose stack (docker compose up): commands only, not in `npm run lab`.
+  composeCheckLesson,
+  composeLoadLesson,
+  composeKillLesson,
+  composeRedisLesson,
+  composePartitionLesson
 ]

@@ -6,6 +6,7 @@
  * index.ts, so adding a lesson is adding a declaration.
  */
 import type { StaticDecode, StaticEncode, TObject } from 'typebox'
+import type { ComposeTarget } from '../containers/compose-target.js'
 import type { AnyResult, RunMeta } from '../results.js'
 import type { StackSettings } from '../stack/settings.js'
 import type { RunningStack } from '../stack/running-stack.js'
@@ -26,6 +27,11 @@ export interface RunContext {
 /** A lesson on the stack also gets the stack, changed as it asked. */
 export interface StackContext extends RunContext {
   stack: RunningStack
+}
+
+/** A lesson on the compose stack gets the running project it was pointed at. */
+export interface ComposeContext extends RunContext {
+  target: ComposeTarget
 }
 
 /** How a result reads in the lab's summary: PASS/FAIL of a verdict, "expected FAIL" for the lesson that must fail, "done" for a measurement. */
@@ -69,13 +75,23 @@ export interface StackLesson<S extends TObject, R extends AnyResult> extends Les
   run: (context: StackContext, options: StaticDecode<S>) => Promise<R>
 }
 
+/**
+ * A lesson on a running compose stack (`docker compose up`): its options include
+ * the project and nginx's published port (lessons/compose/target-options.ts),
+ * which the command line opens; a test hands it its own project instead.
+ */
+export interface ComposeLesson<S extends TObject, R extends AnyResult> extends LessonBase<S, R> {
+  usesStack: 'compose'
+  run: (context: ComposeContext, options: StaticDecode<S>) => Promise<R>
+}
+
 /** A lesson that starts processes of its own on free ports (the bench). */
 export interface SelfContainedLesson<S extends TObject, R extends AnyResult> extends LessonBase<S, R> {
   usesStack: false
   run: (context: RunContext, options: StaticDecode<S>) => Promise<R>
 }
 
-export type Lesson<S extends TObject = TObject, R extends AnyResult = AnyResult> = StackLesson<S, R> | SelfContainedLesson<S, R>
+export type Lesson<S extends TObject = TObject, R extends AnyResult = AnyResult> = StackLesson<S, R> | ComposeLesson<S, R> | SelfContainedLesson<S, R>
 
 /** Declares a lesson, checking its parts against each other's types. */
 export function defineLesson<S extends TObject, R extends AnyResult> (lesson: Lesson<S, R>): Lesson<S, R> {

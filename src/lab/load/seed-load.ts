@@ -1,5 +1,5 @@
 import type { LoadResult, LoadSummary, RunMeta } from '../results.js'
-import type { RunningStack } from '../stack/running-stack.js'
+import type { StackTarget } from '../target.js'
 import { runAutocannon } from './autocannon.js'
 import { progressPrinter } from './progress.js'
 
@@ -12,13 +12,17 @@ export interface LoadOptions {
 /**
  * The seed's load test, re-run honestly: the same requests (10,000 by 100
  * concurrent users by default) against one instance directly, then through nginx
- * to all of them, counting who answered.
+ * to all of them, counting who answered. On a stack whose instances this machine
+ * cannot reach directly (in containers), through nginx only.
  */
-export async function seedLoad (stack: RunningStack, options: LoadOptions, meta: RunMeta, say: (line: string) => void): Promise<LoadResult> {
+export async function seedLoad (stack: StackTarget, options: LoadOptions, meta: RunMeta, say: (line: string) => void): Promise<LoadResult> {
+  const what = `${options.requests} × GET ${options.path}, ${options.connections} connections`
+  const where = stack.kind === 'local' ? '' : ` (${stack.name})`
   const targets = [
-    { label: `1 instance direct (api-1): ${options.requests} × GET ${options.path}, ${options.connections} connections`, url: `http://127.0.0.1:${stack.settings.apiBasePort}` },
-    { label: `nginx → ${stack.settings.instances} instances: ${options.requests} × GET ${options.path}, ${options.connections} connections`, url: stack.base }
+    ...(stack.directUrl === null ? [] : [{ label: `1 instance direct (${stack.instances[0]})${where}: ${what}`, url: stack.directUrl }]),
+    { label: `nginx → ${stack.instances.length} instances${where}: ${what}`, url: stack.base }
   ]
+  if (stack.directUrl === null) say(`The instances of ${stack.name} are not published on this machine: through nginx only.`)
   const runs: LoadSummary[] = []
   for (const target of targets) {
     say(target.label)

@@ -1,16 +1,38 @@
+import type { InstanceAnswer, StackTarget } from '../target.js'
 import { onInterrupt } from '../system/interrupt.js'
-import { LAB_SWITCHES, stackDir, stackSettings, type StackSettings } from './settings.js'
+import { apiPortsOf, appNames, LAB_SWITCHES, stackDir, stackSettings, type StackSettings } from './settings.js'
 import { down, up, type Say } from './stack.js'
 import { readState, type StackState } from './state.js'
 
-/** A stack a lab command runs against, and how to leave it as it was found. */
-export interface RunningStack {
+/** A local stack a lab command runs against, and how to leave it as it was found. */
+export interface RunningStack extends StackTarget {
+  kind: 'local'
   settings: StackSettings
   state: StackState
-  /** http://127.0.0.1:<LB_PORT> */
-  base: string
   /** Puts the stack back as it was: down if the command brought it up, its old settings otherwise. */
   release (): Promise<void>
+}
+
+/** What a lesson needs of the local stack (target.ts), from its settings: the instances on this machine's ports. */
+export function localStackTarget (settings: StackSettings): StackTarget & { kind: 'local' } {
+  const names = appNames(settings)
+  const ports = apiPortsOf(settings)
+  return {
+    kind: 'local',
+    name: 'the local stack',
+    base: `http://127.0.0.1:${settings.lbPort}`,
+    store: settings.store,
+    instances: names,
+    directUrl: `http://127.0.0.1:${settings.apiBasePort}`,
+    askEachInstance: async (path) => {
+      const answers: Record<string, InstanceAnswer> = {}
+      for (const [i, port] of ports.entries()) {
+        const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5000) })
+        answers[names[i]!] = { status: res.status, body: await res.text() }
+      }
+      return answers
+    }
+  }
 }
 
 /**
@@ -46,10 +68,5 @@ export async function useStack (changes: Partial<StackSettings>, say: Say, dir =
     throw err
   }
 
-  return {
-    settings,
-    state,
-    base: `http://127.0.0.1:${settings.lbPort}`,
-    release
-  }
+  return { ...localStackTarget(settings), settings, state, release }
 }
