@@ -33,34 +33,17 @@ function target (spec: TargetSpec, cells: readonly BenchCell[]): BenchTarget {
 /** The bench's four targets, from one run's cells and its open-model run. */
 export function computeTargets (cells: readonly BenchCell[], openModel: LoadSummary | null, cpus: number): BenchTarget[] {
   const rps = (id: string) => cells.find((c) => c.id === id)?.median.rps ?? null
+  /** A throughput ratio of two cells of this run that must reach `atLeast`. */
+  const throughputRatio = (id: string, name: string, [over, under]: [string, string], atLeast: number, formula = `${over} req/s ÷ ${under} req/s`, goal = `≥ ${atLeast}`): TargetSpec =>
+    ({ id, name, formula, value: ratio(rps(over), rps(under)), goal, holds: (v) => v >= atLeast, cells: [over, under] })
   return [
+    throughputRatio('store-through-stack', "the store's cost through the stack: GET /kv ÷ GET /", [STACK_CELL, TRIVIAL_STACK_CELL], 0.8,
+      `${STACK_CELL} req/s ÷ ${TRIVIAL_STACK_CELL} req/s (the same stack, the same run)`),
+    throughputRatio('stack-vs-seed', "the stack's GET /kv ÷ the seed's Express process", [STACK_CELL, SEED_PEER_CELL], 2.5),
     {
-      id: 'store-through-stack',
-      name: "the store's cost through the stack: GET /kv ÷ GET /",
-      formula: `${STACK_CELL} req/s ÷ ${TRIVIAL_STACK_CELL} req/s (the same stack, the same run)`,
-      value: ratio(rps(STACK_CELL), rps(TRIVIAL_STACK_CELL)),
-      goal: '≥ 0.8',
-      holds: (v: number) => v >= 0.8,
-      cells: [STACK_CELL, TRIVIAL_STACK_CELL]
-    },
-    {
-      id: 'stack-vs-seed',
-      name: "the stack's GET /kv ÷ the seed's Express process",
-      formula: `${STACK_CELL} req/s ÷ ${SEED_PEER_CELL} req/s`,
-      value: ratio(rps(STACK_CELL), rps(SEED_PEER_CELL)),
-      goal: '≥ 2.5',
-      holds: (v: number) => v >= 2.5,
-      cells: [STACK_CELL, SEED_PEER_CELL]
-    },
-    {
-      id: 'cpu-route-2-vs-1',
-      name: 'CPU-bound route, 2 instances ÷ 1',
-      formula: 'nginx-2-work req/s ÷ nginx-1-work req/s',
-      value: ratio(rps('nginx-2-work'), rps('nginx-1-work')),
-      goal: cpus >= 2 ? `≥ 1.8 (${cpus} cores)` : `≥ 1.8 on 2+ cores (not judged: ${cpus} core)`,
-      holds: (v: number) => v >= 1.8,
-      judged: cpus >= 2,
-      cells: ['nginx-2-work', 'nginx-1-work']
+      ...throughputRatio('cpu-route-2-vs-1', 'CPU-bound route, 2 instances ÷ 1', ['nginx-2-work', 'nginx-1-work'], 1.8, undefined,
+        cpus >= 2 ? `≥ 1.8 (${cpus} cores)` : `≥ 1.8 on 2+ cores (not judged: ${cpus} core)`),
+      judged: cpus >= 2
     },
     {
       id: 'open-model-p99',
