@@ -33,7 +33,7 @@ t.test('the sentinel override: a primary, 2 replicas, 3 Sentinels, the api in se
   const { stdout, stderr } = await run(binary, [...files.flatMap((f) => ['-f', f]), 'config'], { env })
   t.equal(stderr.trim(), '', 'docker-compose config accepts the pair, no warnings')
   const services = parse(stdout).services as Record<string, Service>
-  t.strictSame(Object.keys(services).sort(), ['api', 'k6', 'nginx', 'redis', 'redis-replica-1', 'redis-replica-2', 'sentinel-1', 'sentinel-2', 'sentinel-3'])
+  t.strictSame(Object.keys(services).sort(), ['api', 'grafana', 'k6', 'nginx', 'prometheus', 'redis', 'redis-replica-1', 'redis-replica-2', 'sentinel-1', 'sentinel-2', 'sentinel-3'])
 
   const data = ['redis', 'redis-replica-1', 'redis-replica-2']
   for (const name of data) {
