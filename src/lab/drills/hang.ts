@@ -35,8 +35,14 @@ export interface HangBounds {
   replacedWithinMs: number
 }
 
-/** The targets: a frozen instance costs the run almost nothing, and is replaced in time when it stays frozen. */
-export const HANG_BOUNDS: HangBounds = { p99Ms: 100, maxMs: 1000, detectedWithinMs: 1000, replacedWithinMs: 15_000 }
+/**
+ * The targets: a frozen instance costs the run almost nothing, and is replaced in
+ * time when it stays frozen. A request nginx gave the frozen instance waits out the
+ * fast routes' 1 s read timeout before its retry elsewhere, so its max and the
+ * detection sit just above 1 s (issue 12 asked ≤ 1 s with a shorter timeout, which
+ * turned a Redis outage's 503s into 504s: docs/gray-failures.md).
+ */
+export const HANG_BOUNDS: HangBounds = { p99Ms: 100, maxMs: 1500, detectedWithinMs: 1500, replacedWithinMs: 15_000 }
 
 /** The load runs this long before the freeze. */
 const FREEZE_AT_MS = 2000

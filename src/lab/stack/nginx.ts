@@ -113,7 +113,7 @@ export const NEXT_UPSTREAM_RETRY_SHED = 'http_502 http_503'
  * take seconds (up to 999 ms of CPU, shared by the works running at once).
  * docs/stack.md has the measurements behind each number.
  */
-export const PASSIVE_HEALTH = { readTimeout: '500ms', slowReadTimeout: '5s', failTimeout: '1s', tries: 3 } as const
+export const PASSIVE_HEALTH = { readTimeout: '1s', slowReadTimeout: '5s', failTimeout: '1s', tries: 3 } as const
 /** The "before" picture: every route waits 10 s, no instance is ever taken out, 4 tries. */
 export const LEGACY_UPSTREAM = { readTimeout: '10s', slowReadTimeout: '10s', tries: 4 } as const
 
