@@ -5,6 +5,7 @@ import { waitFor } from '../../system/process.js'
 import { probe } from '../probe.js'
 import { prometheusAnswers, prometheusSpec, scrapeHealth, writePrometheusConfig, type TargetHealth } from '../prometheus.js'
 import type { StackSettings } from '../settings.js'
+import { stackRedisPassword } from './redis.js'
 import { daemonPart, sayPart, StackError, type DaemonStatus, type PartContext, type StackPart } from './part.js'
 
 /** The system packages (and binaries) that observing the stack needs. */
@@ -19,8 +20,12 @@ async function checkFree (port: number, variable: string): Promise<void> {
 
 const metricsAnswer = async (port: number) => (await probe(port, '/metrics', 1000))?.status === 200
 
-/** An exporter: started with flags only (a clean environment: REDIS_PASSWORD and the like would change what it does). */
-function exporterPart (name: string, binary: string, port: (settings: StackSettings) => number, variable: string, flags: (settings: StackSettings) => string[]) {
+/**
+ * An exporter: started with flags and only the environment given here (the shell's
+ * REDIS_PASSWORD and the like would change what it does).
+ */
+function exporterPart (name: string, binary: string, port: (settings: StackSettings) => number, variable: string, flags: (settings: StackSettings) => string[],
+  env: (settings: StackSettings) => Record<string, string> = () => ({})) {
   return daemonPart({
     name,
     port,
@@ -29,7 +34,7 @@ function exporterPart (name: string, binary: string, port: (settings: StackSetti
       role: 'observer',
       command: requireBinary(binary),
       args: [...flags(settings), `-web.listen-address=127.0.0.1:${port(settings)}`],
-      env: { PATH: process.env.PATH },
+      env: { PATH: process.env.PATH, ...env(settings) },
       logFile: join(paths.logs, `${name}.log`),
       port: port(settings),
       ready: () => metricsAnswer(port(settings)),
@@ -46,7 +51,13 @@ export const nginxExporterPart = exporterPart('nginx-exporter', 'prometheus-ngin
 
 /** Redis's INFO as Prometheus metrics (in sentinel mode: the node on REDIS_PORT). */
 export const redisExporterPart = exporterPart('redis-exporter', 'prometheus-redis-exporter', (s) => s.redisExporterPort, 'REDIS_EXPORTER_PORT',
-  (s) => [`-redis.addr=redis://127.0.0.1:${s.redisPort}`])
+  (s) => [`-redis.addr=redis://127.0.0.1:${s.redisPort}`],
+  // The single Redis has a password (its admin's, the exporter runs INFO and CONFIG
+  // GET); in the environment, never on the command line that `ps` shows.
+  (s): Record<string, string> => {
+    const password = s.redisMode === 'single' ? stackRedisPassword(s) : undefined
+    return password === undefined ? {} : { REDIS_PASSWORD: password }
+  })
 
 /**
  * Prometheus: its configuration regenerated on every `up` (reloaded with SIGHUP
