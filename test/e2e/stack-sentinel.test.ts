@@ -115,11 +115,11 @@ t.test('the stack in sentinel mode', async (t) => {
   t.test('`down` stops every process sentinel mode started and frees every port', async (t) => {
     const paths = stackPaths(settings.dir)
     const state = readState(settings.dir)!
-    const pids = [...NODES.map((n) => daemonPid(state, n)!), daemonPid(state, 'nginx')!, pm2DaemonPid(paths.pm2Home)!, ...(await pm2Apps(paths.pm2Home)).map((a) => a.pid)]
-    t.equal(pids.length, NODES.length + 2 + settings.instances)
+    const pids = [...NODES.map((n) => daemonPid(state, n)!), daemonPid(state, 'nginx')!, daemonPid(state, 'watchdog')!, pm2DaemonPid(paths.pm2Home)!, ...(await pm2Apps(paths.pm2Home)).map((a) => a.pid)]
+    t.equal(pids.length, NODES.length + 3 + settings.instances)
     t.ok(pids.every((pid) => Number.isInteger(pid) && pid > 0))
     const report = await down(settings.dir)
-    t.strictSame(report.stopped.sort(), ['api', 'nginx', 'redis'])
+    t.strictSame(report.stopped.sort(), ['api', 'nginx', 'redis', 'watchdog'])
     t.strictSame(report.portsInUse, [])
     for (const pid of pids) t.notOk(isAlive(pid), `pid ${pid} is gone`)
     for (const port of stackPorts(settings)) t.notOk(await isListening(port), `port ${port} is free`)

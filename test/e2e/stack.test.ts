@@ -146,11 +146,11 @@ t.test('the stack on Redis', async (t) => {
   t.test('`down` leaves no process and no port behind', async (t) => {
     const paths = stackPaths(settings.dir)
     const apps = await pm2Apps(paths.pm2Home)
-    const observers = ['prometheus', 'nginx-exporter', 'redis-exporter'].map((name) => daemonPid(stack.state, name)!)
+    const observers = ['prometheus', 'nginx-exporter', 'redis-exporter', 'watchdog'].map((name) => daemonPid(stack.state, name)!)
     const pids = [daemonPid(stack.state, 'redis')!, daemonPid(stack.state, 'nginx')!, pm2DaemonPid(paths.pm2Home)!, ...apps.map((a) => a.pid), ...observers]
     t.ok(pids.every((pid) => Number.isInteger(pid) && pid > 0), 'every PID known, the PM2 daemon included')
     const report = await down(settings.dir)
-    t.strictSame(report.stopped.sort(), ['api', 'nginx', 'observe', 'redis'])
+    t.strictSame(report.stopped.sort(), ['api', 'nginx', 'observe', 'redis', 'watchdog'])
     t.strictSame(report.portsInUse, [])
     for (const pid of pids) t.notOk(isAlive(pid), `pid ${pid} is gone`)
     for (const port of stackPorts(settings)) {
