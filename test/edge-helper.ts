@@ -1,13 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs'
 import { request, type IncomingHttpHeaders } from 'node:http'
 import { connect } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { Test } from 'tap'
 import { EDGE_DEFAULTS, nginxSpec, writeNginxConfig, type EdgeOptions } from '../src/lab/stack/nginx.js'
-import { onInterrupt } from '../src/lab/system/interrupt.js'
 import { freePort } from '../src/lab/system/ports.js'
-import { Supervisor } from '../src/lab/system/supervisor.js'
+import { testSupervisor } from './helper.js'
 
 /**
  * A real nginx on the project's template, in front of `upstreams` (ports on
@@ -15,14 +11,7 @@ import { Supervisor } from '../src/lab/system/supervisor.js'
  */
 export async function startEdge (t: Test, upstreams: number[], edge: Partial<EdgeOptions> = {}): Promise<number> {
   const port = await freePort()
-  const prefix = mkdtempSync(join(tmpdir(), 'sl-edge-'))
-  const supervisor = new Supervisor({ detached: false })
-  const unregister = onInterrupt(() => supervisor.stop().then(() => {}))
-  t.teardown(async () => {
-    await supervisor.stop()
-    unregister()
-    rmSync(prefix, { recursive: true, force: true })
-  })
+  const { supervisor, dir: prefix } = testSupervisor(t, 'sl-edge-')
   await writeNginxConfig(prefix, {
     listen: `127.0.0.1:${port}`,
     upstreams: upstreams.map((p) => `127.0.0.1:${p}`),

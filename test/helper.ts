@@ -23,12 +23,28 @@ export interface TestRedis {
   pid (): number | undefined
 }
 
+/**
+ * A supervisor of the test's own (attached: its processes belong to the test file's
+ * process) and a temporary folder for them: everything it started is stopped and
+ * the folder removed in teardown, pass or fail, and if tap ends the file early (its
+ * timeout's SIGTERM).
+ */
+export function testSupervisor (t: Test, folderPrefix: string): { supervisor: Supervisor, dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), folderPrefix))
+  const supervisor = new Supervisor({ detached: false })
+  const unregister = onInterrupt(() => supervisor.stop().then(() => {}))
+  t.teardown(async () => {
+    await supervisor.stop()
+    unregister()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return { supervisor, dir }
+}
+
 /** Starts a Redis for this test file (or only picks its port, with `start: false`) and stops it at the end. */
 export async function startTestRedis (t: Test, { start = true } = {}): Promise<TestRedis> {
   const port = await freePort()
-  const dir = mkdtempSync(join(tmpdir(), 'scale-lab-redis-'))
-  // Attached: it belongs to the test file's process, like the test's own servers.
-  const supervisor = new Supervisor({ detached: false })
+  const { supervisor, dir } = testSupervisor(t, 'scale-lab-redis-')
   let pid: number | undefined
   const redis: TestRedis = {
     port,
@@ -43,13 +59,6 @@ export async function startTestRedis (t: Test, { start = true } = {}): Promise<T
     },
     pid: () => pid
   }
-  // Stopped in teardown, pass or fail, and if tap ends the file early (its timeout's SIGTERM).
-  const unregister = onInterrupt(() => redis.stop())
-  t.teardown(async () => {
-    await redis.stop()
-    unregister()
-    rmSync(dir, { recursive: true, force: true })
-  })
   if (start) await redis.start()
   return redis
 }

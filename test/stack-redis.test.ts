@@ -6,11 +6,10 @@ import t from 'tap'
 import { memoryLine } from '../src/lab/commands/stack.js'
 import { credentialsFile, redisMemory, stackRedisPassword, stackRedisSpec } from '../src/lab/stack/parts/redis.js'
 import { stackSettings } from '../src/lab/stack/settings.js'
-import { onInterrupt } from '../src/lab/system/interrupt.js'
 import { freePort } from '../src/lab/system/ports.js'
 import { redisCredentials, serviceRedisUrl } from '../src/lab/system/redis-acl.js'
 import { pingRedis, withRedis } from '../src/lab/system/redis-client.js'
-import { Supervisor } from '../src/lab/system/supervisor.js'
+import { testSupervisor } from './helper.js'
 import { startServer } from './server-process.js'
 
 // The local stack's Redis is bounded (issue 15): maxmemory with noeviction, AOF
@@ -37,16 +36,9 @@ t.test('status line: used memory against the bound', async (t) => {
 })
 
 t.test("a full stack Redis: the service's fast 503, nothing acknowledged lost", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sl-stack-redis-'))
+  const { supervisor, dir } = testSupervisor(t, 'sl-stack-redis-')
   const redisPort = await freePort()
   const settings = stackSettings({ dir, redisPort }, { REDIS_MAXMEMORY: '3mb' })
-  const supervisor = new Supervisor({ detached: false })
-  const unregister = onInterrupt(() => supervisor.stop().then(() => {}))
-  t.teardown(async () => {
-    await supervisor.stop()
-    unregister()
-    rmSync(dir, { recursive: true, force: true })
-  })
   await supervisor.start(stackRedisSpec(settings))
   const admin = stackRedisPassword(settings)
   t.equal((await withRedis(redisPort, (r) => r.config('GET', 'maxmemory-policy'), 1000, admin))[1], 'noeviction')
