@@ -60,3 +60,8 @@ export const OverloadResultSchema = Type.Object({
 })
 /** reports/<run>/overload.json */
 export type OverloadResult = Static<typeof OverloadResultSchema>
+
+/** How the run was asked for, as the flags that differ from the default: '', ' --no-shed' or ' --retry-shed' (titles, summaries). */
+export function overloadFlags (result: Pick<OverloadResult, 'options'>): string {
+  return result.options.shed ? (result.options.retryShed ? ' --retry-shed' : '') : ' --no-shed'
+}

@@ -4,7 +4,7 @@
  * line, before and after on one chart when the run folder holds both, then each
  * run's levels and verdict.
  */
-import type { OverloadLevel, OverloadResult } from '../../results.js'
+import { overloadFlags, type OverloadLevel, type OverloadResult } from '../../results.js'
 import { chartName, COLORS } from '../chart-style.js'
 import { chart, heading, table, text, why, type Block, type Section } from '../document.js'
 import { formatCount, formatMs, formatNumber, passFail } from '../format.js'
@@ -13,8 +13,17 @@ import { verdictBlock } from '../verdict-blocks.js'
 
 /** How a run reads in the chart's legend. */
 function seriesName (result: OverloadResult): string {
-  return result.options.shed ? 'shedding (after)' : 'no shedding, nginx retries 503s (before)'
+  if (!result.options.shed) return 'no shedding, nginx retries 503s (before)'
+  return result.options.retryShed ? 'shedding, nginx retries 503s' : 'shedding (after)'
 }
+
+/** Before red, after blue, the shedding that nginx's retries undo orange. */
+function seriesColor (result: OverloadResult): string {
+  return !result.options.shed ? COLORS.red : result.options.retryShed ? COLORS.orange : COLORS.blue
+}
+
+/** The "before" first, then the half-way, then the "after": the order the lesson reads in. */
+const order = (result: OverloadResult) => (!result.options.shed ? 0 : result.options.retryShed ? 1 : 2)
 
 function goodputChart (runs: Array<FromFile<OverloadResult>>): Block {
   const points = runs.flatMap(({ result }) => result.levels.map((level) => ({
@@ -22,7 +31,7 @@ function goodputChart (runs: Array<FromFile<OverloadResult>>): Block {
   })))
   const capacities = runs.map(({ result }) => ({ series: seriesName(result), capacity: result.capacity.goodputRps, label: `capacity ${formatCount(result.capacity.goodputRps)} req/s` }))
   const title = 'Goodput against offered load'
-  const color = { field: 'series', type: 'nominal' as const, title: null, scale: { domain: runs.map(({ result }) => seriesName(result)), range: runs.map(({ result }) => (result.options.shed ? COLORS.blue : COLORS.red)) } }
+  const color = { field: 'series', type: 'nominal' as const, title: null, scale: { domain: runs.map(({ result }) => seriesName(result)), range: runs.map(({ result }) => seriesColor(result)) } }
   return chart(chartName('overload', 'goodput'), title, {
     title: { text: title, subtitle: 'served within the client\'s timeout, per second · dashed: the capacity measured first (closed model) · dotted: all offered served' },
     width: 420,
@@ -60,7 +69,7 @@ const failures = (level: OverloadLevel) => Object.entries(level.failedByKind).so
 function runBlocks ({ file, result }: FromFile<OverloadResult>): Block[] {
   const { capacity, options } = result
   return [
-    heading(`drill overload${options.shed ? '' : ' --no-shed'}: ${passFail(result.verdict.pass)} (${file})`),
+    heading(`drill overload${overloadFlags(result)}: ${passFail(result.verdict.pass)} (${file})`),
     text(`GET ${options.path}: capacity ${formatCount(capacity.goodputRps)} req/s answered 2xx (${capacity.load.label}, p99 ${formatMs(capacity.load.latencyMs.p99)} ms). ` +
       `Then ${options.levelSeconds} s per level, open model, clients waiting ${formatCount(options.timeoutMs)} ms at most. ` +
       `Instances ${options.shed ? 'shed past their admission bound' : 'admit everything (WORK_SHED=0)'}; nginx ${options.retryShed ? 'retries 502/503 answers on other instances' : 'does not retry answers'}.`),
@@ -75,8 +84,7 @@ function runBlocks ({ file, result }: FromFile<OverloadResult>): Block[] {
 
 export function overloadSection (run: RunData): Section | null {
   if (run.overloads.length === 0) return null
-  // The "before" first, as the chart's legend and the lesson read.
-  const runs = [...run.overloads].sort((a, b) => Number(a.result.options.shed) - Number(b.result.options.shed))
+  const runs = [...run.overloads].sort((a, b) => order(a.result) - order(b.result))
   return {
     id: 'overload',
     title: 'Overload: goodput against offered load',

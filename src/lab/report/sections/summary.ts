@@ -2,7 +2,7 @@
  * 1. Summary: every verdict of the run on one screen, then the bench targets.
  * Headlines are the two or three numbers that explain the verdict.
  */
-import type { BenchTarget, CheckResult, DrillResult, OverloadResult } from '../../results.js'
+import { overloadFlags, type BenchTarget, type CheckResult, type DrillResult, type OverloadResult } from '../../results.js'
 import { table, text, why, type Block, type Section } from '../document.js'
 import { formatCount, formatNumber, passFail, NOT_MEASURED } from '../format.js'
 import { k6Passed, readK6Summary } from '../k6-summary.js'
@@ -45,7 +45,7 @@ export function summarySection (run: RunData): Section | null {
   const verdicts: string[][] = [
     ...run.drills.map(({ file, result }) => [`drill ${result.drill}`, file, passFail(result.verdict.pass), drillHeadline(result)]),
     ...run.checks.map(({ file, result }) => [`check, STORE=${result.store}`, file, passFail(result.verdict.pass), checkHeadline(result)]),
-    ...run.overloads.map(({ file, result }) => [`drill overload${result.options.shed ? '' : ' --no-shed'}`, file, passFail(result.verdict.pass), overloadHeadline(result)])
+    ...run.overloads.map(({ file, result }) => [`drill overload${overloadFlags(result)}`, file, passFail(result.verdict.pass), overloadHeadline(result)])
   ]
   for (const { file, script, result } of run.k6) {
     const k6 = readK6Summary(file, script, result)
