@@ -18,15 +18,21 @@ import { startTestStack } from '../stack-helper.js'
 // retry refusals (tries per request stays at 1).
 
 t.test('drill overload, short version, on one stack', async (t) => {
+  const began = performance.now()
   const test = await startTestStack(t, { accessLog: true })
-  const say = () => {}
+  const stackUpS = (performance.now() - began) / 1000
+  const said: string[] = []
+  const say = (line: string) => { said.push(line) }
   const stack = await useStack({}, say, test.settings.dir)
   t.teardown(() => stack.release())
   const dir = mkdtempSync(join(tmpdir(), 'sl-overload-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 
   const options = parseFlags(overloadLesson.options, { levels: '0.5,2', duration: '2s', capacityDuration: '1s' })
+  const drillBegan = performance.now()
   const headline = await runInLab(overloadLesson, options, { meta: await runMeta(dir), dir, io: { say } }, stack)
+  t.comment(said.find((line) => line.includes('warm-up rounds')) ?? 'no warm-up line')
+  t.comment(`stack up ${stackUpS.toFixed(1)} s, the drill ${((performance.now() - drillBegan) / 1000).toFixed(1)} s`)
   const data: unknown = JSON.parse(readFileSync(join(dir, 'overload.json'), 'utf8'))
   t.strictSame(problemsOf(OverloadResultSchema, data), [], 'the result fits its contract')
   const result = data as OverloadResult

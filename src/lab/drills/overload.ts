@@ -38,11 +38,14 @@ export interface OverloadOptions {
  */
 const CAPACITY_CONNECTIONS = 16
 /**
- * Unmeasured seconds before the capacity run, and at the start of each level (sockets
- * open, the JIT warm). Just after the stack started, 3 s at 16 connections measured
- * half of what the next 3 s did (51 then 104 req/s, load average 15): 2 s first.
+ * Unmeasured 1 s rounds before the capacity run, until two in a row agree within
+ * WARM_WITHIN (at most WARMUP_ROUNDS). Just after a stack started, the first
+ * seconds served half of what later ones did (51 then 104 req/s at 16 connections,
+ * load average 15), and a fixed 2 s was not always enough.
  */
-const WARMUP_SECONDS = 2
+const WARMUP_ROUNDS = 8
+const WARM_WITHIN = 0.15
+/** Unmeasured seconds at the start of each level (sockets open). */
 const LEVEL_WARMUP_SECONDS = 0.5
 /** Between levels: what the last one queued drains before the next starts. */
 const LEVEL_GAP_MS = 500
@@ -50,12 +53,25 @@ const LEVEL_GAP_MS = 500
 const SOCKETS_UNDER_EDGE_LIMIT = 24
 const MAX_SOCKETS = 4096
 
+/** Closed-model rounds of 1 s until two in a row agree: the 2xx per second of each. */
+async function warmUp (base: string, requests: Array<{ method: 'GET', path: string }>): Promise<number[]> {
+  const rounds: number[] = []
+  for (let i = 0; i < WARMUP_ROUNDS; i++) {
+    const { summary } = await runAutocannon({ label: 'warm-up', url: base, connections: CAPACITY_CONNECTIONS, durationSeconds: 1, requests })
+    rounds.push(Math.round((summary.requests - summary.errors.total) / summary.durationSeconds))
+    const [previous, last] = rounds.slice(-2)
+    if (rounds.length >= 2 && Math.abs(last! - previous!) <= WARM_WITHIN * Math.max(last!, previous!)) break
+  }
+  return rounds
+}
+
 /** Measures the capacity of `options.path` through `stack`, then offers each level; the verdict is at the highest. */
 export async function runOverload (stack: RunningStack, options: OverloadOptions, meta: RunMeta, io: LessonIo): Promise<OverloadResult> {
   const { path, timeoutMs } = options
   const request = [{ method: 'GET' as const, path }]
-  io.say(`Capacity of GET ${path}: closed model, ${CAPACITY_CONNECTIONS} connections, ${options.capacitySeconds} s (after ${WARMUP_SECONDS} s unmeasured)`)
-  await runAutocannon({ label: 'warm-up', url: stack.base, connections: CAPACITY_CONNECTIONS, durationSeconds: WARMUP_SECONDS, requests: request })
+  io.say(`Capacity of GET ${path}: closed model, ${CAPACITY_CONNECTIONS} connections, ${options.capacitySeconds} s, once 1 s rounds agree within ${WARM_WITHIN * 100} %`)
+  const rounds = await warmUp(stack.base, request)
+  io.say(`  warm-up rounds: ${rounds.join(', ')} req/s`)
   const { summary: capacityLoad } = await runAutocannon({
     label: `capacity: GET ${path}, ${CAPACITY_CONNECTIONS} connections (closed model)`,
     url: stack.base,
