@@ -13,8 +13,8 @@ import { verdictBlock } from '../verdict-blocks.js'
 
 /** How a run reads in the chart's legend. */
 function seriesName (result: OverloadResult): string {
-  if (!result.options.shed) return 'no shedding, nginx retries 503s (before)'
-  return result.options.retryShed ? 'shedding, nginx retries 503s' : 'shedding (after)'
+  if (!result.options.shed) return 'before: no shedding'
+  return result.options.retryShed ? 'shedding, 503s retried' : 'after: shedding'
 }
 
 /** Before red, after blue, the shedding that nginx's retries undo orange. */
