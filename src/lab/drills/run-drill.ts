@@ -15,6 +15,7 @@ import { newRunId } from '../run.js'
 import type { StackTarget } from '../target.js'
 import { verdictOf } from '../verdict.js'
 import type { DrillLoad } from './load-options.js'
+import { readPrometheusView, waitForScrape } from './prometheus-view.js'
 import { runTraffic, type Observation, type Traffic } from './traffic.js'
 
 type Scalar = string | number | boolean
@@ -62,6 +63,7 @@ export interface Fault {
 export async function runDrill (stack: StackTarget, fault: Fault, load: DrillLoad, meta: RunMeta, io: LessonIo): Promise<DrillResult> {
   const events: DrillEvent[] = []
   let startedAt: number | null = null
+  const prometheus = stack.prometheus
   const context: FaultContext = {
     stack,
     io,
@@ -89,6 +91,8 @@ export async function runDrill (stack: StackTarget, fault: Fault, load: DrillLoa
     mix: load.mix,
     runId: newRunId(),
     ...(fault.phases ? { phases: fault.phases } : {}),
+    // The seeding's writes are scraped before the load starts: Prometheus' counts of the load start at zero.
+    ...(prometheus !== undefined ? { beforeStart: () => waitForScrape(prometheus, Date.now()) } : {}),
     durationSeconds: fault.durationSeconds,
     ...(until ? { until } : {}),
     onTick: progressPrinter(io.say),
@@ -99,8 +103,13 @@ export async function runDrill (stack: StackTarget, fault: Fault, load: DrillLoa
     },
     ...(fault.observe ? { onAnswer: (answer: Observation) => fault.observe!(answer, context) } : {})
   })
+  const endedAt = performance.now()
   const failure = await timeline
   if (failure instanceof Error) throw failure
+  // Read now, before the audit's requests add to the instances' counts.
+  const observed = prometheus === undefined || startedAt === null
+    ? undefined
+    : await readPrometheusView(prometheus, performance.timeOrigin + startedAt, performance.timeOrigin + endedAt)
 
   const { audit, evidence } = await auditStoreWithEvidence(stack.base, traffic.ledger, { kvBaseVersion: traffic.kvBaseVersion }, fault.replay)
   const checks = [...await fault.judge(context, traffic, audit, evidence), ...auditChecks(audit, fault.auditInformational)]
@@ -112,6 +121,7 @@ export async function runDrill (stack: StackTarget, fault: Fault, load: DrillLoa
     load: traffic.summary,
     events: events.sort((a, b) => a.t - b.t),
     ...await fault.details?.(),
+    ...(observed !== undefined ? { prometheus: observed } : {}),
     audit,
     verdict: verdictOf(checks)
   }
