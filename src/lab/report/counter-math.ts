@@ -24,14 +24,41 @@ export function resetsOf (points: SeriesPoint[]): number {
   return resets
 }
 
-/** Per second between consecutive scrapes, at the later scrape's time (what it counted since the one before). */
-export function ratePoints (points: SeriesPoint[]): SeriesPoint[] {
+const perSecond = (increase: number, seconds: number) => Math.round(increase / seconds * 10) / 10
+
+/**
+ * Per second between consecutive scrapes, at the later scrape's time (what it
+ * counted since the one before). Scrapes missing for more than half an interval:
+ * across a reset the process was down, so the rate is 0 until the interval before
+ * the next scrape (the new process counted since then); without one it lived on
+ * unscraped, and the increase is spread over the gap. A series that ends before
+ * `until` (an instance gone) reads 0 from then on.
+ */
+export function ratePoints (points: SeriesPoint[], intervalSeconds = 1, until?: number): SeriesPoint[] {
   const rates: SeriesPoint[] = []
   for (let i = 1; i < points.length; i++) {
-    const seconds = points[i]!.t - points[i - 1]!.t
-    if (seconds > 0) rates.push({ t: points[i]!.t, value: Math.round(step(points[i - 1]!.value, points[i]!.value) / seconds * 10) / 10 })
+    const { t, value } = points[i]!
+    const before = points[i - 1]!
+    const seconds = t - before.t
+    if (seconds > 1.5 * intervalSeconds && value < before.value) {
+      rates.push({ t: t - intervalSeconds, value: 0 }, { t, value: perSecond(value, intervalSeconds) })
+    } else if (seconds > 0) {
+      rates.push({ t, value: perSecond(step(before.value, value), seconds) })
+    }
   }
+  const last = points.at(-1)
+  if (until !== undefined && last !== undefined && until - last.t > 1.5 * intervalSeconds) rates.push({ t: until, value: 0 })
   return rates
+}
+
+/** The points in runs without a gap of more than one and a half intervals (a line breaks where scrapes are missing). */
+export function runsOf (points: SeriesPoint[], intervalSeconds = 1): SeriesPoint[][] {
+  const runs: SeriesPoint[][] = []
+  for (const [i, point] of points.entries()) {
+    if (i === 0 || point.t - points[i - 1]!.t > 1.5 * intervalSeconds) runs.push([])
+    runs.at(-1)!.push(point)
+  }
+  return runs
 }
 
 /** A scrape through the balancer: when, which instance answered it, the counter it read. */

@@ -32,7 +32,7 @@ export const PrometheusViewSchema = Type.Object({
   /** The load's time range, which the series cover (with the scrape before it). */
   from: Type.String({ format: 'date-time' }),
   to: Type.String({ format: 'date-time' }),
-  /** The gauges' step; counters are every scrape (every SCRAPE_INTERVAL_S). */
+  /** The gauges' step, and the scrape interval the counters were sampled at (SCRAPE_INTERVAL_S). */
   stepSeconds: Type.Number(),
   series: Type.Array(PromSeriesSchema),
   /** Why there are no series, when Prometheus ran but could not be read. */

@@ -7,7 +7,7 @@
  */
 import type { DrillResult, PrometheusView, PromSeries, SeriesPoint } from '../../results.js'
 import { chartName, COLORS } from '../chart-style.js'
-import { increaseOf, ratePoints, resetsOf, scrapedThroughBalancer } from '../counter-math.js'
+import { increaseOf, ratePoints, resetsOf, runsOf, scrapedThroughBalancer } from '../counter-math.js'
 import { chart, text, type Block } from '../document.js'
 import { formatCount, formatPercent, formatRatio } from '../format.js'
 import { drillTimeAxis, type ConcatPart } from './drill-timeline.js'
@@ -20,23 +20,34 @@ const INSTANCE_COLORS = [COLORS.blue, COLORS.orange, COLORS.teal, COLORS.purple,
 
 const named = (view: PrometheusView, name: string) => view.series.filter((s) => s.name === name)
 
-/** A series as chart rows: counters as their rate between scrapes, gauges as they are. */
-function rows (series: PromSeries[]): Array<SeriesPoint & { instance: string }> {
-  return series.flatMap((s) => (s.kind === 'counter' ? ratePoints(s.points) : s.points).map((p) => ({ ...p, instance: s.instance })))
+/** The same colour for an instance in every panel and chart of the drill. */
+function colorBy (view: PrometheusView) {
+  const apis = [...new Set(view.series.map((s) => s.instance))].filter((name) => name !== 'redis').sort()
+  const colorOf = (name: string) => (name === 'redis' ? COLORS.brown : INSTANCE_COLORS[apis.indexOf(name) % INSTANCE_COLORS.length]!)
+  return (instances: string[]) => ({ field: 'instance', type: 'nominal' as const, title: 'instance', scale: { domain: instances, range: instances.map(colorOf) } })
+}
+
+/**
+ * A series as chart rows: counters as their rate between scrapes (0 where an
+ * instance was down, to `until`), gauges as they are, broken where scrapes are
+ * missing (`run` names each unbroken stretch).
+ */
+function rows (series: PromSeries[], intervalSeconds: number, until: number): Array<SeriesPoint & { instance: string, run: string }> {
+  return series.flatMap((s) => s.kind === 'counter'
+    ? ratePoints(s.points, intervalSeconds, until).map((p) => ({ ...p, instance: s.instance, run: s.instance }))
+    : runsOf(s.points, intervalSeconds).flatMap((run, i) => run.map((p) => ({ ...p, instance: s.instance, run: `${s.instance} ${i}` }))))
 }
 
 function seriesChart (file: string, drill: DrillResult, view: PrometheusView): Block | null {
   const { x, marks } = drillTimeAxis(drill)
-  const instances = [...new Set(view.series.map((s) => s.instance))].sort()
-  const color = {
-    field: 'instance',
-    type: 'nominal' as const,
-    title: 'instance',
-    scale: { domain: instances, range: instances.map((name, i) => (name === 'redis' ? COLORS.brown : INSTANCE_COLORS[i % INSTANCE_COLORS.length]!)) }
-  }
+  const color = colorBy(view)
+  const until = Math.max(0, ...view.series.filter((s) => s.kind === 'counter').flatMap((s) => s.points.map((p) => p.t)))
   const panel = (name: string, title: string, top: boolean): ConcatPart | null => {
-    const values = rows(named(view, name))
+    const series = named(view, name)
+    const values = rows(series, view.stepSeconds, until)
     if (values.length === 0) return null
+    // From 0, and at least 0..1: a panel of zeros (no 5xx) shows a flat line at 0, not "0.000000".
+    const y = { field: 'value', type: 'quantitative' as const, title, scale: { domain: [0, Math.max(1, ...values.map((v) => v.value))] } }
     return {
       width: 600,
       height: top ? 160 : 90,
@@ -44,8 +55,8 @@ function seriesChart (file: string, drill: DrillResult, view: PrometheusView): B
         {
           data: { values },
           // A counter's rate covers the time since the previous scrape: drawn over it.
-          mark: { type: 'line', interpolate: named(view, name)[0]!.kind === 'counter' ? 'step-before' : 'linear', clip: true },
-          encoding: { x, y: { field: 'value', type: 'quantitative', title, scale: { domainMin: 0 } }, color }
+          mark: { type: 'line', interpolate: series[0]!.kind === 'counter' ? 'step-before' : 'linear', clip: true },
+          encoding: { x, y, color: color(series.map((s) => s.instance)), detail: { field: 'run', type: 'nominal' } }
         },
         ...marks(top)
       ],
@@ -80,26 +91,32 @@ function countLine (drill: DrillResult, requests: PromSeries[]): string {
 }
 
 /** The same counters read through the balancer: one series, one instance's total after another. */
-function balancerBlocks (file: string, drill: DrillResult, requests: PromSeries[]): Block[] {
+function balancerBlocks (file: string, drill: DrillResult, view: PrometheusView, requests: PromSeries[]): Block[] {
   const scrapes = scrapedThroughBalancer(requests)
   if (scrapes === null || scrapes.length < 2) return []
   const served = requests.reduce((sum, s) => sum + increaseOf(s.points), 0)
   const read = increaseOf(scrapes)
   const { x } = drillTimeAxis(drill)
-  const title = 'The same counters scraped through the balancer: one series that keeps "restarting" (each dot: the instance that answered)'
+  const title = 'Through the balancer, one target (dots) hops between the instances\' counters (lines)'
+  const color = colorBy(view)(requests.map((s) => s.instance))
+  const y = { field: 'value', type: 'quantitative' as const, title: 'requests counted' }
   return [
     text('Scraped through the balancer instead (a scrape a second, each landing on the next instance in turn as nginx\'s round robin hands them out; ' +
       `/metrics is 404 there by design, so the lab replays the instances' own samples in that order), the ${requests.length} counters read as one ` +
-      `that went down ${resetsOf(scrapes)} times in ${scrapes.length} scrapes. Prometheus takes each drop for a restart, and its increase over the load ` +
-      `is ${formatCount(read)} requests: ${formatRatio(served === 0 ? null : read / served)} the ${formatCount(served)} the instances served, each scraped on its own port.`),
+      `that went down ${resetsOf(scrapes)} times in ${scrapes.length} scrapes. Prometheus takes each drop for a restart and each rise for new requests, ` +
+      `and its increase over the load is ${formatCount(read)} requests: ${formatRatio(served === 0 ? null : read / served)} the ${formatCount(served)} the instances served, each scraped on its own port.`),
     chart(chartName('balancer', file.replace(/\.json$/, '')), title, {
       title,
       width: 600,
-      height: 120,
-      data: { values: scrapes },
+      height: 140,
       layer: [
-        { mark: { type: 'line', color: COLORS.grey, clip: true }, encoding: { x, y: { field: 'value', type: 'quantitative', title: 'counter read' } } },
-        { mark: { type: 'point', filled: true, clip: true }, encoding: { x, y: { field: 'value', type: 'quantitative' }, color: { field: 'instance', type: 'nominal', title: 'answered by' } } }
+        {
+          data: { values: requests.flatMap((s) => runsOf(s.points, view.stepSeconds).flatMap((run, i) => run.map((p) => ({ ...p, instance: s.instance, run: `${s.instance} ${i}` })))) },
+          mark: { type: 'line', strokeWidth: 1, opacity: 0.6, clip: true },
+          encoding: { x, y, color, detail: { field: 'run', type: 'nominal' } }
+        },
+        { data: { values: scrapes }, mark: { type: 'line', color: COLORS.ink, strokeDash: [4, 3], clip: true }, encoding: { x, y } },
+        { data: { values: scrapes }, mark: { type: 'point', filled: true, size: 50, opacity: 1, clip: true }, encoding: { x, y, color } }
       ]
     })
   ]
@@ -113,5 +130,5 @@ export function prometheusBlocks (file: string, drill: DrillResult): Block[] {
   const requests = named(view, 'requests')
   const series = seriesChart(file, drill, view)
   if (series === null || requests.length === 0) return [text(`No Prometheus series: ${view.url} held no samples of the instances for the load.`)]
-  return [series, text(countLine(drill, requests)), ...balancerBlocks(file, drill, requests)]
+  return [series, text(countLine(drill, requests)), ...balancerBlocks(file, drill, view, requests)]
 }
