@@ -11,8 +11,8 @@ import { instantQuery, prometheusAnswers, scrapeHealth, SCRAPE_INTERVAL_S } from
 import { apiPortsOf, stackPorts } from '../../src/lab/stack/settings.js'
 import { parseMix } from '../../src/lab/drills/mix.js'
 import { runDrill, type Fault } from '../../src/lab/drills/run-drill.js'
-import { increaseOf } from '../../src/lab/report/counter-math.js'
-import { COUNT_TOLERANCE, prometheusBlocks } from '../../src/lab/report/sections/drill-prometheus.js'
+import { COUNT_TOLERANCE, increaseOf } from '../../src/lab/counters.js'
+import { prometheusBlocks } from '../../src/lab/report/sections/drill-prometheus.js'
 import { DrillResultSchema, problemsOf } from '../../src/lab/results.js'
 import { localStackTarget } from '../../src/lab/stack/running-stack.js'
 import { startTestStack } from '../stack-helper.js'
@@ -132,12 +132,13 @@ t.test('the observed stack: Prometheus scrapes each instance, both exporters and
     t.ok(counted.every((n) => n > 0), `each instance served: ${counted.join(', ')}`)
     const total = counted.reduce((a, b) => a + b, 0)
     t.ok(Math.abs(total - result.load.requests) <= result.load.requests * COUNT_TOLERANCE, `Prometheus counted ${total}, the load generator ${result.load.requests}`)
+    t.match(result.verdict.checks.at(-1), { name: 'requests the instances counted (Prometheus) vs the load generator', expected: 'within 2%', pass: true, informational: true }, 'the drill\'s row')
     t.strictSame(of('errors-5xx').map((s) => increaseOf(s.points)), [0, 0, 0, 0], 'no 5xx')
     t.ok(of('redis-commands').length === 1 && increaseOf(of('redis-commands')[0]!.points) > 0, 'Redis ran commands')
 
     const blocks = prometheusBlocks('steady.json', result)
     t.strictSame(blocks.map((b) => b.type), ['chart', 'text', 'text', 'chart'], 'the series chart, the count, the balancer\'s view and its chart')
-    t.match(blocks[1], { text: /within the 2\.0 % target/ })
+    t.match(blocks[1], { text: /within the 2% target/ })
   })
 
   t.test('an edited prometheus.yml is put back on `up`, and Prometheus reloads it in place (SIGHUP)', async (t) => {

@@ -7,6 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { auditChecks } from '../audit/checks.js'
+import { requestCountCheck } from '../counters.js'
 import { auditStoreWithEvidence, type AuditEvidence, type ReplayChoice } from '../audit/readback.js'
 import type { AuditResult, DrillEvent, DrillResult, RunMeta, VerdictCheck } from '../results.js'
 import { progressPrinter, secondsSince } from '../load/progress.js'
@@ -112,7 +113,8 @@ export async function runDrill (stack: StackTarget, fault: Fault, load: DrillLoa
     : await readPrometheusView(prometheus, performance.timeOrigin + startedAt, performance.timeOrigin + endedAt)
 
   const { audit, evidence } = await auditStoreWithEvidence(stack.base, traffic.ledger, { kvBaseVersion: traffic.kvBaseVersion }, fault.replay)
-  const checks = [...await fault.judge(context, traffic, audit, evidence), ...auditChecks(audit, fault.auditInformational)]
+  const counted = observed !== undefined && observed.error === undefined ? [requestCountCheck(observed, traffic.summary.requests)] : []
+  const checks = [...await fault.judge(context, traffic, audit, evidence), ...auditChecks(audit, fault.auditInformational), ...counted]
   return {
     kind: 'drill',
     drill: fault.drill,

@@ -7,13 +7,10 @@
  */
 import type { DrillResult, PrometheusView, PromSeries, SeriesPoint } from '../../results.js'
 import { chartName, COLORS } from '../chart-style.js'
-import { increaseOf, ratePoints, resetsOf, runsOf, scrapedThroughBalancer } from '../counter-math.js'
+import { COUNT_TOLERANCE, increaseOf, ratePoints, requestCountCheck, requestsCounted, resetsOf, runsOf, scrapedThroughBalancer } from '../../counters.js'
 import { chart, text, type Block } from '../document.js'
-import { formatCount, formatPercent, formatRatio } from '../format.js'
+import { formatCount, formatRatio } from '../format.js'
 import { drillTimeAxis, type ConcatPart } from './drill-timeline.js'
-
-/** The issue's target: the instances' requests sum to the load generator's count within 2%. */
-export const COUNT_TOLERANCE = 0.02
 
 /** One colour per instance, in name order (red stays the errors' colour elsewhere; Redis is brown). */
 const INSTANCE_COLORS = [COLORS.blue, COLORS.orange, COLORS.teal, COLORS.purple, COLORS.yellow, COLORS.grey, COLORS.green, COLORS.ink]
@@ -75,19 +72,16 @@ function seriesChart (file: string, drill: DrillResult, view: PrometheusView): B
   return chart(chartName('prometheus', file.replace(/\.json$/, '')), title, { title, vconcat: panels })
 }
 
-/** The instances' requests against the load generator's count, and any restarts seen in them. */
-function countLine (drill: DrillResult, requests: PromSeries[]): string {
-  const counted = requests.map((s) => ({ instance: s.instance, total: increaseOf(s.points), resets: resetsOf(s.points) }))
-  const total = counted.reduce((sum, c) => sum + c.total, 0)
-  const sent = drill.load.requests
-  const off = sent === 0 ? null : (total - sent) / sent
-  const within = off !== null && Math.abs(off) <= COUNT_TOLERANCE
+/** The instances' requests against the load generator's count (the drill's informational row), and any restarts seen in them. */
+function countLine (drill: DrillResult, view: PrometheusView): string {
+  const counted = requestsCounted(view)
+  const check = requestCountCheck(view, drill.load.requests)
   const restarted = counted.filter((c) => c.resets > 0).map((c) => `${c.instance} ${c.resets}×`)
-  return `Prometheus counted ${formatCount(total)} responses from the instances over the load (${counted.map((c) => `${c.instance} ${formatCount(c.total)}`).join(', ')}), ` +
-    `the load generator ${formatCount(sent)}: ${off === null ? 'nothing to compare' : `${off >= 0 ? '+' : ''}${formatPercent(off)}`}, ` +
-    `${within ? 'within' : 'outside'} the ${formatPercent(COUNT_TOLERANCE)} target.` +
+  return `Prometheus counted ${formatCount(counted.reduce((sum, c) => sum + c.total, 0))} responses from the instances over the load ` +
+    `(${counted.map((c) => `${c.instance} ${formatCount(c.total)}`).join(', ')}), the load generator ${formatCount(drill.load.requests)}: ` +
+    `${check.actual.replace(/ \(.*/, '')}, ${check.pass ? 'within' : 'outside'} the ${COUNT_TOLERANCE * 100}% target.` +
     (restarted.length > 0 ? ` Counters back at zero (a restarted process): ${restarted.join(', ')}; what an instance counted after its last scrape died with it.` : '') +
-    (within ? '' : ' A request nginx retried is counted by every instance that answered it, and an answer nginx gave itself (502, 504) by none.')
+    (check.pass ? '' : ' A request nginx retried is counted by every instance that answered it, and an answer nginx gave itself (502, 504) by none.')
 }
 
 /** The same counters read through the balancer: one series, one instance's total after another. */
@@ -130,5 +124,5 @@ export function prometheusBlocks (file: string, drill: DrillResult): Block[] {
   const requests = named(view, 'requests')
   const series = seriesChart(file, drill, view)
   if (series === null || requests.length === 0) return [text(`No Prometheus series: ${view.url} held no samples of the instances for the load.`)]
-  return [series, text(countLine(drill, requests)), ...balancerBlocks(file, drill, view, requests)]
+  return [series, text(countLine(drill, view)), ...balancerBlocks(file, drill, view, requests)]
 }

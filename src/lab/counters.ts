@@ -1,11 +1,15 @@
 /**
- * What the report derives from a counter's raw samples (drills/prometheus-view.ts
- * stores them): its rate between scrapes, its increase over the load, and what
- * one scrape target behind the balancer would have recorded instead. Prometheus'
- * own rule for a counter that goes down: the process restarted and counts from
- * zero, so the increase across the drop is the new value.
+ * What the lab derives from a counter's raw samples (drills/prometheus-view.ts
+ * stores them): its rate between scrapes, its increase over the load, whether the
+ * instances' counts add up to the load generator's, and what one scrape target
+ * behind the balancer would have recorded instead. Prometheus' own rule for a
+ * counter that goes down: the process restarted and counts from zero, so the
+ * increase across the drop is the new value.
  */
-import type { SeriesPoint } from '../results.js'
+import type { PrometheusView, SeriesPoint, VerdictCheck } from './results.js'
+
+/** The target (issue 11): the instances' requests sum to what the load generator counted, within 2%. */
+export const COUNT_TOLERANCE = 0.02
 
 /** The increase from `before` to `after`: their difference, or after a reset (a drop) all of `after`. */
 const step = (before: number, after: number) => (after >= before ? after - before : after)
@@ -88,4 +92,26 @@ export function scrapedThroughBalancer (counters: Array<{ instance: string, poin
     }
   }
   return scrapes
+}
+
+/** Each instance's requests over the load (its `requests` series), and how often its counter restarted. */
+export function requestsCounted (view: PrometheusView): Array<{ instance: string, total: number, resets: number }> {
+  return view.series.filter((s) => s.name === 'requests').map((s) => ({ instance: s.instance, total: increaseOf(s.points), resets: resetsOf(s.points) }))
+}
+
+/**
+ * The instances' requests, summed, against the load generator's count: an
+ * informational row (a killed instance loses what it counted since its last
+ * scrape; a request nginx retried is counted by every instance that answered it).
+ */
+export function requestCountCheck (view: PrometheusView, sent: number): VerdictCheck {
+  const total = requestsCounted(view).reduce((sum, c) => sum + c.total, 0)
+  const off = sent === 0 ? null : (total - sent) / sent
+  return {
+    name: 'requests the instances counted (Prometheus) vs the load generator',
+    expected: `within ${COUNT_TOLERANCE * 100}%`,
+    actual: `${off === null ? 'nothing sent' : `${off >= 0 ? '+' : ''}${(off * 100).toFixed(1)}%`} (${total} vs ${sent})`,
+    pass: off !== null && Math.abs(off) <= COUNT_TOLERANCE,
+    informational: true
+  }
 }

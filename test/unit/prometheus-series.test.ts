@@ -1,6 +1,6 @@
 import t from 'tap'
-import { increaseOf, ratePoints, resetsOf, runsOf, scrapedThroughBalancer } from '../../src/lab/report/counter-math.js'
-import { counterSeries, gaugeSeries } from '../../src/lab/drills/prometheus-view.js'
+import { increaseOf, ratePoints, resetsOf, runsOf, scrapedThroughBalancer } from '../../src/lab/counters.js'
+import { counterSeries, gaugeSeries, readPrometheusView } from '../../src/lab/drills/prometheus-view.js'
 
 // What the report derives from a counter's raw samples, and how the drill turns Prometheus' answers into them.
 
@@ -70,4 +70,9 @@ t.test('the drill\'s series from Prometheus\' answers: per instance, summed over
     { name: 'p99-ms', kind: 'gauge', instance: 'api-1', points: points([1, 1]) },
     { name: 'p99-ms', kind: 'gauge', instance: 'api-2', points: points([1, 12.346]) }
   ], 'NaN (a quantile of no requests) left out')
+})
+
+t.test('a Prometheus that does not answer: no series, the reason, and the load\'s time range', async (t) => {
+  const view = await readPrometheusView('http://127.0.0.1:1', Date.parse('2026-11-30T10:00:00Z'), Date.parse('2026-11-30T10:00:30Z'))
+  t.match(view, { url: 'http://127.0.0.1:1', from: '2026-11-30T10:00:00.000Z', to: '2026-11-30T10:00:30.000Z', stepSeconds: 1, series: [], error: /fetch failed/ })
 })
