@@ -15,6 +15,7 @@ import type { OverloadResult } from './results/overload.js'
 
 export * from './results/common.js'
 export * from './results/drill.js'
+export * from './results/prometheus.js'
 export * from './results/check.js'
 export * from './results/load.js'
 export * from './results/bench.js'

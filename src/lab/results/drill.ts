@@ -1,6 +1,7 @@
 /** reports/<run>/<drill>.json: a fault injected under load, what clients saw, the write audit and the verdict. */
 import { Type, type Static } from 'typebox'
 import { AuditResultSchema, LoadSummarySchema, Nullable, RunMetaSchema, Scalar, Slug, VerdictSchema } from './common.js'
+import { PrometheusViewSchema } from './prometheus.js'
 
 export const DrillEventSchema = Type.Object({
   /** Seconds since the load started. */
@@ -40,6 +41,8 @@ export const DrillResultSchema = Type.Object({
   faults: Type.Optional(Type.Array(Type.Record(Type.String(), Nullable(Scalar)))),
   /** PM2's restarts per app during the drill. */
   restarts: Type.Optional(Type.Record(Type.String(), Type.Number())),
+  /** Per-instance series from the stack's Prometheus over the load, when it ran with the stack (OBSERVE=1). */
+  prometheus: Type.Optional(PrometheusViewSchema),
   audit: AuditResultSchema,
   verdict: VerdictSchema
 })
