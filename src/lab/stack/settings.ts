@@ -113,10 +113,19 @@ export interface LabSwitches {
   retryShed: boolean
   /** The liveness watchdog runs: it SIGKILLs an instance that stopped answering /health/live, for PM2 to restart. */
   watchdog: boolean
+  /** The instances' rate limit for a lesson (RATE_LIMIT_MAX, _WINDOW_MS, _STORE); null: the environment's, else the service's defaults. */
+  rateLimit: ServiceRateLimit | null
+}
+
+/** A per-client limit on the instances: `max` requests per `windowMs`, counted in Redis (shared) or by each instance alone. */
+export interface ServiceRateLimit {
+  max: number
+  windowMs: number
+  store: 'shared' | 'instance'
 }
 
 /** The switches as the stack runs normally. */
-export const LAB_SWITCHES: Readonly<LabSwitches> = { retryNonIdempotent: true, keepalive: 256, passiveHealth: true, retryShed: false, watchdog: true }
+export const LAB_SWITCHES: Readonly<LabSwitches> = { retryNonIdempotent: true, keepalive: 256, passiveHealth: true, retryShed: false, watchdog: true, rateLimit: null }
 
 /** How the local stack is laid out and configured: the environment's settings, and the lab's switches. */
 export interface StackSettings extends FromEnv, LabSwitches {}
