@@ -163,7 +163,7 @@ t.test('a full run renders every section, with charts, numbers and the why of ea
     t.match(doc, /drill kill: PASS/)
     t.match(doc, /STORE=memory: FAIL/)
     t.match(doc, '1 of 7 verdicts failed.')
-    t.match(doc, 'limit 100 per 1,000 ms; admitted 4× of it with the instance store, 1× of it with the shared store', 'the rate-limit lesson in the summary')
+    t.match(doc, 'limit 100 per 1,000 ms; the client got 4× the limit with the instance store, 1× the limit with the shared store', 'the rate-limit lesson in the summary')
     t.match(doc, /RATE_LIMIT_STORE=instance: admitted ÷ configured \(4 instances\)/, 'its verdict rows')
     t.match(doc, 'PASS (informational)')
     t.match(doc, '4,200', 'the open model\'s target rate')

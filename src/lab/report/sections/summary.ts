@@ -21,8 +21,8 @@ function drillHeadline (drill: DrillResult): string {
 }
 
 function rateLimitHeadline (result: RateLimitResult): string {
-  return `limit ${formatCount(result.options.limit)} per ${formatCount(result.options.windowMs)} ms; admitted ` +
-    result.phases.map((p) => `${formatRatio(p.ratio)} of it with the ${p.store} store`).join(', ')
+  return `limit ${formatCount(result.options.limit)} per ${formatCount(result.options.windowMs)} ms; the client got ` +
+    result.phases.map((p) => `${formatRatio(p.ratio)} the limit with the ${p.store} store`).join(', ')
 }
 
 function checkHeadline (check: CheckResult): string {
