@@ -11,6 +11,7 @@ import type { BenchResult } from './results/bench.js'
 import type { CheckResult } from './results/check.js'
 import type { DrillResult } from './results/drill.js'
 import type { LoadResult } from './results/load.js'
+import type { OverloadResult } from './results/overload.js'
 import type { RateLimitResult } from './results/rate-limit.js'
 
 export * from './results/common.js'
@@ -18,7 +19,8 @@ export * from './results/drill.js'
 export * from './results/check.js'
 export * from './results/load.js'
 export * from './results/bench.js'
+export * from './results/overload.js'
 export * from './results/rate-limit.js'
 export { problemsOf } from './results/problems.js'
 
-export type AnyResult = DrillResult | CheckResult | LoadResult | BenchResult | RateLimitResult
+export type AnyResult = DrillResult | CheckResult | LoadResult | BenchResult | OverloadResult | RateLimitResult

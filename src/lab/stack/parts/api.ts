@@ -28,6 +28,8 @@ function appEnv (settings: StackSettings, logDir: string): Record<string, string
     TRUST_PROXY: DEFAULT_TRUST_PROXY,
     // GET / with pid, port and uptime: the kill drill reads each worker's pid there.
     SHOW_INTERNALS: '1',
+    // Load shedding on GET /work (off only for the overload drill's "before" picture).
+    WORK_SHED: settings.workShed ? '1' : '0',
     SCALE_LAB_LOG_DIR: logDir,
     // A lesson's limit (drill rate-limit); otherwise the environment's RATE_LIMIT_* pass through.
     ...(settings.rateLimit
@@ -37,7 +39,7 @@ function appEnv (settings: StackSettings, logDir: string): Record<string, string
 }
 
 /** The settings the apps run with: a change replaces them. */
-const APP_SETTINGS = ['instances', 'store', 'logLevel', 'redisMode', 'durable', 'rateLimit'] as const
+const APP_SETTINGS = ['instances', 'store', 'logLevel', 'redisMode', 'durable', 'workShed', 'rateLimit'] as const
 
 /** Whether a setting is unchanged (compared by value: some are objects; a state file written before a setting existed lacks it). */
 const sameSetting = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null)
