@@ -2,7 +2,7 @@ import { createServer } from 'node:http'
 import t from 'tap'
 import { BenchResultSchema, problemsOf, type BenchCell, type LoadSummary } from '../src/lab/results.js'
 import { costOf, hotPathEffects, medianCpu, medianOf, summariseCells } from '../src/lab/bench/cells.js'
-import { allCells, needsOf, selectCells, topologyId, CellSelectionError, STACK_CELL, TRIVIAL_STACK_CELL } from '../src/lab/bench/matrix.js'
+import { allCells, needsOf, selectCells, topologyId, CellSelectionError, NO_METRICS_CELL, NO_RATE_LIMIT_CELL, STACK_CELL, TRIVIAL_STACK_CELL } from '../src/lab/bench/matrix.js'
 import type { Measured } from '../src/lab/bench/measure.js'
 import { cpuSecondsBetween, parseMachineTicks, parseProcStat, runnableThreads, withDescendants } from '../src/lab/bench/proc-cpu.js'
 import { benchText } from '../src/lab/bench/run.js'
@@ -197,11 +197,11 @@ t.test('the open model sends rate × duration requests on schedule to a local se
 t.test('cell selection: all, quick, ids and groups; unknown ids are an error naming the known ones', async (t) => {
   t.equal(selectCells(undefined, false).length, allCells().length)
   const quick = selectCells(undefined, true).map((c) => c.id)
-  t.strictSame(quick, ['express-1-trivial', 'nginx-only', 'direct-1-trivial', TRIVIAL_STACK_CELL, STACK_CELL, 'nginx-1-work', 'nginx-2-work'],
+  t.strictSame(quick, ['express-1-trivial', 'nginx-only', 'direct-1-trivial', TRIVIAL_STACK_CELL, STACK_CELL, 'nginx-1-work', 'nginx-2-work', NO_METRICS_CELL, NO_RATE_LIMIT_CELL],
     'every cell a target reads, and the two baselines of the ratio columns')
   t.strictSame(selectCells(['nginx-only', 'direct-1-trivial'], false).map((c) => c.id), ['nginx-only', 'direct-1-trivial'], 'in table order')
   t.strictSame(selectCells(['cpu'], false).map((c) => c.id), ['nginx-1-work', 'nginx-2-work', 'nginx-4-work'])
-  t.equal(selectCells(['hot-path'], false).length, 5)
+  t.equal(selectCells(['hot-path'], false).length, 7)
   t.throws(() => selectCells(['nope'], false), CellSelectionError)
   t.throws(() => selectCells(['nope'], false), /known: express-1-trivial/)
   t.match(selectCells(undefined, false, 20).find((c) => c.id === 'nginx-2-work')?.path, '/work?ms=20')
@@ -227,12 +227,17 @@ t.test('targets: the design measured against itself in one run, judged only when
     cell(TRIVIAL_STACK_CELL, 15000, { group: 'balanced', via: 'nginx', instances: 4 }),
     cell(STACK_CELL, 12800, { group: 'store', via: 'nginx', instances: 4, cpuUsPerRequest: { server: 95, nginx: 25, api: 60, redis: 10 } }),
     cell('nginx-1-work', 180, { group: 'cpu', via: 'nginx' }),
-    cell('nginx-2-work', 340, { group: 'cpu', via: 'nginx', instances: 2 })
+    cell('nginx-2-work', 340, { group: 'cpu', via: 'nginx', instances: 2 }),
+    cell(NO_METRICS_CELL, 13200, { group: 'hot-path', via: 'nginx', instances: 4 }),
+    cell(NO_RATE_LIMIT_CELL, 12900, { group: 'hot-path', via: 'nginx', instances: 4 })
   ]
   const open = { ...summary(6400, 8.5), engine: 'open-model' as const, targetRps: 6400 }
   const targets = computeTargets(cells, open, 2)
-  t.strictSame(targets.map((x) => x.id), ['store-through-stack', 'stack-vs-seed', 'cpu-route-2-vs-1', 'open-model-p99'])
-  t.strictSame(targets.map((x) => [x.value, x.met]), [[0.85, true], [3.2, true], [1.89, true], [8.5, true]])
+  t.strictSame(targets.map((x) => x.id), ['store-through-stack', 'stack-vs-seed', 'cpu-route-2-vs-1', 'open-model-p99', 'metrics-cost', 'rate-limit-cost'])
+  t.strictSame(targets.map((x) => [x.value, x.met]), [[0.85, true], [3.2, true], [1.89, true], [8.5, true], [0.97, true], [0.99, true]])
+  t.match(targets[4], { formula: `${STACK_CELL} req/s ÷ ${NO_METRICS_CELL} req/s (METRICS=0; the same run)`, goal: '≥ 0.95' })
+  t.strictSame(targets[5]!.cost.map((c) => c.cell), [STACK_CELL, NO_RATE_LIMIT_CELL], 'the cost per request with and without the limit')
+  t.equal(computeTargets([cell(STACK_CELL, 9400), cell(NO_METRICS_CELL, 10000)], null, 2)[4]!.met, false, 'metrics costing 6% miss the target')
   t.match(targets[0], { formula: `${STACK_CELL} req/s ÷ ${TRIVIAL_STACK_CELL} req/s (the same stack, the same run)`, goal: '≥ 0.8' })
   t.match(targets[1], { formula: `${STACK_CELL} req/s ÷ express-1-trivial req/s`, goal: '≥ 2.5' })
   t.strictSame(targets[0]!.cost.map((c) => c.cell), [STACK_CELL, TRIVIAL_STACK_CELL], 'the cost per request of both sides, beside the ratio')
@@ -241,7 +246,7 @@ t.test('targets: the design measured against itself in one run, judged only when
   t.strictSame(problemsOf(BenchResultSchema.properties.targets, targets), [], 'they fit the contract')
 
   const missed = computeTargets([cells[0]!, cell(STACK_CELL, 8000), cell(TRIVIAL_STACK_CELL, 16000)], null, 2)
-  t.strictSame(missed.map((x) => [x.value, x.met]), [[0.5, false], [2, false], [null, null], [null, null]])
+  t.strictSame(missed.map((x) => [x.value, x.met]), [[0.5, false], [2, false], [null, null], [null, null], [null, null], [null, null]])
   t.strictSame(missed[2]!.cost, [], 'no cost shown for cells not in the run')
   t.equal(computeTargets([cell(STACK_CELL, 7990), cell(TRIVIAL_STACK_CELL, 10000)], null, 2)[0]!.met, false, 'judged on the measured 0.799, not the rounded 0.8')
 

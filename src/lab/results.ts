@@ -12,6 +12,7 @@ import type { CheckResult } from './results/check.js'
 import type { DrillResult } from './results/drill.js'
 import type { LoadResult } from './results/load.js'
 import type { OverloadResult } from './results/overload.js'
+import type { RateLimitResult } from './results/rate-limit.js'
 
 export * from './results/common.js'
 export * from './results/drill.js'
@@ -20,6 +21,7 @@ export * from './results/check.js'
 export * from './results/load.js'
 export * from './results/bench.js'
 export * from './results/overload.js'
+export * from './results/rate-limit.js'
 export { problemsOf } from './results/problems.js'
 
-export type AnyResult = DrillResult | CheckResult | LoadResult | BenchResult | OverloadResult
+export type AnyResult = DrillResult | CheckResult | LoadResult | BenchResult | OverloadResult | RateLimitResult

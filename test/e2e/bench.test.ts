@@ -5,7 +5,7 @@ import t, { type Test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Fleet, type StartedProcess } from '../../src/lab/bench/fleet.js'
 import { runBench } from '../../src/lab/bench/run.js'
-import { needsOf, selectCells, STACK_CELL, TRIVIAL_STACK_CELL } from '../../src/lab/bench/matrix.js'
+import { needsOf, NO_METRICS_CELL, NO_RATE_LIMIT_CELL, selectCells, STACK_CELL, TRIVIAL_STACK_CELL } from '../../src/lab/bench/matrix.js'
 import { parentMap, withDescendants } from '../../src/lab/bench/proc-cpu.js'
 import { findBinary } from '../../src/lab/system/binaries.js'
 import { busyPorts } from '../../src/lab/system/ports.js'
@@ -26,25 +26,32 @@ t.test('wrk engine: bench.json in the BenchResult shape, CPU per group, open mod
   const out = mkdtempSync(join(tmpdir(), 'sl-bench-e2e-'))
   t.teardown(() => rmSync(out, { recursive: true, force: true }))
   let started: StartedProcess[] = []
+  let metricsStatus: Promise<number[]> = Promise.resolve([])
   const lines: string[] = []
   const result = await runBench({
     engine: 'wrk',
-    cells: ['nginx-only', 'direct-1-trivial', TRIVIAL_STACK_CELL, STACK_CELL],
+    cells: ['nginx-only', 'direct-1-trivial', TRIVIAL_STACK_CELL, STACK_CELL, NO_METRICS_CELL, NO_RATE_LIMIT_CELL],
     repetitions: 2,
     durationSeconds: 1,
     warmupSeconds: 0,
     openModelSeconds: 1,
     out,
     log: (line) => lines.push(line),
-    onStarted: (processes) => { started = processes }
+    onStarted: (processes) => {
+      started = processes
+      // Asked while the fleet is up: a variant's instances run with its settings.
+      const metricsOf = async (name: string) => (await fetch(`http://127.0.0.1:${processes.find((p) => p.name === name)!.port}/metrics`)).status
+      metricsStatus = Promise.all([metricsOf('api redis-1'), metricsOf('api no-metrics-1')])
+    }
   })
 
+  t.strictSame(await metricsStatus, [200, 404], 'GET /metrics on the stack\'s instance, and none with METRICS=0')
   t.strictSame(Object.keys(result).sort(), ['baselines', 'cells', 'connections', 'durationSeconds', 'engine', 'hotPath', 'kind', 'meta', 'notes', 'openModel', 'openModelOthers', 'repetitions', 'stack', 'targets'])
   t.strictSame(problemsOf(BenchResultSchema, result), [], 'bench.json fits the contract the report reads')
   t.match(result, { kind: 'bench', engine: 'wrk', repetitions: 2, durationSeconds: 1, connections: 100, stack: { cell: STACK_CELL }, baselines: { direct: 'direct-1-trivial', ceiling: 'nginx-only' } })
   t.match(result.meta, { run: String, startedAt: String, endedAt: String, host: { cpus: Number, node: process.version, nginx: /^\d+\.\d+/, redis: /^\d+\.\d+/ } })
   t.ok(result.meta.endedAt! > result.meta.startedAt, 'the run\'s time range')
-  t.strictSame(result.cells.map((c) => c.id), ['nginx-only', 'direct-1-trivial', TRIVIAL_STACK_CELL, STACK_CELL])
+  t.strictSame(result.cells.map((c) => c.id), ['nginx-only', 'direct-1-trivial', TRIVIAL_STACK_CELL, STACK_CELL, NO_METRICS_CELL, NO_RATE_LIMIT_CELL])
   for (const cell of result.cells) {
     t.strictSame(Object.keys(cell).sort(), ['cpuSeconds', 'cpuUsPerRequest', 'group', 'id', 'instances', 'label', 'machine', 'median', 'ratios', 'route', 'runs', 'via', ...(cell.keepalive !== undefined ? ['keepalive'] : []), ...(cell.store !== undefined ? ['store'] : [])].sort())
     t.equal(cell.runs.length, 2, `${cell.id}: one run per repetition`)
@@ -70,7 +77,15 @@ t.test('wrk engine: bench.json in the BenchResult shape, CPU per group, open mod
   t.ok(result.openModel!.requests > 0)
   t.equal(result.openModel!.targetRps, Math.round(stack!.median.rps / 2), 'at half the stack\'s median')
   t.strictSame(result.openModelOthers.length, 1, 'the stack\'s other repetition')
-  t.equal(result.targets.length, 4)
+  t.equal(result.targets.length, 6)
+  for (const [id, variant] of [['metrics-cost', NO_METRICS_CELL], ['rate-limit-cost', NO_RATE_LIMIT_CELL]] as const) {
+    const cost = result.targets.find((x) => x.id === id)!
+    const measured = result.cells.find((c) => c.id === variant)!
+    t.equal(cost.value, Math.round(stack!.median.rps / measured.median.rps * 100) / 100, `${id}: the stack ÷ ${variant}, same run`)
+    t.type(cost.met, 'boolean', `${id}: judged (${cost.value} against ${cost.goal})`)
+    t.strictSame(cost.cost.map((c) => c.cell), [STACK_CELL, variant])
+  }
+  t.strictSame(result.hotPath.map((e) => e.cell), [NO_METRICS_CELL, NO_RATE_LIMIT_CELL], 'both variants in the hot-path table')
   for (const target of result.targets) t.strictSame(Object.keys(target).sort(), ['cost', 'formula', 'goal', 'id', 'met', 'name', 'value'])
   t.equal(result.targets[0]!.value, Math.round(stack!.median.rps / trivial!.median.rps * 100) / 100, 'the store\'s cost through the stack')
   t.strictSame(result.targets[0]!.cost.map((c) => c.cell), [STACK_CELL, TRIVIAL_STACK_CELL])
@@ -82,7 +97,7 @@ t.test('wrk engine: bench.json in the BenchResult shape, CPU per group, open mod
   const printed = lines.join('\n')
   t.match(printed, /^configuration +req\/s +p50 ms/m, 'prints the report\'s cells table')
   t.match(printed, /^target +formula +value +goal +met/m, 'and its targets')
-  t.ok(lines.some((l) => /\[\s*\d+\/8\] rep 2 /.test(l)), 'progress lines per run')
+  t.ok(lines.some((l) => /\[\s*\d+\/12\] rep 2 /.test(l)), 'progress lines per run')
 
   t.ok(started.some((p) => p.group === 'nginx' && p.children.length > 0), 'nginx workers were recorded')
   await gone(t, started)

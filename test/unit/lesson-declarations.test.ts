@@ -14,7 +14,7 @@ import { fixtureFiles } from '../fixtures/report-run.js'
 function resultFor (lesson: AnyLesson): AnyResult {
   if (lesson.name === 'overload') return overloadResult(true)
   const files = fixtureFiles()
-  const byName: Record<string, string> = { load: 'load.json', 'compose-load': 'load.json', check: 'check-redis.json', 'compose-check': 'check-redis.json', bench: 'bench.json' }
+  const byName: Record<string, string> = { load: 'load.json', 'compose-load': 'load.json', check: 'check-redis.json', 'compose-check': 'check-redis.json', bench: 'bench.json', 'rate-limit': 'rate-limit.json' }
   return files[byName[lesson.name] ?? 'kill.json'] as AnyResult
 }
 

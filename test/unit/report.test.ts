@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Command, CommanderError } from 'commander'
 import t, { type Test } from 'tap'
-import { BenchResultSchema, CheckResultSchema, DrillResultSchema, LoadResultSchema, problemsOf, type BenchResult, type DrillResult } from '../../src/lab/results.js'
+import { BenchResultSchema, CheckResultSchema, DrillResultSchema, LoadResultSchema, problemsOf, RateLimitResultSchema, type BenchResult, type DrillResult } from '../../src/lab/results.js'
 import { newestRunDir, registerReportCommand } from '../../src/lab/report/command.js'
 import { formatCount, formatMs, formatPercent, formatRatio, NOT_MEASURED } from '../../src/lab/report/format.js'
 import { readK6Summary } from '../../src/lab/report/k6-summary.js'
@@ -38,6 +38,7 @@ const WHY: Record<string, [string, string]> = {
   latency: ['once the service is saturated a request mostly waits its turn in a queue', 'The open-model run sends requests at a fixed rate below the maximum'],
   scaling: ['A CPU-bound route gets faster with more instances only up to the number of cores (2 here)', 'The trivial route is limited by nginx and the load generator'],
   drills: ['nginx retries those requests on another instance and the idempotency key makes a retried POST apply only once', 'When Redis stops, the service answers 503 at once'],
+  'rate-limit': ['Counted by each instance alone, a limit is per instance', 'Counted in Redis, the budget is one for the cluster'],
   consistency: ['With STORE=memory each instance keeps its own private copy', 'With Redis all instances read and write the same store'],
   load: ['Round robin hands each instance the next request in turn', 'A share well below that means an instance was slow'],
   k6: ['k6 is the load tool you run yourself', 'Its percentiles are measured from the client']
@@ -51,7 +52,8 @@ t.test('the fixture files are what the typed fixture module builds, and fit resu
     bench: (v) => problemsOf(BenchResultSchema, v),
     drill: (v) => problemsOf(DrillResultSchema, v),
     check: (v) => problemsOf(CheckResultSchema, v),
-    load: (v) => problemsOf(LoadResultSchema, v)
+    load: (v) => problemsOf(LoadResultSchema, v),
+    'rate-limit': (v) => problemsOf(RateLimitResultSchema, v)
   }
   for (const [file, data] of Object.entries(built)) {
     const written: unknown = JSON.parse(readFileSync(join(FIXTURE_DIR, file), 'utf8'))
@@ -122,7 +124,7 @@ t.test('numbers are formatted for people', async (t) => {
 t.test('a full run renders every section, with charts, numbers and the why of each', async (t) => {
   const dir = runDir(t)
   const report = await renderReport(dir)
-  t.strictSame(report.sections, ['summary', 'throughput', 'latency', 'scaling', 'drills', 'consistency', 'load', 'k6'])
+  t.strictSame(report.sections, ['summary', 'throughput', 'latency', 'scaling', 'drills', 'rate-limit', 'consistency', 'load', 'k6'])
   t.strictSame(report.skipped, [])
   t.strictSame(report.warnings, [], 'vega-lite and vega had nothing to warn about')
   t.equal(report.markdownPath, join(dir, 'report.md'))
@@ -132,7 +134,7 @@ t.test('a full run renders every section, with charts, numbers and the why of ea
   const html = readFileSync(report.htmlPath, 'utf8')
   const md = readFileSync(report.markdownPath, 'utf8')
   const charts = ['balancer-kill', 'balancer-redis', 'counters-check-memory', 'counters-check-redis', 'latency', 'load-share',
-    'prometheus-kill', 'prometheus-redis', 'scaling-balanced', 'scaling-cpu', 'throughput', 'timeline-kill', 'timeline-redis', 'timeline-reload']
+    'prometheus-kill', 'prometheus-redis', 'rate-limit-rate-limit', 'scaling-balanced', 'scaling-cpu', 'throughput', 'timeline-kill', 'timeline-redis', 'timeline-reload']
   t.strictSame(readdirSync(join(dir, 'charts')).sort(), charts.map((c) => `${c}.svg`))
   t.equal(count(html, /<svg[\s>]/g), charts.length, 'one inline <svg> per chart')
   for (const chart of charts) {
@@ -161,7 +163,9 @@ t.test('a full run renders every section, with charts, numbers and the why of ea
     t.match(doc, '1,497', 'the memory check\'s missed reads')
     t.match(doc, /drill kill: PASS/)
     t.match(doc, /STORE=memory: FAIL/)
-    t.match(doc, '1 of 6 verdicts failed.')
+    t.match(doc, '1 of 7 verdicts failed.')
+    t.match(doc, 'limit 100 per 1,000 ms; the client got 4× the limit with the instance store, 1× the limit with the shared store', 'the rate-limit lesson in the summary')
+    t.match(doc, /RATE_LIMIT_STORE=instance: admitted ÷ configured \(4 instances\)/, 'its verdict rows')
     t.match(doc, 'PASS (informational)')
     t.match(doc, '4,200', 'the open model\'s target rate')
     t.match(doc, 'open model, GET /kv via nginx → 1 at the same rate #1', 'the other open-model runs')
@@ -180,8 +184,8 @@ t.test('a full run renders every section, with charts, numbers and the why of ea
       t.match(doc, second, `the ${section} why, line 2`)
     }
   }
-  t.equal(count(html, /<aside class="why">/g), 8, 'one why per section')
-  t.equal(count(md, /^> \*\*Why:\*\*/gm), 8)
+  t.equal(count(html, /<aside class="why">/g), 9, 'one why per section')
+  t.equal(count(md, /^> \*\*Why:\*\*/gm), 9)
 })
 
 t.test('a folder with one kind shows only its sections', async (t) => {

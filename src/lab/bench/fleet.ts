@@ -110,16 +110,21 @@ export class Fleet {
         const patch = POOLS[id].patch
         if (patch !== undefined) variants.set(id, prepareVariant(this.dir, patch))
       }
-      const starts: Array<Promise<void>> = []
+      const seeds: Array<Promise<void>> = []
+      if (needs.express) seeds.push(this.#startExpress())
+      if (needs.clusterWorkers > 0) seeds.push(this.#startCluster(needs.clusterWorkers))
+      const seedsSettled = Promise.allSettled(seeds)
+      // One pool at a time, its instances together: a dozen Node processes booting at
+      // once on two busy cores each took longer than the ready timeout (30 s).
+      const settled: Array<PromiseSettledResult<void>> = []
       for (const [id, count] of needs.pools) {
         const ports: number[] = []
         for (let i = 1; i <= count; i++) ports.push(await this.port())
         this.pools.set(id, ports)
-        ports.forEach((port, i) => starts.push(this.#startApi(POOLS[id], i + 1, port, variants.get(id) ?? SERVER_SCRIPT)))
+        settled.push(...await Promise.allSettled(ports.map((port, i) => this.#startApi(POOLS[id], i + 1, port, variants.get(id) ?? SERVER_SCRIPT))))
+        if (settled.some((s) => s.status === 'rejected')) break
       }
-      if (needs.express) starts.push(this.#startExpress())
-      if (needs.clusterWorkers > 0) starts.push(this.#startCluster(needs.clusterWorkers))
-      const settled = await Promise.allSettled(starts)
+      settled.push(...await seedsSettled)
       const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')
       if (failed !== undefined) throw failed.reason
       for (const [id, topology] of needs.topologies) await this.#startNginx(id, topology)
@@ -203,7 +208,8 @@ export class Fleet {
       TRUST_PROXY: DEFAULT_TRUST_PROXY,
       // The bench measures capacity with a closed loop (each connection waits for its
       // answer): nothing to shed, and GET /work's 503s past WORK_QUEUE would be errors.
-      WORK_SHED: '0'
+      WORK_SHED: '0',
+      ...pool.env
     }, {
       name,
       port,

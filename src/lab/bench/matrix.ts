@@ -6,7 +6,7 @@
 import type { BenchCell } from '../results.js'
 
 /** A set of API instances started alike (`node dist/server.js`), shared by the cells that use it. */
-export type PoolId = 'redis' | 'memory' | 'log-info' | 'no-pipelining' | 'no-schemas'
+export type PoolId = 'redis' | 'memory' | 'log-info' | 'no-pipelining' | 'no-schemas' | 'no-metrics' | 'no-rate-limit'
 
 export interface PoolSpec {
   id: PoolId
@@ -14,6 +14,8 @@ export interface PoolSpec {
   logLevel: 'warn' | 'info'
   /** A scratch copy of dist/ with one hot-path choice undone (src/ is never touched). */
   patch?: 'no-pipelining' | 'no-schemas'
+  /** Service settings that turn one feature off (METRICS=0...), on top of the fleet's own. */
+  env?: Record<string, string>
 }
 
 export const POOLS: Record<PoolId, PoolSpec> = {
@@ -21,7 +23,9 @@ export const POOLS: Record<PoolId, PoolSpec> = {
   memory: { id: 'memory', store: 'memory', logLevel: 'warn' },
   'log-info': { id: 'log-info', store: 'redis', logLevel: 'info' },
   'no-pipelining': { id: 'no-pipelining', store: 'redis', logLevel: 'warn', patch: 'no-pipelining' },
-  'no-schemas': { id: 'no-schemas', store: 'redis', logLevel: 'warn', patch: 'no-schemas' }
+  'no-schemas': { id: 'no-schemas', store: 'redis', logLevel: 'warn', patch: 'no-schemas' },
+  'no-metrics': { id: 'no-metrics', store: 'redis', logLevel: 'warn', env: { METRICS: '0' } },
+  'no-rate-limit': { id: 'no-rate-limit', store: 'redis', logLevel: 'warn', env: { RATE_LIMIT_MAX: '0' } }
 }
 
 /** One nginx in front of the first `instances` of a pool (pool null: nginx alone, nothing behind it). */
@@ -69,6 +73,9 @@ export const TRIVIAL_STACK_CELL = 'nginx-4-trivial'
 export const SEED_PEER_CELL = 'express-1-trivial'
 export const DIRECT_CELL = 'direct-1-trivial'
 export const CEILING_CELL = 'nginx-only'
+/** The stack with a feature that every request pays for turned off: what it costs is the stack's GET /kv against these. */
+export const NO_METRICS_CELL = 'hot-kv-no-metrics'
+export const NO_RATE_LIMIT_CELL = 'hot-kv-no-rate-limit'
 
 const nginx = (pool: PoolId, instances: number, extra: Partial<Topology> = {}): CellServer =>
   ({ kind: 'nginx', topology: { pool, instances, keepalive: true, accessLog: false, ...extra } })
@@ -104,6 +111,8 @@ export function allCells (workMs = 5): CellSpec[] {
   ]
   const hot = (id: string, label: string, server: CellServer, hotPath: CellSpec['hotPath'], keepalive = true): CellSpec =>
     ({ id, label, group: 'hot-path', via: 'nginx', instances: 4, keepalive, route: 'GET /kv/:key', store: 'redis', method: 'GET', path: KV_PATH, server, hotPath })
+  // A target reads these two (what metrics and the rate limit cost): in the short matrix too.
+  const costed = (cell: CellSpec): CellSpec => ({ ...cell, quick: true })
   cells.push(
     hot('hot-kv-log-info', 'the stack with LOG_LEVEL=info', nginx('log-info', 4),
       { choice: 'per-request logging', with: 'LOG_LEVEL=warn (no request lines built)', without: 'LOG_LEVEL=info' }),
@@ -114,7 +123,11 @@ export function allCells (workMs = 5): CellSpec[] {
     hot('hot-kv-no-pipelining', 'the stack without Redis auto-pipelining', nginx('no-pipelining', 4),
       { choice: 'Redis auto-pipelining', with: 'enableAutoPipelining: true', without: 'false' }),
     hot('hot-kv-no-schemas', 'the stack without response schemas', nginx('no-schemas', 4),
-      { choice: 'response schemas', with: 'fast-json-stringify from the schemas', without: 'JSON.stringify (schemas stripped)' })
+      { choice: 'response schemas', with: 'fast-json-stringify from the schemas', without: 'JSON.stringify (schemas stripped)' }),
+    costed(hot(NO_METRICS_CELL, 'the stack without metrics (METRICS=0)', nginx('no-metrics', 4),
+      { choice: 'service metrics', with: 'METRICS=1 (the per-request hooks that feed GET /metrics)', without: 'METRICS=0' })),
+    costed(hot(NO_RATE_LIMIT_CELL, 'the stack without the rate limit (RATE_LIMIT_MAX=0)', nginx('no-rate-limit', 4),
+      { choice: 'cluster rate limit', with: 'the default limit, shared (leased from Redis)', without: 'RATE_LIMIT_MAX=0 (off)' }))
   )
   return cells
 }

@@ -5,7 +5,7 @@
  */
 import type { BenchCell, BenchTarget, LoadSummary } from '../results.js'
 import { ratio, round } from '../stats.js'
-import { SEED_PEER_CELL, STACK_CELL, TRIVIAL_STACK_CELL } from './matrix.js'
+import { NO_METRICS_CELL, NO_RATE_LIMIT_CELL, SEED_PEER_CELL, STACK_CELL, TRIVIAL_STACK_CELL } from './matrix.js'
 
 interface TargetSpec {
   id: string
@@ -30,7 +30,7 @@ function target (spec: TargetSpec, cells: readonly BenchCell[]): BenchTarget {
   return { id, name, formula, value: value === null ? null : round(value, 2), goal, met: value === null || !judged ? null : holds(value), cost }
 }
 
-/** The bench's four targets, from one run's cells and its open-model run. */
+/** The bench's targets, from one run's cells and its open-model run. */
 export function computeTargets (cells: readonly BenchCell[], openModel: LoadSummary | null, cpus: number): BenchTarget[] {
   const rps = (id: string) => cells.find((c) => c.id === id)?.median.rps ?? null
   /** A throughput ratio of two cells of this run that must reach `atLeast`. */
@@ -53,7 +53,12 @@ export function computeTargets (cells: readonly BenchCell[], openModel: LoadSumm
       goal: '≤ 10 ms',
       holds: (v: number) => v <= 10,
       cells: [STACK_CELL]
-    }
+    },
+    // What every request pays for a feature: the stack as deployed ÷ the same stack with it off.
+    throughputRatio('metrics-cost', "metrics' cost: the stack's GET /kv with metrics ÷ without", [STACK_CELL, NO_METRICS_CELL], 0.95,
+      `${STACK_CELL} req/s ÷ ${NO_METRICS_CELL} req/s (METRICS=0; the same run)`),
+    throughputRatio('rate-limit-cost', "the rate limit's cost: the stack's GET /kv with it ÷ without", [STACK_CELL, NO_RATE_LIMIT_CELL], 0.95,
+      `${STACK_CELL} req/s ÷ ${NO_RATE_LIMIT_CELL} req/s (RATE_LIMIT_MAX=0; the same run)`)
   ].map((spec) => target(spec, cells))
 }
 

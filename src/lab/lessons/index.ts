@@ -11,6 +11,7 @@ import { killLesson } from './kill.js'
 import type { AnyLesson } from './lesson.js'
 import { loadLesson } from './load.js'
 import { overloadLesson } from './overload.js'
+import { rateLimitLesson } from './rate-limit.js'
 import { redisLesson } from './redis.js'
 import { reloadLesson } from './reload.js'
 
@@ -27,6 +28,7 @@ export const LESSONS: readonly AnyLesson[] = [
   failoverLesson,
   hangLesson,
   overloadLesson,
+  rateLimitLesson,
   benchLesson,
   // On a compose stack (docker compose up): commands only, not in `npm run lab`.
   composeCheckLesson,

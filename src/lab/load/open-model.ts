@@ -63,6 +63,8 @@ export interface OpenModelOptions {
   countInstances?: boolean
   /** Record a per-second timeline (responses, errors, latency). */
   timeline?: boolean
+  /** Connect from this local address (127.0.0.3: a client of its own, as the balancer and the rate limit see it). */
+  localAddress?: string
 }
 
 const DEFAULT_SOCKETS = 64
@@ -80,7 +82,7 @@ export function runOpenModel (options: OpenModelOptions): Promise<LoadSummary> {
   const skipped = Math.round(options.rate * (options.warmupSeconds ?? 0))
   let total = skipped + Math.max(1, Math.round(options.rate * options.durationSeconds))
   const intervalMs = 1000 / options.rate
-  const agent = new Agent({ keepAlive: true, maxSockets: sockets })
+  const agent = new Agent({ keepAlive: true, maxSockets: sockets, ...(options.localAddress ? { localAddress: options.localAddress } : {}) })
   const latencies: number[] = []
   const errorsByKind: Record<string, number> = {}
   const instances: Record<string, number> = {}

@@ -10,7 +10,7 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { TSchema } from 'typebox'
-import { BenchResultSchema, CheckResultSchema, DrillResultSchema, LoadResultSchema, OverloadResultSchema, problemsOf, type BenchResult, type CheckResult, type DrillResult, type LoadResult, type OverloadResult } from '../results.js'
+import { BenchResultSchema, CheckResultSchema, DrillResultSchema, LoadResultSchema, OverloadResultSchema, problemsOf, RateLimitResultSchema, type BenchResult, type CheckResult, type DrillResult, type LoadResult, type OverloadResult, type RateLimitResult } from '../results.js'
 
 /** A result and the file it came from (chart names and headings use the file). */
 export interface FromFile<T> {
@@ -25,6 +25,7 @@ export interface RunData {
   checks: Array<FromFile<CheckResult>>
   loads: Array<FromFile<LoadResult>>
   overloads: Array<FromFile<OverloadResult>>
+  rateLimits: Array<FromFile<RateLimitResult>>
   /** k6 summaries as parsed JSON: k6-summary.ts reads them defensively. */
   k6: Array<FromFile<Record<string, unknown>> & { script: string }>
   /** "<file>: <why it was not used>" */
@@ -50,7 +51,7 @@ function summarise (problems: string[]): string {
 
 /** A run with nothing in it yet: what readRun fills, or a caller holding one result (the bench printing its own). */
 export function emptyRun (dir: string): RunData {
-  return { dir, bench: null, drills: [], checks: [], loads: [], overloads: [], k6: [], skipped: [] }
+  return { dir, bench: null, drills: [], checks: [], loads: [], overloads: [], rateLimits: [], k6: [], skipped: [] }
 }
 
 export async function readRun (dir: string): Promise<RunData> {
@@ -102,6 +103,11 @@ export async function readRun (dir: string): Promise<RunData> {
         if (result !== null) run.overloads.push({ file, result })
         break
       }
+      case 'rate-limit': {
+        const result = accept<RateLimitResult>(RateLimitResultSchema)
+        if (result !== null) run.rateLimits.push({ file, result })
+        break
+      }
       default: {
         const k6 = K6_FILE.exec(file)
         if (k6 === null || data.kind !== undefined) break
@@ -130,5 +136,5 @@ function isPlainObject (value: unknown): value is Record<string, unknown> {
 
 /** True when the folder held nothing the report can show. */
 export function isEmpty (run: RunData): boolean {
-  return run.bench === null && run.drills.length === 0 && run.checks.length === 0 && run.loads.length === 0 && run.overloads.length === 0 && run.k6.length === 0
+  return run.bench === null && run.drills.length === 0 && run.checks.length === 0 && run.loads.length === 0 && run.overloads.length === 0 && run.rateLimits.length === 0 && run.k6.length === 0
 }

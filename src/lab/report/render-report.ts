@@ -31,7 +31,8 @@ function metas (run: RunData): RunMeta[] {
     ...(run.bench === null ? [] : [run.bench.result.meta]),
     ...run.drills.map((d) => d.result.meta),
     ...run.checks.map((c) => c.result.meta),
-    ...run.loads.map((l) => l.result.meta)
+    ...run.loads.map((l) => l.result.meta),
+    ...run.rateLimits.map((r) => r.result.meta)
   ]
 }
 

@@ -115,10 +115,19 @@ export interface LabSwitches {
   watchdog: boolean
   /** The instances refuse GET /work past their admission bound (WORK_SHED=1); false admits everything: the overload's "before". */
   workShed: boolean
+  /** The instances' rate limit for a lesson (RATE_LIMIT_MAX, _WINDOW_MS, _STORE); null: the environment's, else the service's defaults. */
+  rateLimit: ServiceRateLimit | null
+}
+
+/** A per-client limit on the instances: `max` requests per `windowMs`, counted in Redis (shared) or by each instance alone. */
+export interface ServiceRateLimit {
+  max: number
+  windowMs: number
+  store: 'shared' | 'instance'
 }
 
 /** The switches as the stack runs normally. */
-export const LAB_SWITCHES: Readonly<LabSwitches> = { retryNonIdempotent: true, keepalive: 256, passiveHealth: true, retryShed: false, watchdog: true, workShed: true }
+export const LAB_SWITCHES: Readonly<LabSwitches> = { retryNonIdempotent: true, keepalive: 256, passiveHealth: true, retryShed: false, watchdog: true, workShed: true, rateLimit: null }
 
 /** How the local stack is laid out and configured: the environment's settings, and the lab's switches. */
 export interface StackSettings extends FromEnv, LabSwitches {}

@@ -2,9 +2,9 @@
  * 1. Summary: every verdict of the run on one screen, then the bench targets.
  * Headlines are the two or three numbers that explain the verdict.
  */
-import { overloadFlags, type BenchTarget, type CheckResult, type DrillResult, type OverloadResult } from '../../results.js'
+import { overloadFlags, type BenchTarget, type CheckResult, type DrillResult, type OverloadResult, type RateLimitResult } from '../../results.js'
 import { table, text, why, type Block, type Section } from '../document.js'
-import { formatCount, formatNumber, passFail, NOT_MEASURED } from '../format.js'
+import { formatCount, formatNumber, formatRatio, passFail, NOT_MEASURED } from '../format.js'
 import { k6Passed, readK6Summary } from '../k6-summary.js'
 import type { RunData } from '../read-run.js'
 
@@ -18,6 +18,11 @@ function drillHeadline (drill: DrillResult): string {
   const kills = drill.events.filter((e) => e.type === 'kill').length
   if (kills > 0) parts.push(`${formatCount(kills)} workers killed`)
   return parts.join('; ')
+}
+
+function rateLimitHeadline (result: RateLimitResult): string {
+  return `limit ${formatCount(result.options.limit)} per ${formatCount(result.options.windowMs)} ms; the client got ` +
+    result.phases.map((p) => `${formatRatio(p.ratio)} the limit with the ${p.store} store`).join(', ')
 }
 
 function checkHeadline (check: CheckResult): string {
@@ -45,7 +50,8 @@ export function summarySection (run: RunData): Section | null {
   const verdicts: string[][] = [
     ...run.drills.map(({ file, result }) => [`drill ${result.drill}`, file, passFail(result.verdict.pass), drillHeadline(result)]),
     ...run.checks.map(({ file, result }) => [`check, STORE=${result.store}`, file, passFail(result.verdict.pass), checkHeadline(result)]),
-    ...run.overloads.map(({ file, result }) => [`drill overload${overloadFlags(result)}`, file, passFail(result.verdict.pass), overloadHeadline(result)])
+    ...run.overloads.map(({ file, result }) => [`drill overload${overloadFlags(result)}`, file, passFail(result.verdict.pass), overloadHeadline(result)]),
+    ...run.rateLimits.map(({ file, result }) => ['drill rate-limit', file, passFail(result.verdict.pass), rateLimitHeadline(result)])
   ]
   for (const { file, script, result } of run.k6) {
     const k6 = readK6Summary(file, script, result)

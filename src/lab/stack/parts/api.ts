@@ -30,12 +30,19 @@ function appEnv (settings: StackSettings, logDir: string): Record<string, string
     SHOW_INTERNALS: '1',
     // Load shedding on GET /work (off only for the overload drill's "before" picture).
     WORK_SHED: settings.workShed ? '1' : '0',
-    SCALE_LAB_LOG_DIR: logDir
+    SCALE_LAB_LOG_DIR: logDir,
+    // A lesson's limit (drill rate-limit); otherwise the environment's RATE_LIMIT_* pass through.
+    ...(settings.rateLimit
+      ? { RATE_LIMIT_MAX: String(settings.rateLimit.max), RATE_LIMIT_WINDOW_MS: String(settings.rateLimit.windowMs), RATE_LIMIT_STORE: settings.rateLimit.store }
+      : {})
   }
 }
 
 /** The settings the apps run with: a change replaces them. */
-const APP_SETTINGS = ['instances', 'store', 'logLevel', 'redisMode', 'durable', 'workShed'] as const
+const APP_SETTINGS = ['instances', 'store', 'logLevel', 'redisMode', 'durable', 'workShed', 'rateLimit'] as const
+
+/** Whether a setting is unchanged (compared by value: some are objects; a state file written before a setting existed lacks it). */
+const sameSetting = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null)
 
 /** The API instances under PM2 (its own PM2_HOME): PM2 starts, restarts and reports them; the stack asks PM2. */
 export const apiPart: StackPart & { status (ctx: PartContext): Promise<Array<Pm2App & { ready: boolean }>> } = {
@@ -45,7 +52,7 @@ export const apiPart: StackPart & { status (ctx: PartContext): Promise<Array<Pm2
     const apps = await pm2Apps(paths.pm2Home)
     const wanted = appNames(settings)
     const running = apps.filter((a) => a.status === 'online').map((a) => a.name).sort()
-    const same = previous !== null && APP_SETTINGS.every((key) => previous[key] === settings[key]) &&
+    const same = previous !== null && APP_SETTINGS.every((key) => sameSetting(previous[key], settings[key])) &&
       JSON.stringify(running) === JSON.stringify([...wanted].sort())
     if (same) {
       sayPart(ctx, 'api', `already up (${wanted.join(', ')})`)
