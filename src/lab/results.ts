@@ -14,6 +14,7 @@ import type { LoadResult } from './results/load.js'
 
 export * from './results/common.js'
 export * from './results/drill.js'
+export * from './results/abuse.js'
 export * from './results/check.js'
 export * from './results/load.js'
 export * from './results/bench.js'

@@ -1,5 +1,6 @@
 /** reports/<run>/<drill>.json: a fault injected under load, what clients saw, the write audit and the verdict. */
 import { Type, type Static } from 'typebox'
+import { AbusePhaseSchema } from './abuse.js'
 import { AuditResultSchema, LoadSummarySchema, Nullable, RunMetaSchema, Scalar, Slug, VerdictSchema } from './common.js'
 
 export const DrillEventSchema = Type.Object({
@@ -40,6 +41,8 @@ export const DrillResultSchema = Type.Object({
   faults: Type.Optional(Type.Array(Type.Record(Type.String(), Nullable(Scalar)))),
   /** PM2's restarts per app during the drill. */
   restarts: Type.Optional(Type.Record(Type.String(), Type.Number())),
+  /** abuse: one row per attack (results/abuse.ts). */
+  phases: Type.Optional(Type.Array(AbusePhaseSchema)),
   audit: AuditResultSchema,
   verdict: VerdictSchema
 })
