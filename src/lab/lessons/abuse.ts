@@ -10,7 +10,7 @@ export const abuseLesson = defineDrill({
   name: 'abuse',
   description: 'attack the stack from 127.0.0.2 and beyond (half-sent headers, a request flood, a write flood, many-small-objects bodies, the CPU route) while normal clients run',
   options: {
-    phase: Duration('5s', 'how long each attack lasts'),
+    phase: Duration('6s', 'how long each attack lasts (over nginx\'s 5 s header timeout: the half-open flood renews what it drops)'),
     halfOpen: Count(4000, 'connections with half a request header held at once (the first attack)'),
     clientRate: Count(200, 'the edge\'s requests per second per client address during the drill (the flood is 10× this)'),
     clientBurst: Count(100, 'the edge\'s burst per client address during the drill'),
