@@ -122,8 +122,8 @@ export interface HalfOpenStats {
 }
 
 /** Opened this many at a time, so the flood itself does not stall the machine's accept queues. */
-const OPEN_BATCH = 250
-const OPEN_BATCH_EVERY_MS = 20
+const OPEN_BATCH = 500
+const OPEN_BATCH_EVERY_MS = 10
 /** Half a request: its line and a header left unfinished, never ended. */
 const HALF_HEADER = 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Half: '
 
