@@ -23,7 +23,10 @@ const row = (verdict: Verdict, prefix: string) => {
   return found
 }
 
-const edge = { clientRate: 200, clientBurst: 100 }
+// A low edge limit (the flood at 10× it is 500 req/s): on a busy machine the
+// attacker, waiting for its answers, does not reach 2,000 req/s, and a flood that
+// never passes the limit leaves nothing to refuse. The normal load stays below it.
+const edge = { clientRate: 50, clientBurst: 50 }
 
 t.test('drill abuse, short', async (t) => {
   const test = await startTestStack(t, edge)
@@ -31,8 +34,8 @@ t.test('drill abuse, short', async (t) => {
   const stack = await useStack(edge, io.say, test.settings.dir)
   t.teardown(() => stack.release())
   const meta = await runMeta(mkdtempSync(join(tmpdir(), 'sl-abuse-')))
-  const load = { mix: parseMix('root:25,kv-get:25,kv-set:25,incr:25'), connections: 256, rate: 100, model: 'open' as const }
-  const result = await runDrill(stack, abuseFault(stack, { phaseSeconds: 2, halfOpen: 1000, ...edge, headroomBytes: 4 * 2 ** 20 }), load, meta, io)
+  const load = { mix: parseMix('root:25,kv-get:25,kv-set:25,incr:25'), connections: 64, rate: 20, model: 'open' as const }
+  const result = await runDrill(stack, abuseFault(stack, { phaseSeconds: 2, halfOpen: 1000, ...edge, headroomBytes: 2 ** 20 }), load, meta, io)
   t.comment(JSON.stringify(result.phases, null, 1))
   t.comment(result.verdict.checks.map((c) => `${c.pass ? 'ok ' : 'NOT'} ${c.name}: ${c.actual}`).join('\n'))
 
