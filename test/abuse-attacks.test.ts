@@ -6,7 +6,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { flood, halfOpenFlood, runAttack } from '../src/lab/drills/abuse-attacks.js'
-import { startAttacker } from '../src/lab/drills/abuse-worker.js'
+import { once } from 'node:events'
+import { MessageChannel } from 'node:worker_threads'
+import { serveAttacks, startAttacker } from '../src/lab/drills/abuse-worker.js'
 
 async function server (t: Test, handle: (req: IncomingMessage, res: ServerResponse) => void) {
   const peers: string[] = []
@@ -44,6 +46,9 @@ t.test('runAttack: a body flood from many addresses, and which writes were ackno
   t.ok(outcome.stats.sent > 5)
   t.ok(outcome.acknowledged.length > 0 && outcome.acknowledged.every((i) => String(i).endsWith('3')), 'the 2xx ones, by number')
   t.strictSame([...new Set(peers)].sort(), ['127.0.1.1', '127.0.1.2', '127.0.1.3', '127.0.1.4', '127.0.1.5'])
+  const single = await runAttack({ kind: 'flood', url, concurrency: 2, rate: 40, durationMs: 100, from: '127.0.0.9', method: 'GET', path: '/x' })
+  t.equal(single.kind, 'flood')
+  t.equal(peers.at(-1), '127.0.0.9', 'one address for all')
 })
 
 t.test('halfOpenFlood: holds its sockets, renews the ones the server drops', async (t) => {
@@ -68,4 +73,16 @@ t.test('the attacker\'s thread runs attacks one after another', async (t) => {
   t.equal(second.kind, 'half-open')
   if (first.kind === 'flood') t.equal(first.stats.byStatus['404'], first.stats.sent)
   t.ok(peers.length > 0 && peers.every((p) => p === '127.0.0.3'))
+})
+
+t.test('serveAttacks: the thread\'s side, over a message channel', async (t) => {
+  const { url } = await server(t, (_req, res) => { res.end('{}') })
+  const { port1, port2 } = new MessageChannel()
+  t.teardown(() => { port1.close(); port2.close() })
+  serveAttacks(port2)
+  t.strictSame(await once(port1, 'message'), ['ready'])
+  port1.postMessage({ kind: 'half-open', url, from: '127.0.0.2', sockets: 2, durationMs: 50 })
+  const [outcome] = await once(port1, 'message') as [{ kind: string, stats: { peakHeld: number } }]
+  t.equal(outcome.kind, 'half-open')
+  t.equal(outcome.stats.peakHeld, 2)
 })

@@ -5,7 +5,7 @@
  * One thread for the whole drill, started before the load (it loads its modules once).
  */
 import { once } from 'node:events'
-import { isMainThread, parentPort, Worker } from 'node:worker_threads'
+import { isMainThread, parentPort, Worker, type MessagePort } from 'node:worker_threads'
 import { runAttack, type AttackOutcome, type AttackSpec } from './abuse-attacks.js'
 
 export interface Attacker {
@@ -41,10 +41,12 @@ export async function startAttacker (): Promise<Attacker> {
   }
 }
 
-if (!isMainThread && parentPort !== null) {
-  const port = parentPort
+/** The thread's side: runs each attack it is sent, one at a time, and answers with its outcome. */
+export function serveAttacks (port: MessagePort): void {
   port.on('message', (spec: AttackSpec) => {
     runAttack(spec).then((outcome) => port.postMessage(outcome), (err: unknown) => { throw err })
   })
   port.postMessage('ready')
 }
+
+if (!isMainThread && parentPort !== null) serveAttacks(parentPort)
