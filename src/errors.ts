@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http'
 import createError from '@fastify/error'
+import { OVERLOADED_CODE } from './shared/contract.js'
 
 /** Every error leaves in this shape (see ErrorResponse in schemas/common.ts). */
 export function errorBody (statusCode: number, code: string, message: string) {
@@ -85,7 +86,7 @@ export const NoRouteError = createError(
 // Load that is refused on purpose: both carry Retry-After.
 
 export const OverloadedError = createError(
-  'SL_OVERLOADED',
+  OVERLOADED_CODE,
   'This instance has more work than it can start soon; retry later or elsewhere',
   503
 )

@@ -48,7 +48,7 @@ t.test('report.html opens in a real browser: no errors, nothing fetched, every c
   t.equal(await page.locator('script').count(), 0)
 
   const svgs = page.locator('figure > svg')
-  t.equal(await svgs.count(), 10, 'ten charts')
+  t.equal(await svgs.count(), 14, 'fourteen charts')
   for (const svg of await svgs.all()) {
     const box = await svg.boundingBox()
     const name = await svg.evaluate((el) => el.parentElement?.id ?? '')

@@ -11,13 +11,16 @@ import type { BenchResult } from './results/bench.js'
 import type { CheckResult } from './results/check.js'
 import type { DrillResult } from './results/drill.js'
 import type { LoadResult } from './results/load.js'
+import type { OverloadResult } from './results/overload.js'
 
 export * from './results/common.js'
 export * from './results/drill.js'
+export * from './results/prometheus.js'
 export * from './results/abuse.js'
 export * from './results/check.js'
 export * from './results/load.js'
 export * from './results/bench.js'
+export * from './results/overload.js'
 export { problemsOf } from './results/problems.js'
 
-export type AnyResult = DrillResult | CheckResult | LoadResult | BenchResult
+export type AnyResult = DrillResult | CheckResult | LoadResult | BenchResult | OverloadResult

@@ -28,4 +28,6 @@ export interface StackTarget {
   askEachInstance (path: string): Promise<Record<string, InstanceAnswer>>
   /** The first instance's URL a load on this machine can reach directly, or null (in containers they are not published). */
   directUrl: string | null
+  /** The Prometheus that scrapes each instance (http://127.0.0.1:PROM_PORT), when one runs with the stack: drills read their series from it. */
+  prometheus?: string
 }

@@ -30,6 +30,9 @@ export const TrustProxySetting = Type.String({ default: DEFAULT_TRUST_PROXY })
 /** Response header present (value "true") when an answer is the replay of an earlier one. */
 export const REPLAY_HEADER = 'idempotent-replay'
 
+/** The error code of work an instance refuses past its admission bound (503, with Retry-After): load shed on purpose. */
+export const OVERLOADED_CODE = 'SL_OVERLOADED'
+
 /** Response header naming the instance that answered. */
 export const INSTANCE_HEADER = 'x-instance'
 

@@ -7,10 +7,12 @@ import { parseFlags } from '../../src/lab/lessons/flags.js'
 import { LESSONS } from '../../src/lab/lessons/index.js'
 import type { AnyLesson } from '../../src/lab/lessons/lesson.js'
 import type { AnyResult } from '../../src/lab/results.js'
+import { overloadResult } from '../fixtures/overload-run.js'
 import { fixtureFiles } from '../fixtures/report-run.js'
 
 /** A finished result of the lesson's kind, from the report's fixture run. */
 function resultFor (lesson: AnyLesson): AnyResult {
+  if (lesson.name === 'overload') return overloadResult(true)
   const files = fixtureFiles()
   const byName: Record<string, string> = { load: 'load.json', 'compose-load': 'load.json', check: 'check-redis.json', 'compose-check': 'check-redis.json', bench: 'bench.json' }
   return files[byName[lesson.name] ?? 'kill.json'] as AnyResult

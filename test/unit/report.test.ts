@@ -7,6 +7,7 @@ import { BenchResultSchema, CheckResultSchema, DrillResultSchema, LoadResultSche
 import { newestRunDir, registerReportCommand } from '../../src/lab/report/command.js'
 import { formatCount, formatMs, formatPercent, formatRatio, NOT_MEASURED } from '../../src/lab/report/format.js'
 import { readK6Summary } from '../../src/lab/report/k6-summary.js'
+import { prometheusBlocks } from '../../src/lab/report/sections/drill-prometheus.js'
 import { NothingToReportError, renderReport } from '../../src/lab/report/render-report.js'
 import { bench, FIXTURE_DIR, fixtureFiles, killDrill } from '../fixtures/report-run.js'
 
@@ -130,8 +131,8 @@ t.test('a full run renders every section, with charts, numbers and the why of ea
 
   const html = readFileSync(report.htmlPath, 'utf8')
   const md = readFileSync(report.markdownPath, 'utf8')
-  const charts = ['counters-check-memory', 'counters-check-redis', 'latency', 'load-share', 'scaling-balanced', 'scaling-cpu',
-    'throughput', 'timeline-kill', 'timeline-redis', 'timeline-reload']
+  const charts = ['balancer-kill', 'balancer-redis', 'counters-check-memory', 'counters-check-redis', 'latency', 'load-share',
+    'prometheus-kill', 'prometheus-redis', 'scaling-balanced', 'scaling-cpu', 'throughput', 'timeline-kill', 'timeline-redis', 'timeline-reload']
   t.strictSame(readdirSync(join(dir, 'charts')).sort(), charts.map((c) => `${c}.svg`))
   t.equal(count(html, /<svg[\s>]/g), charts.length, 'one inline <svg> per chart')
   for (const chart of charts) {
@@ -170,6 +171,10 @@ t.test('a full run renders every section, with charts, numbers and the why of ea
     t.match(doc, 'Whole bench: 700 s.', 'the bench\'s notes')
     t.match(doc, 'api-1 27.0 %', 'a load run\'s per-instance share')
     t.match(doc, '8.9', 'k6 p(95)')
+    t.match(doc, 'the load generator 210,672: +0.0%, within the 2% target', 'the kill drill\'s requests, as the instances counted them')
+    t.match(doc, 'Counters back at zero (a restarted process): api-1 1×, api-2 2×', 'the kills, in the counters')
+    t.match(doc, 'went down 14 times in 30 scrapes', 'the same counters through the balancer')
+    t.match(doc, 'No Prometheus series: Prometheus did not run with the stack', 'a drill without Prometheus says so')
     for (const [section, [first, second]] of Object.entries(WHY)) {
       t.match(doc, first, `the ${section} why, line 1`)
       t.match(doc, second, `the ${section} why, line 2`)
@@ -183,7 +188,7 @@ t.test('a folder with one kind shows only its sections', async (t) => {
   const kill = await renderReport(runDir(t, ['kill.json']))
   t.strictSame(kill.sections, ['summary', 'drills'])
   const html = readFileSync(kill.htmlPath, 'utf8')
-  t.equal(count(html, /<svg[\s>]/g), 1)
+  t.equal(count(html, /<svg[\s>]/g), 3, 'the timeline, Prometheus\' series, the balancer\'s view')
   t.notMatch(html, 'Throughput by configuration')
   t.notMatch(html, 'Consistency check')
   t.match(html, 'drill kill: PASS')
@@ -248,7 +253,7 @@ t.test('re-rendering replaces the report and its charts', async (t) => {
   for (const file of readdirSync(dir).filter((f) => f !== 'kill.json' && f.endsWith('.json'))) rmSync(join(dir, file))
   const again = await renderReport(dir)
   t.strictSame(again.sections, ['summary', 'drills'], 'report.md and report.html are not read back as results')
-  t.strictSame(readdirSync(join(dir, 'charts')), ['timeline-kill.svg'], 'stale charts are gone')
+  t.strictSame(readdirSync(join(dir, 'charts')).sort(), ['balancer-kill.svg', 'prometheus-kill.svg', 'timeline-kill.svg'], 'stale charts are gone')
 })
 
 t.test('a bench without the reference cells leaves out the ratios and says why', async (t) => {
@@ -275,6 +280,20 @@ t.test('a bench without the reference cells leaves out the ratios and says why',
   const empty = tempDir(t)
   writeJson(empty, 'bench.json', { ...base, cells: [], openModel: null, openModelOthers: [] })
   t.strictSame((await renderReport(empty)).sections, ['summary'], 'targets alone')
+})
+
+t.test('Prometheus\' series: a Prometheus that could not be read, one with no samples, counts off by more than 2% each say so', async (t) => {
+  const kill = killDrill()
+  const view = kill.prometheus!
+  const texts = (drill: DrillResult) => prometheusBlocks('kill.json', drill).flatMap((b) => (b.type === 'text' ? [b.text] : []))
+  t.strictSame(texts({ ...kill, prometheus: { ...view, series: [], error: 'fetch failed' } }),
+    ['No Prometheus series: http://127.0.0.1:9090 could not be read when the load ended (fetch failed).'])
+  t.strictSame(texts({ ...kill, prometheus: { ...view, series: [] } }), ['No Prometheus series: http://127.0.0.1:9090 held no samples of the instances for the load.'])
+  const retried = texts({ ...kill, load: { ...kill.load, requests: Math.round(kill.load.requests * 0.9) } })[0]!
+  t.match(retried, /\+11\.1%, outside the 2% target\. .*A request nginx retried is counted by every instance that answered it/)
+  const one = prometheusBlocks('kill.json', { ...kill, prometheus: { ...view, series: view.series.filter((s) => s.instance === 'api-1') } })
+  t.strictSame(one.map((b) => b.type), ['chart', 'text'], 'one instance: no balancer to mix counters up')
+  t.match(texts({ ...kill, load: { ...kill.load, requests: 0 } })[0], 'nothing sent, outside the 2% target')
 })
 
 t.test('a run with two bench files shows bench.json and says so', async (t) => {

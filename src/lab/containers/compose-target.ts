@@ -96,6 +96,7 @@ export async function composeTarget (project: ComposeProject, port?: number): Pr
  */
 export async function withApiContainers<T> (target: ComposeTarget, count: number, say: (line: string) => void, work: (containers: string[]) => Promise<T>): Promise<T> {
   const { project } = target
+  await requireUpstreamHeader(target)
   const before = (await project.containers(API_SERVICE)).length
   if (before >= count) return work(await project.containers(API_SERVICE))
   const scaleBack = async () => { await project.scale(API_SERVICE, before) }
@@ -113,6 +114,19 @@ export async function withApiContainers<T> (target: ComposeTarget, count: number
     say(`  scaling the api service back to ${before}`)
     await scaleBack()
   }
+}
+
+/**
+ * Which container answered is in nginx's x-upstream header only: the compose file
+ * leaves it off (it maps the inside), so a lesson that needs it says how to turn
+ * it on before it changes anything, rather than waiting for what it cannot see.
+ */
+async function requireUpstreamHeader (target: ComposeTarget): Promise<void> {
+  const res = await fetch(`${target.base}/`, { signal: AbortSignal.timeout(5000) })
+  await res.arrayBuffer()
+  if (res.headers.get('x-upstream') !== null) return
+  throw new EngineError(`${target.name}: nginx sends no x-upstream header, so the lab cannot tell which api container answered. ` +
+    'Bring the stack up with it on: SL_UPSTREAM_HEADER=\'add_header x-upstream $upstream_addr always;\' docker-compose up -d (docs/containers.md)')
 }
 
 /** Waits until nginx has answered from every address (its watcher reloads it once the new container resolves). */

@@ -64,9 +64,29 @@ export class ComposeProject {
     return this.compose(['up', '-d', '--build'], 45 * 60_000)
   }
 
-  /** Stops and removes the containers and networks, and with `volumes` the named volumes (down -v). */
-  down ({ volumes = true } = {}): Promise<Output> {
-    return this.compose(['down', '--timeout', '30', ...(volumes ? ['-v'] : [])])
+  /**
+   * Stops and removes the containers and networks, and with `volumes` the named volumes (down -v).
+   * A network whose cable was pulled and put back under load once kept an endpoint
+   * of a container already gone ("network … has active endpoints"), and down failed
+   * on it: such endpoints are force-disconnected and down runs once more.
+   */
+  async down ({ volumes = true } = {}): Promise<Output> {
+    const args = ['down', '--timeout', '30', ...(volumes ? ['-v'] : [])]
+    try {
+      return await this.compose(args)
+    } catch (err) {
+      if (!/active endpoints/.test((err as Error).message)) throw err
+      await this.#dropStaleEndpoints()
+      return this.compose(args)
+    }
+  }
+
+  async #dropStaleEndpoints (): Promise<void> {
+    const { stdout } = await this.docker(['network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${this.name}`])
+    for (const network of stdout.trim().split('\n').filter(Boolean)) {
+      const endpoints = (await this.docker(['network', 'inspect', '--format', '{{range .Containers}}{{.Name}} {{end}}', network])).stdout.trim().split(' ').filter(Boolean)
+      for (const endpoint of endpoints) await this.docker(['network', 'disconnect', '--force', network, endpoint]).catch(() => {})
+    }
   }
 
   restart (service: string): Promise<Output> {

@@ -7,6 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { auditChecks } from '../audit/checks.js'
+import { requestCountCheck } from '../counters.js'
 import { auditStoreWithEvidence, type AuditEvidence, type ReplayChoice } from '../audit/readback.js'
 import type { AuditResult, DrillEvent, DrillResult, RunMeta, VerdictCheck } from '../results.js'
 import { progressPrinter, secondsSince } from '../load/progress.js'
@@ -15,6 +16,7 @@ import { newRunId } from '../run.js'
 import type { StackTarget } from '../target.js'
 import { verdictOf } from '../verdict.js'
 import type { DrillLoad } from './load-options.js'
+import { readPrometheusView, waitForScrape } from './prometheus-view.js'
 import { runTraffic, type Observation, type Traffic } from './traffic.js'
 
 type Scalar = string | number | boolean
@@ -64,6 +66,7 @@ export interface Fault {
 export async function runDrill (stack: StackTarget, fault: Fault, load: DrillLoad, meta: RunMeta, io: LessonIo): Promise<DrillResult> {
   const events: DrillEvent[] = []
   let startedAt: number | null = null
+  const prometheus = stack.prometheus
   const context: FaultContext = {
     stack,
     io,
@@ -91,6 +94,8 @@ export async function runDrill (stack: StackTarget, fault: Fault, load: DrillLoa
     mix: load.mix,
     runId: newRunId(),
     ...(fault.phases ? { phases: fault.phases } : {}),
+    // The seeding's writes are scraped before the load starts: Prometheus' counts of the load start at zero.
+    ...(prometheus !== undefined ? { beforeStart: () => waitForScrape(prometheus, Date.now()) } : {}),
     durationSeconds: fault.durationSeconds,
     ...(until ? { until } : {}),
     onTick: progressPrinter(io.say),
@@ -101,11 +106,17 @@ export async function runDrill (stack: StackTarget, fault: Fault, load: DrillLoa
     },
     ...(fault.observe ? { onAnswer: (answer: Observation) => fault.observe!(answer, context) } : {})
   })
+  const endedAt = performance.now()
   const failure = await timeline
   if (failure instanceof Error) throw failure
+  // Read now, before the audit's requests add to the instances' counts.
+  const observed = prometheus === undefined || startedAt === null
+    ? undefined
+    : await readPrometheusView(prometheus, performance.timeOrigin + startedAt, performance.timeOrigin + endedAt)
 
   const { audit, evidence } = await auditStoreWithEvidence(fault.auditUrl ?? stack.base, traffic.ledger, { kvBaseVersion: traffic.kvBaseVersion }, fault.replay)
-  const checks = [...await fault.judge(context, traffic, audit, evidence), ...auditChecks(audit, fault.auditInformational)]
+  const counted = observed !== undefined && observed.error === undefined ? [requestCountCheck(observed, traffic.summary.requests)] : []
+  const checks = [...await fault.judge(context, traffic, audit, evidence), ...auditChecks(audit, fault.auditInformational), ...counted]
   return {
     kind: 'drill',
     drill: fault.drill,
@@ -114,6 +125,7 @@ export async function runDrill (stack: StackTarget, fault: Fault, load: DrillLoa
     load: traffic.summary,
     events: events.sort((a, b) => a.t - b.t),
     ...await fault.details?.(),
+    ...(observed !== undefined ? { prometheus: observed } : {}),
     audit,
     verdict: verdictOf(checks)
   }

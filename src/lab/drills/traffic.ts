@@ -46,6 +46,8 @@ export interface TrafficOptions {
    * A drill moves it on before each fault (the failover drill). Absent: one set of targets.
    */
   phases?: { count: number, current: () => number }
+  /** Awaited once the keys are seeded, just before the load starts (a drill waits there for Prometheus to scrape the seeded state). */
+  beforeStart?: () => Promise<void>
   /** Called as the load starts, with its performance.now(): observation times count from it. */
   onStart?: (startedAt: number) => void
   onTick?: (tick: LoadTick) => void
@@ -93,6 +95,7 @@ export async function runTraffic (options: TrafficOptions): Promise<Traffic> {
   const ledger = new Ledger()
   const targets = Array.from({ length: options.phases?.count ?? 1 }, (_, phase) => phaseTargets(options.runId, options.phases === undefined ? null : phase))
   await seedKeys(options.url, targets.flatMap((t) => t.kvKeys))
+  await options.beforeStart?.()
   const current = () => targets[Math.min(targets.length - 1, Math.max(0, options.phases?.current() ?? 0))]!
 
   const weights = Object.entries(options.mix) as Array<[Operation, number]>

@@ -11,6 +11,7 @@ import { hangLesson } from './hang.js'
 import { killLesson } from './kill.js'
 import type { AnyLesson } from './lesson.js'
 import { loadLesson } from './load.js'
+import { overloadLesson } from './overload.js'
 import { redisLesson } from './redis.js'
 import { reloadLesson } from './reload.js'
 
@@ -26,6 +27,7 @@ export const LESSONS: readonly AnyLesson[] = [
   redisLesson,
   failoverLesson,
   hangLesson,
+  overloadLesson,
   abuseLesson,
   benchLesson,
   // On a compose stack (docker compose up): commands only, not in `npm run lab`.

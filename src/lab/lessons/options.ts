@@ -75,3 +75,14 @@ export const OptionalList = (description: string, valueName = '<items>') =>
   Type.Optional(Type.Codec(Type.String({ description, valueName, minLength: 1 }))
     .Decode((text) => text.split(',').map((s) => s.trim()).filter(Boolean))
     .Encode((items) => items.join(',')))
+
+/** Positive numbers in ascending order, "0.5,1,1.5,2" (multiples of a measured capacity) → number[]. */
+export const Multiples = (defaultText: string, description: string) =>
+  Type.Codec(Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?(,[0-9]+(\\.[0-9]+)?)*$', default: defaultText, description, valueName: '<list>', errorMessage: 'is not a list of numbers such as 0.5,1,1.5,2' }))
+    .Decode((text) => {
+      const values = text.split(',').map(Number)
+      if (values.some((v) => !(v > 0))) throw new Error(`"${text}": every multiple must be above zero`)
+      if (values.some((v, i) => i > 0 && v <= values[i - 1]!)) throw new Error(`"${text}": the multiples must go up`)
+      return values
+    })
+    .Encode((values) => values.join(','))

@@ -10,7 +10,7 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { TSchema } from 'typebox'
-import { BenchResultSchema, CheckResultSchema, DrillResultSchema, LoadResultSchema, problemsOf, type BenchResult, type CheckResult, type DrillResult, type LoadResult } from '../results.js'
+import { BenchResultSchema, CheckResultSchema, DrillResultSchema, LoadResultSchema, OverloadResultSchema, problemsOf, type BenchResult, type CheckResult, type DrillResult, type LoadResult, type OverloadResult } from '../results.js'
 
 /** A result and the file it came from (chart names and headings use the file). */
 export interface FromFile<T> {
@@ -24,6 +24,7 @@ export interface RunData {
   drills: Array<FromFile<DrillResult>>
   checks: Array<FromFile<CheckResult>>
   loads: Array<FromFile<LoadResult>>
+  overloads: Array<FromFile<OverloadResult>>
   /** k6 summaries as parsed JSON: k6-summary.ts reads them defensively. */
   k6: Array<FromFile<Record<string, unknown>> & { script: string }>
   /** "<file>: <why it was not used>" */
@@ -49,7 +50,7 @@ function summarise (problems: string[]): string {
 
 /** A run with nothing in it yet: what readRun fills, or a caller holding one result (the bench printing its own). */
 export function emptyRun (dir: string): RunData {
-  return { dir, bench: null, drills: [], checks: [], loads: [], k6: [], skipped: [] }
+  return { dir, bench: null, drills: [], checks: [], loads: [], overloads: [], k6: [], skipped: [] }
 }
 
 export async function readRun (dir: string): Promise<RunData> {
@@ -96,6 +97,11 @@ export async function readRun (dir: string): Promise<RunData> {
         if (result !== null) run.loads.push({ file, result })
         break
       }
+      case 'overload': {
+        const result = accept<OverloadResult>(OverloadResultSchema)
+        if (result !== null) run.overloads.push({ file, result })
+        break
+      }
       default: {
         const k6 = K6_FILE.exec(file)
         if (k6 === null || data.kind !== undefined) break
@@ -124,5 +130,5 @@ function isPlainObject (value: unknown): value is Record<string, unknown> {
 
 /** True when the folder held nothing the report can show. */
 export function isEmpty (run: RunData): boolean {
-  return run.bench === null && run.drills.length === 0 && run.checks.length === 0 && run.loads.length === 0 && run.k6.length === 0
+  return run.bench === null && run.drills.length === 0 && run.checks.length === 0 && run.loads.length === 0 && run.overloads.length === 0 && run.k6.length === 0
 }

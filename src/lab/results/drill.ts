@@ -2,6 +2,7 @@
 import { Type, type Static } from 'typebox'
 import { AbusePhaseSchema } from './abuse.js'
 import { AuditResultSchema, LoadSummarySchema, Nullable, RunMetaSchema, Scalar, Slug, VerdictSchema } from './common.js'
+import { PrometheusViewSchema } from './prometheus.js'
 
 export const DrillEventSchema = Type.Object({
   /** Seconds since the load started. */
@@ -41,6 +42,8 @@ export const DrillResultSchema = Type.Object({
   faults: Type.Optional(Type.Array(Type.Record(Type.String(), Nullable(Scalar)))),
   /** PM2's restarts per app during the drill. */
   restarts: Type.Optional(Type.Record(Type.String(), Type.Number())),
+  /** Per-instance series from the stack's Prometheus over the load, when it ran with the stack (OBSERVE=1). */
+  prometheus: Type.Optional(PrometheusViewSchema),
   /** abuse: one row per attack (results/abuse.ts). */
   phases: Type.Optional(Type.Array(AbusePhaseSchema)),
   audit: AuditResultSchema,

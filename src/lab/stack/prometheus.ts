@@ -95,17 +95,31 @@ export interface TargetHealth {
 
 interface ApiAnswer<T> { status: string, data: T, error?: string }
 
-async function api<T> (port: number, path: string): Promise<T> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5000) })
+/** The stack's Prometheus, as a base URL. */
+export const prometheusUrl = (port: number) => `http://127.0.0.1:${port}`
+
+async function api<T> (base: string, path: string): Promise<T> {
+  const res = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(5000) })
   const body = await res.json() as ApiAnswer<T>
   if (body.status !== 'success') throw new Error(`Prometheus ${path}: ${body.error ?? res.status}`)
   return body.data
 }
 
+interface ActiveTarget { labels: Record<string, string>, scrapeUrl: string, health: TargetHealth['health'], lastError: string, lastScrape: string }
+
+async function activeTargets (base: string): Promise<ActiveTarget[]> {
+  return (await api<{ activeTargets: ActiveTarget[] }>(base, '/api/v1/targets?state=active')).activeTargets
+}
+
+/** Whether every target of `job` has been scraped (up or not) since `sinceMs` (unix ms). */
+export async function scrapedSince (base: string, job: string, sinceMs: number): Promise<boolean> {
+  const targets = (await activeTargets(base)).filter((t) => t.labels.job === job)
+  return targets.length > 0 && targets.every((t) => Date.parse(t.lastScrape) >= sinceMs)
+}
+
 /** Every active target and whether its last scrape worked. */
 export async function scrapeHealth (port: number): Promise<TargetHealth[]> {
-  const data = await api<{ activeTargets: Array<{ labels: Record<string, string>, scrapeUrl: string, health: TargetHealth['health'], lastError: string }> }>(port, '/api/v1/targets?state=active')
-  return data.activeTargets.map((t) => ({ job: t.labels.job ?? '', instance: t.labels.instance ?? '', scrapeUrl: t.scrapeUrl, health: t.health, lastError: t.lastError }))
+  return (await activeTargets(prometheusUrl(port))).map((t) => ({ job: t.labels.job ?? '', instance: t.labels.instance ?? '', scrapeUrl: t.scrapeUrl, health: t.health, lastError: t.lastError }))
     .sort((a, b) => `${a.job} ${a.instance}`.localeCompare(`${b.job} ${b.instance}`))
 }
 
@@ -118,6 +132,30 @@ export interface Sample {
 /** An instant query (GET /api/v1/query), at `time` (unix seconds) or now. */
 export async function instantQuery (port: number, promql: string, time?: number): Promise<Sample[]> {
   const params = new URLSearchParams({ query: promql, ...(time === undefined ? {} : { time: String(time) }) })
-  const data = await api<{ result: Array<{ metric: Record<string, string>, value: [number, string] }> }>(port, `/api/v1/query?${params}`)
+  const data = await api<{ result: Array<{ metric: Record<string, string>, value: [number, string] }> }>(prometheusUrl(port), `/api/v1/query?${params}`)
   return data.result.map((r) => ({ labels: r.metric, value: Number(r.value[1]) }))
+}
+
+/** One series of a range query or a range selector: its labels and its samples ([unix seconds, value]). */
+export interface RangeSeries {
+  labels: Record<string, string>
+  samples: Array<[number, number]>
+}
+
+type Matrix = { result: Array<{ metric: Record<string, string>, values: Array<[number, string]> }> }
+const rangeSeriesOf = (data: Matrix): RangeSeries[] => data.result.map((r) => ({ labels: r.metric, samples: r.values.map(([at, value]) => [at, Number(value)]) }))
+
+/** A range query (GET /api/v1/query_range): `promql` evaluated every `stepSeconds` from `from` to `to` (unix seconds). */
+export async function rangeQuery (base: string, promql: string, from: number, to: number, stepSeconds: number): Promise<RangeSeries[]> {
+  const params = new URLSearchParams({ query: promql, start: String(from), end: String(to), step: String(stepSeconds) })
+  return rangeSeriesOf(await api<Matrix>(base, `/api/v1/query_range?${params}`))
+}
+
+/**
+ * The raw samples of `selector` (a series selector) scraped in the `seconds` before `at`
+ * (unix seconds): a range selector in an instant query, every sample at its scrape time.
+ */
+export async function rawSamples (base: string, selector: string, at: number, seconds: number): Promise<RangeSeries[]> {
+  const params = new URLSearchParams({ query: `${selector}[${Math.ceil(seconds)}s]`, time: String(at) })
+  return rangeSeriesOf(await api<Matrix>(base, `/api/v1/query?${params}`))
 }

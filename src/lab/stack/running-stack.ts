@@ -1,6 +1,7 @@
 import type { InstanceAnswer, StackTarget } from '../target.js'
 import { onInterrupt } from '../system/interrupt.js'
 import { apiPortsOf, appNames, LAB_SWITCHES, stackDir, stackSettings, type StackSettings } from './settings.js'
+import { prometheusUrl } from './prometheus.js'
 import { down, up, type Say } from './stack.js'
 import { readState, type StackState } from './state.js'
 
@@ -24,6 +25,7 @@ export function localStackTarget (settings: StackSettings): StackTarget & { kind
     store: settings.store,
     instances: names,
     directUrl: `http://127.0.0.1:${settings.apiBasePort}`,
+    ...(settings.observe ? { prometheus: prometheusUrl(settings.promPort) } : {}),
     askEachInstance: async (path) => {
       const answers: Record<string, InstanceAnswer> = {}
       for (const [i, port] of ports.entries()) {

@@ -113,10 +113,12 @@ export interface LabSwitches {
   retryShed: boolean
   /** The liveness watchdog runs: it SIGKILLs an instance that stopped answering /health/live, for PM2 to restart. */
   watchdog: boolean
+  /** The instances refuse GET /work past their admission bound (WORK_SHED=1); false admits everything: the overload's "before". */
+  workShed: boolean
 }
 
 /** The switches as the stack runs normally. */
-export const LAB_SWITCHES: Readonly<LabSwitches> = { retryNonIdempotent: true, keepalive: 256, passiveHealth: true, retryShed: false, watchdog: true }
+export const LAB_SWITCHES: Readonly<LabSwitches> = { retryNonIdempotent: true, keepalive: 256, passiveHealth: true, retryShed: false, watchdog: true, workShed: true }
 
 /** How the local stack is laid out and configured: the environment's settings, and the lab's switches. */
 export interface StackSettings extends FromEnv, LabSwitches {}

@@ -13,7 +13,7 @@
  * itself, stalled: killing would make it worse); kill more than one instance at a
  * time, or any while a killed one's replacement has not answered once.
  */
-import { appendFileSync, writeFileSync } from 'node:fs'
+import { appendFileSync, renameSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { listenerPids } from '../system/proc.js'
 
@@ -166,6 +166,9 @@ export class Watchdog {
 
   #writeStatus (): void {
     const targets = this.#config.targets.map((t) => ({ ...t, misses: this.#states.get(t.name)!.misses, replacing: this.#states.get(t.name)!.replacing !== null }))
-    writeFileSync(this.#config.statusFile, JSON.stringify({ pid: process.pid, at: Date.now(), targets }) + '\n')
+    // Written aside, then renamed over: `up` reads it while the watchdog runs, and once
+    // read a half-written file ("Unexpected end of JSON input" from `stack up`).
+    writeFileSync(`${this.#config.statusFile}.tmp`, JSON.stringify({ pid: process.pid, at: Date.now(), targets }) + '\n')
+    renameSync(`${this.#config.statusFile}.tmp`, this.#config.statusFile)
   }
 }

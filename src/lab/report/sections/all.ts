@@ -11,12 +11,13 @@ import { drillsSection } from './drills.js'
 import { k6Section } from './k6.js'
 import { latencySection } from './latency.js'
 import { loadRunsSection } from './load-runs.js'
+import { overloadSection } from './overload.js'
 import { scalingSection } from './scaling.js'
 import { summarySection } from './summary.js'
 import { throughputSection } from './throughput.js'
 
 const SECTIONS: Array<(run: RunData) => Section | null> = [
-  summarySection, throughputSection, latencySection, scalingSection, drillsSection, abuseSection, consistencySection, loadRunsSection, k6Section
+  summarySection, throughputSection, latencySection, scalingSection, drillsSection, overloadSection, abuseSection, consistencySection, loadRunsSection, k6Section
 ]
 
 export function buildSections (run: RunData): Section[] {

@@ -11,7 +11,7 @@ import { chartName, COLORS } from '../chart-style.js'
 import { chart, type Block } from '../document.js'
 
 /** One panel of a vertical concatenation (vega-lite exports only the top-level spec type). */
-type ConcatPart = Extract<TopLevelSpec, { vconcat: unknown }>['vconcat'][number]
+export type ConcatPart = Extract<TopLevelSpec, { vconcat: unknown }>['vconcat'][number]
 
 /** One colour per known event type, so "kill" is the same in every drill. */
 const EVENT_COLORS: Record<string, string> = {
@@ -37,14 +37,18 @@ const EVENT_COLORS: Record<string, string> = {
 /** Colours for event types not in EVENT_COLORS, in the order they first appear. */
 const SPARE_COLORS = [COLORS.purple, COLORS.brown, COLORS.yellow, COLORS.grey]
 
-export function timelineChart (file: string, drill: DrillResult): Block | null {
+/**
+ * A drill's time axis (to the end of its per-second points or its last event)
+ * and its event marks, so every chart of the drill draws them alike: `marks(true)`
+ * for the top panel also labels the events of a type the report does not know.
+ */
+export function drillTimeAxis (drill: DrillResult) {
   const points = drill.load.timeline ?? []
-  if (points.length === 0) return null
   const events = drill.events.map((e) => ({ t: e.t, type: e.type, what: e.target === undefined ? e.type : `${e.type} ${e.target}` }))
   const types = [...new Set(drill.events.map((e) => e.type))]
   const unknown = types.filter((t) => EVENT_COLORS[t] === undefined)
   const colorOf = (type: string) => EVENT_COLORS[type] ?? SPARE_COLORS[unknown.indexOf(type) % SPARE_COLORS.length]!
-  const maxT = Math.max(...points.map((p) => p.t), ...events.map((e) => e.t)) + 1
+  const maxT = Math.max(0, ...points.map((p) => p.t), ...events.map((e) => e.t)) + 1
   const x = { field: 't', type: 'quantitative' as const, title: 'seconds since the load started', scale: { domain: [0, maxT], nice: false } }
   // The same event rules on every panel; an empty events list draws nothing.
   const eventLayer = {
@@ -64,6 +68,13 @@ export function timelineChart (file: string, drill: DrillResult): Block | null {
     encoding: { x, y: { value: 2 }, text: { field: 'what', type: 'nominal' as const } }
   }
   const marks = (top: boolean) => [...(events.length > 0 ? [eventLayer] : []), ...(top && labels.length > 0 ? [labelLayer] : [])]
+  return { x, marks }
+}
+
+export function timelineChart (file: string, drill: DrillResult): Block | null {
+  const points = drill.load.timeline ?? []
+  if (points.length === 0) return null
+  const { x, marks } = drillTimeAxis(drill)
   const panel = (field: 'responses' | 'errors', title: string, color: string): ConcatPart => ({
     width: 600,
     height: field === 'responses' ? 160 : 90,

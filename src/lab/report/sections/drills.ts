@@ -9,6 +9,7 @@ import { heading, table, text, why, type Block, type Section } from '../document
 import { formatCount, formatMs, formatNumber, passFail, NOT_MEASURED } from '../format.js'
 import type { FromFile, RunData } from '../read-run.js'
 import { auditBlocks, verdictBlock } from '../verdict-blocks.js'
+import { prometheusBlocks } from './drill-prometheus.js'
 import { timelineChart } from './drill-timeline.js'
 
 function durationMs (value: number | null): string {
@@ -62,6 +63,7 @@ function drillBlocks ({ file, result: drill }: FromFile<DrillResult>): Block[] {
     heading(`drill ${drill.drill}: ${passFail(drill.verdict.pass)} (${file})`),
     text(`${load.label}: ${formatCount(load.requests)} responses in ${formatNumber(load.durationSeconds)} s (${formatCount(load.rps)} req/s), p99 ${formatMs(load.latencyMs.p99)} ms, ${formatCount(load.errors.total)} client errors${errorKinds === '' ? '' : ` (${errorKinds})`}.${options === '' ? '' : ` Options: ${options}.`}`),
     timeline ?? text(`No per-second timeline was recorded (${NOT_MEASURED}).`),
+    ...prometheusBlocks(file, drill),
     text(eventSummary(drill)),
     ...recoveryBlocks(drill),
     ...faultBlocks(drill),

@@ -2,7 +2,7 @@
  * 1. Summary: every verdict of the run on one screen, then the bench targets.
  * Headlines are the two or three numbers that explain the verdict.
  */
-import type { BenchTarget, CheckResult, DrillResult } from '../../results.js'
+import { overloadFlags, type BenchTarget, type CheckResult, type DrillResult, type OverloadResult } from '../../results.js'
 import { table, text, why, type Block, type Section } from '../document.js'
 import { formatCount, formatNumber, passFail, NOT_MEASURED } from '../format.js'
 import { k6Passed, readK6Summary } from '../k6-summary.js'
@@ -29,6 +29,12 @@ function checkHeadline (check: CheckResult): string {
   ].join('; ')
 }
 
+function overloadHeadline (result: OverloadResult): string {
+  const top = result.levels[result.levels.length - 1]
+  const capacity = `capacity ${formatCount(result.capacity.goodputRps)} req/s`
+  return top === undefined ? capacity : `${capacity}; at ${formatNumber(top.multiple)}× ${formatCount(top.goodputRps)} served, ${formatCount(top.shedRps)} shed, ${formatCount(top.failedRps)} failed req/s`
+}
+
 /** "nginx-4-kv-redis 95 (25 + 60 + 10)": server CPU µs per request, and its nginx + api + redis split. */
 function costs (target: BenchTarget): string {
   return target.cost.map(({ cell, cpuUsPerRequest: c }) =>
@@ -38,7 +44,8 @@ function costs (target: BenchTarget): string {
 export function summarySection (run: RunData): Section | null {
   const verdicts: string[][] = [
     ...run.drills.map(({ file, result }) => [`drill ${result.drill}`, file, passFail(result.verdict.pass), drillHeadline(result)]),
-    ...run.checks.map(({ file, result }) => [`check, STORE=${result.store}`, file, passFail(result.verdict.pass), checkHeadline(result)])
+    ...run.checks.map(({ file, result }) => [`check, STORE=${result.store}`, file, passFail(result.verdict.pass), checkHeadline(result)]),
+    ...run.overloads.map(({ file, result }) => [`drill overload${overloadFlags(result)}`, file, passFail(result.verdict.pass), overloadHeadline(result)])
   ]
   for (const { file, script, result } of run.k6) {
     const k6 = readK6Summary(file, script, result)

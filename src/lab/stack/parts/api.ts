@@ -28,12 +28,14 @@ function appEnv (settings: StackSettings, logDir: string): Record<string, string
     TRUST_PROXY: DEFAULT_TRUST_PROXY,
     // GET / with pid, port and uptime: the kill drill reads each worker's pid there.
     SHOW_INTERNALS: '1',
+    // Load shedding on GET /work (off only for the overload drill's "before" picture).
+    WORK_SHED: settings.workShed ? '1' : '0',
     SCALE_LAB_LOG_DIR: logDir
   }
 }
 
 /** The settings the apps run with: a change replaces them. */
-const APP_SETTINGS = ['instances', 'store', 'logLevel', 'redisMode', 'durable'] as const
+const APP_SETTINGS = ['instances', 'store', 'logLevel', 'redisMode', 'durable', 'workShed'] as const
 
 /** The API instances under PM2 (its own PM2_HOME): PM2 starts, restarts and reports them; the stack asks PM2. */
 export const apiPart: StackPart & { status (ctx: PartContext): Promise<Array<Pm2App & { ready: boolean }>> } = {

@@ -1,0 +1,67 @@
+/**
+ * reports/<run>/overload.json (overload-no-shed.json for the "before"): one
+ * route's capacity, measured closed-model, then open-model arrival rates at
+ * multiples of it, each with what clients got within their timeout and what
+ * nginx did for them (tries per request), and the verdict at the highest level.
+ */
+import { Type, type Static } from 'typebox'
+import { LoadSummarySchema, Nullable, RunMetaSchema, VerdictSchema } from './common.js'
+
+export const OverloadLevelSchema = Type.Object({
+  /** The multiple of the measured capacity offered (0.5, 1, 1.5, 2). */
+  multiple: Type.Number(),
+  /** Arrival rate asked for, requests per second. */
+  offeredRps: Type.Number(),
+  /** Seconds of measured schedule at that rate. */
+  durationSeconds: Type.Number(),
+  /** Requests scheduled in those seconds: goodput + shed + failed. */
+  offered: Type.Number(),
+  /** Answered 2xx within the client's timeout. */
+  goodput: Type.Number(),
+  /** Refused explicitly and in time: 503 SL_OVERLOADED, or 429. */
+  shed: Type.Number(),
+  /** Everything else: timeouts, late answers, other statuses, socket errors, never answered. */
+  failed: Type.Number(),
+  failedByKind: Type.Record(Type.String(), Type.Number()),
+  /** The counts above per second of schedule. */
+  goodputRps: Type.Number(),
+  shedRps: Type.Number(),
+  failedRps: Type.Number(),
+  /** Latency (from the schedule) of the goodput answers, or null when there were none. */
+  answeredMs: Nullable(Type.Object({ p50: Type.Number(), p99: Type.Number() })),
+  /** p99 of the shed answers, or null when none was shed. */
+  shedP99Ms: Nullable(Type.Number()),
+  /** Upstream tries per client request in nginx's access log, or null when the log had none of these requests. */
+  triesPerRequest: Nullable(Type.Number()),
+  /** The requests nginx's log holds for this level (what triesPerRequest is over). */
+  loggedRequests: Type.Number()
+})
+/** One level of offered load. */
+export type OverloadLevel = Static<typeof OverloadLevelSchema>
+
+export const OverloadResultSchema = Type.Object({
+  kind: Type.Literal('overload'),
+  meta: RunMetaSchema,
+  options: Type.Object({
+    /** GET path and query loaded (/work?ms=5). */
+    path: Type.String(),
+    /** The instances shed past their admission bound (WORK_SHED=1); false: the "before" picture. */
+    shed: Type.Boolean(),
+    /** nginx retried 502/503 answers on other instances (the old policy). */
+    retryShed: Type.Boolean(),
+    levels: Type.Array(Type.Number()),
+    levelSeconds: Type.Number(),
+    timeoutMs: Type.Number()
+  }),
+  /** The closed-model run that measured the capacity, and its goodput (2xx per second). */
+  capacity: Type.Object({ load: LoadSummarySchema, goodputRps: Type.Number() }),
+  levels: Type.Array(OverloadLevelSchema),
+  verdict: VerdictSchema
+})
+/** reports/<run>/overload.json */
+export type OverloadResult = Static<typeof OverloadResultSchema>
+
+/** How the run was asked for, as the flags that differ from the default: '', ' --no-shed' or ' --retry-shed' (titles, summaries). */
+export function overloadFlags (result: Pick<OverloadResult, 'options'>): string {
+  return result.options.shed ? (result.options.retryShed ? ' --retry-shed' : '') : ' --no-shed'
+}
