@@ -56,6 +56,6 @@ t.test('report.html opens in a real browser: no errors, nothing fetched, every c
     // The chart's marks are there, not an empty frame.
     t.ok(await svg.locator('path, line, rect').count() > 5, `${name} has marks`)
   }
-  t.equal(await page.locator('section').count(), 8, 'eight sections')
-  t.equal(await page.locator('aside.why').count(), 8, 'each with its why')
+  t.equal(await page.locator('section').count(), 9, 'nine sections')
+  t.equal(await page.locator('aside.why').count(), 9, 'each with its why')
 })

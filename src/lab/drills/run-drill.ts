@@ -54,10 +54,12 @@ export interface Fault {
   replay?: ReplayChoice
   /** The fault's own verdict rows, once the load and the audit are done (with what the audit read back and replayed). */
   judge: (context: FaultContext, traffic: Traffic, audit: AuditResult, evidence: AuditEvidence) => VerdictCheck[] | Promise<VerdictCheck[]>
+  /** Where the audit reads back and replays (default: the balancer): the abuse drill's edge limits would refuse its pace. */
+  auditUrl?: string
   /** Audit rules that only inform here (a hard kill with everysec may lose writes: that is what it shows). */
   auditInformational?: (rule: string) => boolean
   /** What the result carries besides the common parts (the kill drill's recoveries, PM2's restarts, per-fault rows). */
-  details?: () => Pick<DrillResult, 'recoveries' | 'restarts' | 'faults'> | Promise<Pick<DrillResult, 'recoveries' | 'restarts' | 'faults'>>
+  details?: () => Pick<DrillResult, 'recoveries' | 'restarts' | 'faults' | 'phases'> | Promise<Pick<DrillResult, 'recoveries' | 'restarts' | 'faults' | 'phases'>>
 }
 
 /** Runs `fault` under the drills' load against `stack`, audits every write and returns the drill's result. */
@@ -112,7 +114,7 @@ export async function runDrill (stack: StackTarget, fault: Fault, load: DrillLoa
     ? undefined
     : await readPrometheusView(prometheus, performance.timeOrigin + startedAt, performance.timeOrigin + endedAt)
 
-  const { audit, evidence } = await auditStoreWithEvidence(stack.base, traffic.ledger, { kvBaseVersion: traffic.kvBaseVersion }, fault.replay)
+  const { audit, evidence } = await auditStoreWithEvidence(fault.auditUrl ?? stack.base, traffic.ledger, { kvBaseVersion: traffic.kvBaseVersion }, fault.replay)
   const counted = observed !== undefined && observed.error === undefined ? [requestCountCheck(observed, traffic.summary.requests)] : []
   const checks = [...await fault.judge(context, traffic, audit, evidence), ...auditChecks(audit, fault.auditInformational), ...counted]
   return {

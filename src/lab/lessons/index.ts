@@ -1,3 +1,4 @@
+import { abuseLesson } from './abuse.js'
 import { benchLesson } from './bench.js'
 import { checkLesson } from './check.js'
 import { composeCheckLesson } from './compose/check.js'
@@ -29,6 +30,7 @@ export const LESSONS: readonly AnyLesson[] = [
   hangLesson,
   overloadLesson,
   rateLimitLesson,
+  abuseLesson,
   benchLesson,
   // On a compose stack (docker compose up): commands only, not in `npm run lab`.
   composeCheckLesson,

@@ -1,5 +1,6 @@
 /** reports/<run>/<drill>.json: a fault injected under load, what clients saw, the write audit and the verdict. */
 import { Type, type Static } from 'typebox'
+import { AbusePhaseSchema } from './abuse.js'
 import { AuditResultSchema, LoadSummarySchema, Nullable, RunMetaSchema, Scalar, Slug, VerdictSchema } from './common.js'
 import { PrometheusViewSchema } from './prometheus.js'
 
@@ -43,6 +44,8 @@ export const DrillResultSchema = Type.Object({
   restarts: Type.Optional(Type.Record(Type.String(), Type.Number())),
   /** Per-instance series from the stack's Prometheus over the load, when it ran with the stack (OBSERVE=1). */
   prometheus: Type.Optional(PrometheusViewSchema),
+  /** abuse: one row per attack (results/abuse.ts). */
+  phases: Type.Optional(Type.Array(AbusePhaseSchema)),
   audit: AuditResultSchema,
   verdict: VerdictSchema
 })

@@ -5,6 +5,7 @@
  */
 import type { Section } from '../document.js'
 import type { RunData } from '../read-run.js'
+import { abuseSection } from './abuse.js'
 import { consistencySection } from './consistency.js'
 import { drillsSection } from './drills.js'
 import { k6Section } from './k6.js'
@@ -17,7 +18,7 @@ import { summarySection } from './summary.js'
 import { throughputSection } from './throughput.js'
 
 const SECTIONS: Array<(run: RunData) => Section | null> = [
-  summarySection, throughputSection, latencySection, scalingSection, drillsSection, overloadSection, rateLimitSection, consistencySection, loadRunsSection, k6Section
+  summarySection, throughputSection, latencySection, scalingSection, drillsSection, overloadSection, rateLimitSection, abuseSection, consistencySection, loadRunsSection, k6Section
 ]
 
 export function buildSections (run: RunData): Section[] {
