@@ -35,6 +35,25 @@ t.test('a full Redis (maxmemory + noeviction) refuses writes: fast 503s, nothing
   t.equal((await app.inject('/')).statusCode, 200, 'the rate limit fails open instead of failing the request')
 })
 
+t.test('a full Redis still counts the cluster rate limit: the flood that filled it gets 429s, not a limit that fails open', async (t) => {
+  const redis = await startTestRedis(t)
+  const app = await build(t, { STORE: 'redis', REDIS_URL: redis.url, RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000' })
+  const admin = adminClient(t, redis.port)
+  const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1])
+  await admin.config('SET', 'maxmemory-policy', 'noeviction')
+  await admin.config('SET', 'maxmemory', String(used + 64 * 1024))
+  // Full: a write of the data is refused (from another client, which has its own budget).
+  let refused = 0
+  for (let i = 0; i < 40 && refused === 0; i++) {
+    const res = await app.inject({ method: 'POST', url: `/kv/fill-${i}`, payload: { value: 'x'.repeat(16 * 1024) }, headers: { 'idempotency-key': `fill-${i}`, 'x-forwarded-for': `198.51.100.${i + 1}` } })
+    if (res.statusCode === 503) refused++
+  }
+  t.equal(refused, 1, 'the store is full: a data write got the fast 503')
+  const statuses = []
+  for (let i = 0; i < 4; i++) statuses.push((await app.inject({ url: '/', remoteAddress: '127.0.0.2' })).statusCode)
+  t.strictSame(statuses, [200, 200, 200, 429], 'the budget is still counted in the full store')
+})
+
 /** The Redis commands the service sends, as an ACL rule (docs/hardening.md lists the same). */
 const SERVICE_ACL = [
   'on', '>s3cret-for-tests', 'resetkeys', '~sl:*', 'resetchannels', '-@all',

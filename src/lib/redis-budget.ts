@@ -17,8 +17,13 @@ export const LEASE_SHARE = 8
  * far. Grants up to ARGV[1] more, never past the limit ARGV[2]; the window (ARGV[3]
  * ms) starts with the first grant. Returns {granted, ms left}. Atomic, so instances
  * leasing at once never grant more than the limit between them.
+ *
+ * `allow-oom`: a full Redis (maxmemory, noeviction) refuses writes, this script's
+ * included, and the limit then failed open on every instance — off exactly while
+ * one client floods the store. Its key is a few dozen bytes per client and window,
+ * with an expiry, so it may go past the bound; the data's writes still may not.
  */
-const LEASE = `
+const LEASE = `#!lua flags=allow-oom
 local count = tonumber(redis.call('GET', KEYS[1]) or '0')
 local left = tonumber(ARGV[2]) - count
 if left <= 0 then return {0, redis.call('PTTL', KEYS[1])} end
