@@ -298,6 +298,8 @@ t.test('Prometheus\' series: a Prometheus that could not be read, one with no sa
   const one = prometheusBlocks('kill.json', { ...kill, prometheus: { ...view, series: view.series.filter((s) => s.instance === 'api-1') } })
   t.strictSame(one.map((b) => b.type), ['chart', 'text'], 'one instance: no balancer to mix counters up')
   t.match(texts({ ...kill, load: { ...kill.load, requests: 0 } })[0], 'nothing sent, outside the 2% target')
+  const ownRequests = { ...kill, verdict: { ...kill.verdict, checks: kill.verdict.checks.filter((c) => !c.name.startsWith('requests the instances counted')) } }
+  t.match(texts(ownRequests)[0], /the load generator [\d,]+: not compared, the drill sends requests of its own besides the load\.$/, 'a drill that left the row out (abuse) is not compared')
 })
 
 t.test('a run with two bench files shows bench.json and says so', async (t) => {

@@ -217,6 +217,7 @@ export function abuseFault (stack: RunningStack, options: AbuseOptions): Fault {
   return {
     drill: 'abuse',
     label: `drill abuse: 5 attacks of ${options.phaseSeconds}s under the normal load`,
+    ownRequests: true,
     // Each attack may overrun by the second its last requests are given (abuse-attacks.ts).
     durationSeconds: (BASELINE_MS + attacks.length * (durationMs + AFTERMATH_MS + 1500)) / 1000 + 5,
     endAfterTimelineSeconds: 0.2,

@@ -54,6 +54,8 @@ export interface Fault {
   replay?: ReplayChoice
   /** The fault's own verdict rows, once the load and the audit are done (with what the audit read back and replayed). */
   judge: (context: FaultContext, traffic: Traffic, audit: AuditResult, evidence: AuditEvidence) => VerdictCheck[] | Promise<VerdictCheck[]>
+  /** The fault sends requests of its own besides the load (the abuse drill's attacker): the instances' count is not compared with the load's. */
+  ownRequests?: boolean
   /** Where the audit reads back and replays (default: the balancer): the abuse drill's edge limits would refuse its pace. */
   auditUrl?: string
   /** Audit rules that only inform here (a hard kill with everysec may lose writes: that is what it shows). */
@@ -115,7 +117,7 @@ export async function runDrill (stack: StackTarget, fault: Fault, load: DrillLoa
     : await readPrometheusView(prometheus, performance.timeOrigin + startedAt, performance.timeOrigin + endedAt)
 
   const { audit, evidence } = await auditStoreWithEvidence(fault.auditUrl ?? stack.base, traffic.ledger, { kvBaseVersion: traffic.kvBaseVersion }, fault.replay)
-  const counted = observed !== undefined && observed.error === undefined ? [requestCountCheck(observed, traffic.summary.requests)] : []
+  const counted = observed !== undefined && observed.error === undefined && fault.ownRequests !== true ? [requestCountCheck(observed, traffic.summary.requests)] : []
   const checks = [...await fault.judge(context, traffic, audit, evidence), ...auditChecks(audit, fault.auditInformational), ...counted]
   return {
     kind: 'drill',
