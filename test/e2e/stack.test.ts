@@ -25,7 +25,7 @@ t.test('the stack on Redis', async (t) => {
   const stack = await startTestStack(t, { observe: true })
   const { base, settings } = stack
 
-  t.test('nginx round-robins: over 400 GETs each of the 4 instances serves 25% ± 5%', async (t) => {
+  t.test('nginx spreads the load (least_conn, ties in turn): over 400 GETs each of the 4 instances serves 25% ± 5%', async (t) => {
     const counts: Record<string, number> = {}
     // 8 clients at a time, like a small load: every request's x-instance is counted.
     for (let i = 0; i < 400; i += 8) {

@@ -40,7 +40,7 @@ const WHY: Record<string, [string, string]> = {
   drills: ['nginx retries those requests on another instance and the idempotency key makes a retried POST apply only once', 'When Redis stops, the service answers 503 at once'],
   'rate-limit': ['Counted by each instance alone, a limit is per instance', 'Counted in Redis, the budget is one for the cluster'],
   consistency: ['With STORE=memory each instance keeps its own private copy', 'With Redis all instances read and write the same store'],
-  load: ['Round robin hands each instance the next request in turn', 'A share well below that means an instance was slow'],
+  load: ['nginx hands each request to the instance with the fewest in flight', 'A share well below that means an instance was slow'],
   k6: ['k6 is the load tool you run yourself', 'Its percentiles are measured from the client']
 }
 

@@ -22,7 +22,7 @@ export function registerStackCommands (program: Command): void {
       const store = settings.redisMode === 'sentinel'
         ? `, REDIS_MODE=sentinel: a primary, ${settings.replicaPorts.length} replicas, ${settings.sentinelPorts.length} Sentinels${settings.durable ? ', REDIS_DURABLE=1' : ''}`
         : ''
-      console.log(`\nThe stack is up in ${seconds} s: nginx round-robins over ${settings.instances} instances (STORE=${settings.store}${store}).`)
+      console.log(`\nThe stack is up in ${seconds} s: nginx balances over ${settings.instances} instances (least_conn) (STORE=${settings.store}${store}).`)
       console.log(`  curl -i ${base}/            # x-instance names who answered; run it a few times`)
       console.log(`  curl -s -X POST ${base}/counters/visits/incr`)
       console.log('  npm run stack:status        # each part, and whether nginx reaches every instance')

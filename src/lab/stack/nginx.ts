@@ -13,6 +13,8 @@ const run = promisify(execFile)
 export interface NginxTemplateValues {
   /** `listen` argument: "127.0.0.1:8080" locally, "80" in the container. */
   SL_LISTEN: string
+  /** How nginx picks an instance: `least_conn;`, or a comment for round robin (the "before"). */
+  SL_BALANCE: string
   /** One `server host:port max_fails=1 fail_timeout=1s;` per instance. */
   SL_UPSTREAM_SERVERS: string
   SL_UPSTREAM_KEEPALIVE: string
@@ -123,6 +125,10 @@ export function templateValues (options: BalancerOptions): NginxTemplateValues {
   const retry = options.retryNonIdempotent ? NEXT_UPSTREAM_WITH_RETRY : NEXT_UPSTREAM_DEFAULT
   return {
     SL_LISTEN: options.listen,
+    // Fewest requests in flight first: a frozen instance holds every request it was
+    // given, so it stops getting new ones within a few, long before its first read
+    // timeout takes it out of rotation (round robin kept giving it a quarter).
+    SL_BALANCE: options.passiveHealth ? 'least_conn;' : '# round robin (nginx\'s default)',
     SL_UPSTREAM_SERVERS: [
       ...options.upstreams.map((address) => `    server ${address} ${health};`),
       // Panic routing: the same instances again as backups that are never taken out,

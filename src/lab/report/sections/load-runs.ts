@@ -70,7 +70,7 @@ export function loadRunsSection (run: RunData): Section | null {
   const shareBlock = shareChart(runs)
   if (shareBlock !== null) blocks.push(shareBlock)
   blocks.push(why(
-    'Round robin hands each instance the next request in turn, so over a long run each of N instances should answer about 100/N percent of the requests.',
+    'nginx hands each request to the instance with the fewest in flight, ties in turn, so over a long run each of N equal instances should answer about 100/N percent of the requests.',
     'A share well below that means an instance was slow, restarting or marked down, and the others carried its load.'
   ))
   return { id: 'load', title: 'Load runs', blocks }
