@@ -1,9 +1,7 @@
 import { abuseFault } from '../drills/abuse.js'
-import type { DrillResult } from '../results.js'
 import { defineDrill } from './drill.js'
 import { Count, Duration, Rate } from './options.js'
-
-const actual = (result: DrillResult, prefix: string) => result.verdict.checks.find((c) => c.name.startsWith(prefix))?.actual ?? '?'
+import { measured } from '../verdict.js'
 
 /** One client against the stack: five attacks, each while the normal clients run; the edge, the store's bound and the service's own limits hold. */
 export const abuseLesson = defineDrill({
@@ -29,6 +27,6 @@ export const abuseLesson = defineDrill({
   },
   headline: (result) => {
     const failed = result.verdict.checks.filter((c) => !c.pass && !c.informational).length
-    return `${(result.phases ?? []).length - 1} attacks, ${failed} verdict rows failed; flood refused ${actual(result, 'request-flood: refused').split(' (')[0]}, restarts ${actual(result, 'no instance restarted')}`
+    return `${(result.phases ?? []).length - 1} attacks, ${failed} verdict rows failed; flood refused ${measured(result.verdict, 'request-flood: refused').split(' (')[0]}, restarts ${measured(result.verdict, 'no instance restarted')}`
   }
 })

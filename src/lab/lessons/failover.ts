@@ -1,6 +1,7 @@
 import { failoverFault } from '../drills/failover.js'
 import { defineDrill } from './drill.js'
 import { Count, Duration, Switch } from './options.js'
+import { measured } from '../verdict.js'
 
 /** The primary of the replicated store killed (or paused) under load: the window, and what the failover lost. */
 export const failoverLesson = defineDrill({
@@ -21,7 +22,7 @@ export const failoverLesson = defineDrill({
   resultFile: (o) => `failover${o.pause ? '-pause' : ''}${o.durable ? '-durable' : ''}.json`,
   title: (result) => `drill ${result.drill} (${String(result.options.fault)}${result.options.durable === true ? ', durable' : ''})`,
   headline: (result) => {
-    const actual = (prefix: string) => result.verdict.checks.find((c) => c.name.startsWith(prefix))?.actual ?? '?'
+    const actual = (prefix: string) => measured(result.verdict, prefix)
     const first = (prefix: string) => actual(prefix).split(' (')[0]
     return `${result.faults?.length ?? 0} failover(s), first write back in ${first(`${result.options.fault === 'SIGKILL' ? 'kill' : 'pause'} →`)}; ` +
       `acknowledged lost ${first('acknowledged writes lost')}, replays applied again ${actual('idempotency records lost')}`

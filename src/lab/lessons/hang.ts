@@ -1,9 +1,7 @@
 import { hangFault } from '../drills/hang.js'
-import type { DrillResult } from '../results.js'
 import { defineDrill } from './drill.js'
 import { Count, Duration, Switch } from './options.js'
-
-const actual = (result: DrillResult, prefix: string) => result.verdict.checks.find((c) => c.name.startsWith(prefix))?.actual ?? '?'
+import { measured } from '../verdict.js'
 
 /** One instance frozen under load: a slow instance is worse than a dead one, unless the balancer gives up on it quickly. */
 export const hangLesson = defineDrill({
@@ -34,8 +32,8 @@ export const hangLesson = defineDrill({
   headline: (result) => {
     const { p99, max } = result.load.latencyMs
     const forever = result.options.for === 'forever'
-    return `${forever ? 'frozen for good' : `frozen ${String(result.options.for)}`}: ${result.load.errors.total} client errors, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(0)} ms, detected ${actual(result, 'detected')}` +
-      (forever ? `, replaced ${actual(result, 'replaced')}` : '')
+    return `${forever ? 'frozen for good' : `frozen ${String(result.options.for)}`}: ${result.load.errors.total} client errors, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(0)} ms, detected ${measured(result.verdict, 'detected')}` +
+      (forever ? `, replaced ${measured(result.verdict, 'replaced')}` : '')
   },
   step: (o) => `drill hang${o.forever ? ' --forever' : ''}${o.detect ? '' : ' --no-detect'}`,
   lab: [{ duration: '14s' }, { forever: true, duration: '18s' }]

@@ -1,6 +1,7 @@
 import { redisFault } from '../drills/redis.js'
 import { defineDrill } from './drill.js'
 import { Choice, Duration, Switch } from './options.js'
+import { measured } from '../verdict.js'
 
 /** Redis stopped under load: fast 503s, recovery by itself, acknowledged writes kept. */
 export const redisLesson = defineDrill({
@@ -14,7 +15,7 @@ export const redisLesson = defineDrill({
   fault: (stack, o) => redisFault(stack, { downSeconds: o.down, hard: o.hard, fsync: o.fsync }),
   resultFile: (o) => (o.hard ? `redis-hard-${o.fsync}.json` : 'redis.json'),
   headline: (result) => {
-    const actual = (prefix: string) => result.verdict.checks.find((c) => c.name.startsWith(prefix))?.actual ?? '?'
+    const actual = (prefix: string) => measured(result.verdict, prefix)
     return `503s answered in p99 ${actual('failures')}; back ${actual('recovery')} after Redis answered`
   },
   lab: [{}]

@@ -2,6 +2,7 @@ import { withApiContainers } from '../../containers/compose-target.js'
 import { NGINX_CONNECT_TIMEOUT_MS, NGINX_TRIES, partitionFault } from '../../drills/partition.js'
 import { Count, Duration } from '../options.js'
 import { defineComposeDrill } from './drill.js'
+import { measured } from '../../verdict.js'
 
 /** An api container's cable pulled under load (docker network disconnect), then put back. */
 export const composePartitionLesson = defineComposeDrill({
@@ -23,7 +24,7 @@ export const composePartitionLesson = defineComposeDrill({
     recoverWithinMs: o.recoverWithin * 1000
   }),
   headline: (result) => {
-    const actual = (prefix: string) => result.verdict.checks.find((c) => c.name.startsWith(prefix))?.actual ?? '?'
+    const actual = (prefix: string) => measured(result.verdict, prefix)
     return `${result.load.errors.total} client errors, p99 ${result.load.latencyMs.p99} ms, back ${actual('recovery')} after the reconnect`
   }
 })

@@ -1,6 +1,7 @@
 import { composeRedisFault } from '../../drills/compose-redis.js'
 import { Duration } from '../options.js'
 import { defineComposeDrill } from './drill.js'
+import { measured } from '../../verdict.js'
 
 /** `docker compose restart redis` under load: fast 503s, recovery by itself, the data kept (AOF on the volume). */
 export const composeRedisLesson = defineComposeDrill({
@@ -13,7 +14,7 @@ export const composeRedisLesson = defineComposeDrill({
   },
   fault: (target, o) => composeRedisFault(target, { failureP99BoundMs: o.failuresWithin * 1000, recoveryBoundMs: o.recoveryWithin * 1000 }),
   headline: (result) => {
-    const actual = (prefix: string) => result.verdict.checks.find((c) => c.name.startsWith(prefix))?.actual ?? '?'
+    const actual = (prefix: string) => measured(result.verdict, prefix)
     return `failures p99 ${actual('failures')}; back ${actual('recovery')} after Redis answered`
   }
 })
