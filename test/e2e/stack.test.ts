@@ -25,19 +25,32 @@ t.test('the stack on Redis', async (t) => {
   const stack = await startTestStack(t, { observe: true })
   const { base, settings } = stack
 
-  t.test('nginx spreads the load (least_conn, ties in turn): over 400 GETs each of the 4 instances serves 25% ± 5%', async (t) => {
-    const counts: Record<string, number> = {}
-    // 8 clients at a time, like a small load: every request's x-instance is counted.
-    for (let i = 0; i < 400; i += 8) {
-      const answers = await Promise.all(Array.from({ length: 8 }, () => get(`${base}/`)))
-      for (const a of answers) {
-        t.equal(a.status, 200)
-        counts[a.instance ?? 'none'] = (counts[a.instance ?? 'none'] ?? 0) + 1
-      }
+  t.test('nginx spreads the load (least_conn, ties in turn)', async (t) => {
+    // One at a time every instance has 0 requests in flight, so every pick is a
+    // tie and ties go in turn: 400 GETs are 100 per instance, give or take a few.
+    const inTurn = await countInstances(400, 1)
+    t.strictSame(Object.keys(inTurn).sort(), ['api-1', 'api-2', 'api-3', 'api-4'])
+    for (const [instance, count] of Object.entries(inTurn)) {
+      t.ok(count >= 95 && count <= 105, `one at a time: ${instance} served ${count} of 400 (100 expected)`)
     }
-    t.strictSame(Object.keys(counts).sort(), ['api-1', 'api-2', 'api-3', 'api-4'])
-    for (const [instance, count] of Object.entries(counts)) {
-      t.ok(count >= 80 && count <= 120, `${instance} served ${count} of 400 (${(count / 4).toFixed(1)}%)`)
+    // 8 at a time the split follows who answers first, which a busy machine
+    // skews (30% on one instance was seen in CI); no instance is left out.
+    const eightAtATime = await countInstances(400, 8)
+    t.strictSame(Object.keys(eightAtATime).sort(), ['api-1', 'api-2', 'api-3', 'api-4'])
+    for (const [instance, count] of Object.entries(eightAtATime)) {
+      t.ok(count >= 40, `8 at a time: ${instance} served ${count} of 400 (at least 10%)`)
+    }
+
+    async function countInstances (total: number, atOnce: number): Promise<Record<string, number>> {
+      const counts: Record<string, number> = {}
+      for (let i = 0; i < total; i += atOnce) {
+        const answers = await Promise.all(Array.from({ length: atOnce }, () => get(`${base}/`)))
+        for (const a of answers) {
+          t.equal(a.status, 200)
+          counts[a.instance ?? 'none'] = (counts[a.instance ?? 'none'] ?? 0) + 1
+        }
+      }
+      return counts
     }
   })
 
