@@ -7,7 +7,7 @@ import { build, postJson } from './helper.js'
 import { buildOnTopology, primaryPort, startTestTopology } from './topology-helper.js'
 
 // The service in sentinel mode on a real primary + replicas + Sentinels. The
-// failovers themselves are in sentinel-failover.test.ts.
+// failovers themselves are in e2e/sentinel-failover.test.ts.
 
 t.test('sentinel mode: the service finds the primary through the Sentinels; its writes reach the replicas', async (t) => {
   const topology = await startTestTopology(t)

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
-import { isAlive, waitFor } from '../src/lab/system/process.js'
-import { nodeOnPort } from '../src/lab/system/redis-topology.js'
-import { buildOnTopology, counterOnPrimary, primaryPort, startTestTopology, writeLoop } from './topology-helper.js'
+import { isAlive, waitFor } from '../../src/lab/system/process.js'
+import { nodeOnPort } from '../../src/lab/system/redis-topology.js'
+import { buildOnTopology, counterOnPrimary, primaryPort, startTestTopology, writeLoop } from '../topology-helper.js'
 
 // Failovers under a small write loop, against a real primary + 2 replicas + 3
 // Sentinels (down-after 1 s). The bounds catch a client that hangs or never
