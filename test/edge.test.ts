@@ -133,6 +133,23 @@ t.test('only known Host names are answered: localhost and 127.0.0.1 by default, 
   t.equal((await send(port, '/', { headers: { host: 'localhost' } })).status, 421, 'the defaults replaced')
 })
 
+t.test('a page on another site cannot change data: a foreign Origin is refused, a bodiless POST included (finding 8)', async (t) => {
+  // A browser sends the page's Origin and the stack's own Host (localhost passes the
+  // allow-list); a POST without a body needs no Content-Type, so no CORS preflight.
+  const incr = (origin?: string) => send(edge, '/counters/cross-site/incr', { method: 'POST', headers: origin === undefined ? {} : { origin } })
+  for (const origin of ['https://evil.example', 'http://localhost.evil.example', 'http://evil.example:80', 'null']) {
+    const answer = await incr(origin)
+    t.equal(answer.status, 403, origin)
+    t.match(JSON.parse(answer.body), { ...JSON_ERROR, statusCode: 403, code: 'SL_FOREIGN_ORIGIN' }, `${origin}: JSON`)
+    t.notOk(answer.headers['x-instance'], `${origin}: never reaches an instance`)
+  }
+  t.equal((await send(edge, '/work?ms=1', { headers: { origin: 'https://evil.example' } })).status, 403, '/work too')
+  t.equal((await incr(`http://localhost:${edge}`)).status, 200, "a page of the stack's own")
+  t.equal((await incr('http://127.0.0.1')).status, 200, 'a known address, without a port')
+  t.equal((await incr()).status, 200, 'no Origin: not a page (curl, the lab)')
+  t.equal(JSON.parse((await send(edge, '/counters/cross-site')).body).value, 3, 'only the three counted')
+})
+
 t.test('no instance: 502 SL_NO_INSTANCE as JSON; no x-upstream header unless the lab turns it on', async (t) => {
   const dead = await startServer(t, { STORE: 'memory' })
   await dead.ready
