@@ -35,6 +35,8 @@ export interface RequestOptions {
   body?: string
   /** The client's own address (127.0.0.2 is another client than 127.0.0.1). */
   from?: string
+  /** Give up (reject) when no answer has come within this long. */
+  timeoutMs?: number
 }
 
 /** One request on a connection of its own. */
@@ -47,6 +49,7 @@ export function send (port: number, path: string, options: RequestOptions = {}):
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
     })
     req.on('error', reject)
+    if (options.timeoutMs !== undefined) req.setTimeout(options.timeoutMs, () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)))
     req.end(options.body)
   })
 }

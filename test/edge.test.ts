@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
+import { halfOpenFlood } from '../src/lab/drills/abuse-attacks.js'
 import { parseRaw, send, sendRaw, startEdge } from './edge-helper.js'
 import { startServer } from './server-process.js'
 
@@ -20,13 +22,15 @@ t.test('a request through the edge reaches the instance, which names itself', as
 })
 
 t.test('X-Forwarded-For is the address the client connected from: a forged one is replaced', async (t) => {
-  // A rate limit of 3 per minute shows which client the instance sees.
+  // A rate limit of 3 per minute shows which client the instance sees. The client
+  // is on 127.0.0.1, an address the instance trusts as a proxy (TRUST_PROXY): when
+  // nginx appended to the client's header, the forged address was the one believed.
   const limited = await startServer(t, { STORE: 'memory', RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000' })
   await limited.ready
   const port = await startEdge(t, [limited.port])
   const statuses = []
   for (let i = 0; i < 5; i++) {
-    statuses.push((await send(port, '/', { from: '127.0.0.3', headers: { 'x-forwarded-for': `198.51.100.${i}` } })).status)
+    statuses.push((await send(port, '/', { from: '127.0.0.1', headers: { 'x-forwarded-for': `198.51.100.${i}` } })).status)
   }
   t.strictSame(statuses, [200, 200, 200, 429, 429], 'five forged addresses are one client: its own')
   t.equal((await send(port, '/', { from: '127.0.0.4' })).status, 200, 'another address is another client')
@@ -62,6 +66,23 @@ t.test('a half-sent header is dropped within the header timeout (5 s), not 60 s'
   t.ok(closedAfterMs >= 4000 && closedAfterMs < 8000, `closed after ${Math.round(closedAfterMs)} ms`)
 })
 
+t.test('one client holding 8,300 half-sent headers (finding 1): the normal client is still served', async (t) => {
+  // The finding: 8,300 such connections, renewed as nginx dropped them, starved nginx
+  // at 4,096 connections per worker (two workers here) and most normal requests
+  // failed. Now a worker holds 8,192 (WORKER_CONNECTIONS) and drops a half-sent
+  // header after 5 s. Meanwhile a normal request every 250 ms.
+  const flood = halfOpenFlood({ url: `http://127.0.0.1:${edge}`, from: '127.0.0.2', sockets: 8300, durationMs: 8000 })
+  const probes: Array<Promise<number>> = []
+  for (let i = 0; i < 28; i++) {
+    await sleep(250)
+    probes.push(send(edge, '/', { timeoutMs: 2000 }).then((a) => a.status, () => 0))
+  }
+  const stats = await flood
+  const statuses = await Promise.all(probes)
+  t.ok(stats.opened >= 8300, `the attacker opened ${stats.opened} connections, held ${stats.peakHeld} at once`)
+  t.strictSame(statuses, statuses.map(() => 200), 'every normal request served (0: no answer within 2 s)')
+})
+
 t.test('headers: refused by nginx (431, JSON) before an instance would; up to its limit the instance answers', async (t) => {
   const header = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`x-pad-${i}`, 'a'.repeat(3900)]))
   const fits = await send(edge, '/', { headers: header(3) })
@@ -84,6 +105,7 @@ t.test("every error nginx makes is the project's JSON error", async (t) => {
     ['a request line over 4 KiB', `GET /kv/${'k'.repeat(5000)} HTTP/1.1\r\nHost: localhost\r\n\r\n`, 414, 'SL_URI_TOO_LONG'],
     ['an unknown Transfer-Encoding', 'POST /kv/k HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip\r\n\r\n', 501, 'SL_NOT_IMPLEMENTED'],
     ['HTTP/2.0 in a request line', 'GET / HTTP/2.0\r\nHost: localhost\r\n\r\n', 505, 'SL_HTTP_VERSION'],
+    ['TRACE (nginx refuses it itself)', 'TRACE / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n', 405, 'SL_METHOD_NOT_ALLOWED'],
     ['a body over 64 KiB', `POST /kv/k HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 70000\r\n\r\n${'x'.repeat(70000)}`, 413, 'SL_BODY_TOO_LARGE'],
     ['an internal location asked for', 'GET /_sl/error/502 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n', 404, 'SL_NO_ROUTE'],
     ['an unknown Host', 'GET / HTTP/1.1\r\nHost: rebound.example\r\nConnection: close\r\n\r\n', 421, 'SL_UNKNOWN_HOST']
@@ -109,6 +131,23 @@ t.test('only known Host names are answered: localhost and 127.0.0.1 by default, 
   t.equal((await send(port, '/', { headers: { host: 'api.example' } })).status, 200, 'a configured name')
   t.equal((await send(port, '/', { headers: { host: 'x.lab.example' } })).status, 200, 'a wildcard')
   t.equal((await send(port, '/', { headers: { host: 'localhost' } })).status, 421, 'the defaults replaced')
+})
+
+t.test('a page on another site cannot change data: a foreign Origin is refused, a bodiless POST included (finding 8)', async (t) => {
+  // A browser sends the page's Origin and the stack's own Host (localhost passes the
+  // allow-list); a POST without a body needs no Content-Type, so no CORS preflight.
+  const incr = (origin?: string) => send(edge, '/counters/cross-site/incr', { method: 'POST', headers: origin === undefined ? {} : { origin } })
+  for (const origin of ['https://evil.example', 'http://localhost.evil.example', 'http://evil.example:80', 'null']) {
+    const answer = await incr(origin)
+    t.equal(answer.status, 403, origin)
+    t.match(JSON.parse(answer.body), { ...JSON_ERROR, statusCode: 403, code: 'SL_FOREIGN_ORIGIN' }, `${origin}: JSON`)
+    t.notOk(answer.headers['x-instance'], `${origin}: never reaches an instance`)
+  }
+  t.equal((await send(edge, '/work?ms=1', { headers: { origin: 'https://evil.example' } })).status, 403, '/work too')
+  t.equal((await incr(`http://localhost:${edge}`)).status, 200, "a page of the stack's own")
+  t.equal((await incr('http://127.0.0.1')).status, 200, 'a known address, without a port')
+  t.equal((await incr()).status, 200, 'no Origin: not a page (curl, the lab)')
+  t.equal(JSON.parse((await send(edge, '/counters/cross-site')).body).value, 3, 'only the three counted')
 })
 
 t.test('no instance: 502 SL_NO_INSTANCE as JSON; no x-upstream header unless the lab turns it on', async (t) => {

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { withRedis } from '../src/lab/system/redis-client.js'
 import { build, postJson, startTestRedis } from './helper.js'
 
 const redis = await startTestRedis(t)
@@ -174,6 +175,23 @@ t.test('two instances sharing Redis: racing repeats of one key apply once', asyn
   }
   t.strictSame((await one.inject('/counters/shared')).json(), { name: 'shared', value: 25 })
   t.strictSame((await two.inject('/counters/shared')).json(), { name: 'shared', value: 25 })
+})
+
+t.test("records expire (finding 2's budget): a client's key after 24 h, the balancer's request id after 10 min", async (t) => {
+  await redis.flush()
+  const app = await build(t, { STORE: 'redis', REDIS_URL: redis.url })
+  await postJson(app, '/counters/ttl/incr', {}, { 'idempotency-key': 'ttl-1' })
+  await postJson(app, '/counters/ttl/incr', {}, { 'x-request-id': 'ttl-request-id-1' })
+  const ttls = await withRedis(redis.port, async (client) => {
+    const keys = (await client.keys('sl:idem:*')).sort()
+    return Promise.all(keys.map(async (key) => [key, await client.ttl(key)] as const))
+  })
+  t.equal(ttls.length, 2, 'one record each')
+  const [[clientKey, clientTtl], [requestKey, requestTtl]] = ttls as [[string, number], [string, number]]
+  t.match(clientKey, /^sl:idem:k:127\.0\.0\.1\/ttl-1$/, "the client's key, in its client's scope")
+  t.ok(clientTtl > 24 * 3600 - 60 && clientTtl <= 24 * 3600, `kept ${clientTtl} s`)
+  t.match(requestKey, /^sl:idem:r:ttl-request-id-1$/)
+  t.ok(requestTtl > 600 - 60 && requestTtl <= 600, `kept ${requestTtl} s`)
 })
 
 t.test('two instances on the memory store do NOT share anything (the lesson)', async (t) => {
