@@ -58,7 +58,9 @@ t.test('the sentinel override: a primary, 2 replicas, 3 Sentinels, the api in se
     t.match(script, `sentinel down-after-milliseconds ${DEFAULT_REDIS_MASTER_NAME} ${TOPOLOGY_DEFAULTS.downAfterMs}\n`, `${name}: the local stack's down-after`)
     t.match(script, `sentinel failover-timeout ${DEFAULT_REDIS_MASTER_NAME} ${TOPOLOGY_DEFAULTS.failoverTimeoutMs}\n`)
     t.match(script, /sentinel auth-pass scale-lab \$\$REDIS_PASSWORD\n/, 'the password from its environment, not written into the file')
+    t.match(script, /requirepass \$\$REDIS_PASSWORD\nsentinel sentinel-pass \$\$REDIS_PASSWORD\n/, `${name}: requires the password, and gives it to the other Sentinels`)
     t.equal(s.environment?.REDIS_PASSWORD, PASSWORD)
+    t.equal(s.environment?.REDISCLI_AUTH, PASSWORD, 'its healthcheck authenticates')
     t.match(script, /exec redis-server \/data\/sentinel\.conf --sentinel/, 'a config file it can rewrite, in its volume')
     t.strictSame(s.depends_on, { 'redis-replica-1': { condition: 'service_healthy' }, 'redis-replica-2': { condition: 'service_healthy' } })
     t.match(s.healthcheck?.test.join(' '), /num-slaves.*grep -qx 2/, 'healthy once it knows both replicas')
@@ -70,6 +72,7 @@ t.test('the sentinel override: a primary, 2 replicas, 3 Sentinels, the api in se
   t.equal(api.environment?.REDIS_MASTER_NAME, DEFAULT_REDIS_MASTER_NAME)
   t.equal(api.environment?.REDIS_DURABLE, '0', 'durable mode off unless REDIS_DURABLE=1')
   t.match(api.environment?.REDIS_URL, `:${PASSWORD}@`, "the data nodes' password, as in single mode")
+  t.equal(api.environment?.REDIS_SENTINEL_PASSWORD, PASSWORD, "and the Sentinels'")
   for (const name of sentinels) t.strictSame(api.depends_on?.[name], { condition: 'service_healthy' }, `the api waits for ${name}`)
 
   const durable = await run(binary, [...files.flatMap((f) => ['-f', f]), 'config'], { env: { ...env, REDIS_DURABLE: '1' } })

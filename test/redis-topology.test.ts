@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { busyPorts } from '../src/lab/system/ports.js'
 import { isAlive } from '../src/lab/system/process.js'
+import { configsReusable } from '../src/lab/system/redis-topology-config.js'
 import { askNode, parseReplication, primaryPortFrom } from '../src/lab/system/redis-topology-status.js'
 import {
   nodeOnPort, sentinelAddresses, startNode, startTopology, stopNode, stopTopology, topologyPids, topologyStatus, type TopologyNode
@@ -34,6 +35,11 @@ t.test('a primary, two replicas and three Sentinels: PIDs reported at spawn, in 
   t.match(sentinelConf, /sentinel down-after-milliseconds scale-lab 2000/)
   t.match(readFileSync(join(dir, 'redis-2', 'redis.conf'), 'utf8'), new RegExp(`replicaof 127.0.0.1 ${primary?.port}`))
   t.equal(await askNode(primary!.port, (c) => c.config('GET', 'appendonly')).then((r) => (r as string[])[1]), 'yes')
+  // Without credentials anyone may connect (the stack's topology has them: test/e2e/stack-sentinel.test.ts),
+  // and files without the password are not reused by a topology that has one: they are written afresh.
+  t.equal(topology.password, undefined)
+  t.ok(configsReusable(topology.nodes), 'files for these ports: reusable')
+  t.notOk(configsReusable(topology.nodes, { admin: 'an-admin-password', service: 'a-service-password' }), 'but not with a password they lack')
 
   // A write on the primary reaches the replicas.
   await askNode(primary!.port, (c) => c.set('k', 'v'))

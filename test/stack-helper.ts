@@ -31,3 +31,9 @@ export async function startTestStack (t: Test, overrides: Partial<StackSettings>
   const state = await up(settings)
   return { settings, state, base: `http://127.0.0.1:${settings.lbPort}` }
 }
+
+/** The stack's REDIS_MAXMEMORY ("512mb") in bytes, as CONFIG GET and INFO say it. */
+export function maxmemoryBytes (settings: Pick<StackSettings, 'redisMaxmemory'>): number {
+  const size = settings.redisMaxmemory
+  return Number(/^\d+/.exec(size)![0]) * 1024 ** (['kb', 'mb', 'gb'].indexOf(size.slice(-2)) + 1)
+}

@@ -9,10 +9,11 @@ import { parseFlags } from '../../src/lab/lessons/flags.js'
 import { failoverLesson } from '../../src/lab/lessons/failover.js'
 import { runMeta, writeResult } from '../../src/lab/run.js'
 import { askNode } from '../../src/lab/system/redis-topology-status.js'
+import { redisMemory, stackRedisPassword } from '../../src/lab/stack/parts/redis.js'
 import { useStack } from '../../src/lab/stack/running-stack.js'
 import { status } from '../../src/lab/stack/stack.js'
 import { readState } from '../../src/lab/stack/state.js'
-import { startTestStack } from '../stack-helper.js'
+import { maxmemoryBytes, startTestStack } from '../stack-helper.js'
 import { failingRows, verdictRow } from '../verdict-helper.js'
 
 // drill failover on a stack of its own in sentinel mode (free ports): one kill
@@ -68,6 +69,10 @@ t.test('drill failover against one stack in sentinel mode', async (t) => {
     t.ok(s.replicated?.whole, 'the topology is whole again')
     t.not(s.replicated?.primaryPort, settings.redisPort, 'another node is the primary now')
     t.equal(s.replicated?.nodes.find((n) => n.port === settings.redisPort)?.role, 'replica', 'the old primary came back as a replica')
+    // The bound survives the failover: every node has it in its own config, the new primary included.
+    for (const node of s.replicated!.nodes) {
+      t.equal((await redisMemory(node.port, stackRedisPassword(settings)))?.maxBytes, maxmemoryBytes(settings), `${node.name} (${node.role}): maxmemory ${settings.redisMaxmemory}`)
+    }
   })
 
   t.test('drill failover --durable --pause: one pause under load, the loss judged (not just reported)', async (t) => {
@@ -76,7 +81,7 @@ t.test('drill failover against one stack in sentinel mode', async (t) => {
     t.teardown(() => stack.release())
     t.ok(stack.settings.durable && stack.settings.minReplicasToWrite === 1, 'durable mode on the instances and the primary')
     const primary = (await status(settings.dir)).replicated!.primaryPort!
-    t.equal(await askNode(primary, (c) => c.config('GET', 'min-replicas-to-write')).then((r) => (r as string[])[1]), '1', 'the running primary was given min-replicas-to-write')
+    t.equal(await askNode(primary, (c) => c.config('GET', 'min-replicas-to-write'), 1000, stackRedisPassword(settings)).then((r) => (r as string[])[1]), '1', 'the running primary was given min-replicas-to-write')
     const fault = failoverFault(stack, { count: flags.count, pause: flags.pause, pauseSeconds: flags.pauseFor, writeWithinMs: 15_000, failureP99BoundMs: 10_000 })
     const result = await runDrill(stack, fault, load, meta, io)
     writeResult(out, failoverLesson.resultFile(flags), result)

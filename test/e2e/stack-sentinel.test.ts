@@ -3,19 +3,24 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import t from 'tap'
+import { Redis } from 'ioredis'
+import t, { type Test } from 'tap'
+import { DEFAULT_REDIS_MASTER_NAME } from '../../src/shared/contract.js'
 import { parseMix } from '../../src/lab/drills/mix.js'
 import { redisFault } from '../../src/lab/drills/redis.js'
 import { runDrill } from '../../src/lab/drills/run-drill.js'
 import { runMeta } from '../../src/lab/run.js'
 import { isListening } from '../../src/lab/system/ports.js'
+import { SERVICE_REDIS_USER, storedCredentials } from '../../src/lab/system/redis-acl.js'
+import { pingRedis, withRedis } from '../../src/lab/system/redis-client.js'
 import { childEnv, isAlive, waitFor } from '../../src/lab/system/process.js'
 import { pm2Apps, pm2DaemonPid } from '../../src/lab/stack/pm2.js'
+import { credentialsFile, redisMemory } from '../../src/lab/stack/parts/redis.js'
 import { useStack } from '../../src/lab/stack/running-stack.js'
 import { stackPorts } from '../../src/lab/stack/settings.js'
 import { down, status, up } from '../../src/lab/stack/stack.js'
 import { daemonPid, readState, stackPaths } from '../../src/lab/stack/state.js'
-import { startTestStack } from '../stack-helper.js'
+import { maxmemoryBytes, startTestStack } from '../stack-helper.js'
 import { failingRows, verdictRow } from '../verdict-helper.js'
 
 // The local stack with the replicated store (REDIS_MODE=sentinel) on free ports:
@@ -30,6 +35,15 @@ t.setTimeout(15 * 60_000)
 const run = promisify(execFile)
 const load = { mix: parseMix('root:10,kv-get:30,kv-set:30,incr:30'), connections: 16, rate: 600 }
 const NODES = ['redis-1', 'redis-2', 'redis-3', 'sentinel-1', 'sentinel-2', 'sentinel-3']
+
+/** A connection to 127.0.0.1:port as the service's user, never retrying. */
+async function asService (t: Test, port: number, password: string): Promise<Redis> {
+  const client = new Redis({ host: '127.0.0.1', port, username: SERVICE_REDIS_USER, password, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  client.on('error', () => {})
+  t.teardown(() => client.disconnect())
+  await client.connect()
+  return client
+}
 
 t.test('the stack in sentinel mode', async (t) => {
   const test = await startTestStack(t, { redisMode: 'sentinel' })
@@ -56,9 +70,39 @@ t.test('the stack in sentinel mode', async (t) => {
     t.equal(s.throughNginx?.reached.length, settings.instances, 'every instance answers through nginx')
   })
 
+  t.test('every node as locked down as the single Redis: passwords, the service user, the memory bound', async (t) => {
+    const { admin, service } = storedCredentials(credentialsFile(settings))!
+    const dataPorts = [settings.redisPort, ...settings.replicaPorts]
+    for (const port of [...dataPorts, ...settings.sentinelPorts]) {
+      t.notOk(await pingRedis(port), `${port}: no password, refused`)
+      t.ok(await pingRedis(port, admin), `${port}: the lab's tools, with the admin password`)
+    }
+    for (const port of dataPorts) {
+      t.equal((await redisMemory(port, admin))?.maxBytes, maxmemoryBytes(settings), `${port}: maxmemory ${settings.redisMaxmemory}`)
+      t.equal((await withRedis(port, (r) => r.config('GET', 'maxmemory-policy'), 1000, admin))[1], 'noeviction')
+      const client = await asService(t, port, service)
+      for (const command of [['flushall'], ['config', 'get', 'maxmemory'], ['shutdown'], ['keys', '*']]) {
+        await t.rejects(client.call(command[0]!, ...command.slice(1)), /NOPERM/, `${port}, the service's user: ${command.join(' ')} refused`)
+      }
+    }
+    for (const port of settings.sentinelPorts) {
+      const client = await asService(t, port, service)
+      t.strictSame(await client.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', DEFAULT_REDIS_MASTER_NAME), ['127.0.0.1', String(settings.redisPort)], `${port}: the service's user asks where the primary is`)
+      for (const command of [['sentinel', 'failover', DEFAULT_REDIS_MASTER_NAME], ['sentinel', 'remove', DEFAULT_REDIS_MASTER_NAME], ['sentinel', 'set', DEFAULT_REDIS_MASTER_NAME, 'quorum', '1'], ['shutdown']]) {
+        await t.rejects(client.call(command[0]!, ...command.slice(1)), /NOPERM/, `${port}, the service's user: ${command.join(' ')} refused`)
+      }
+    }
+    // The instances are connected as the service's user, to the primary and to every Sentinel (their failover watch).
+    for (const port of [settings.redisPort, ...settings.sentinelPorts]) {
+      const clients = await withRedis(port, (r) => r.client('LIST') as Promise<string>, 1000, admin)
+      t.ok(clients.split('\n').some((line) => line.includes(` user=${SERVICE_REDIS_USER} `)), `${port}: the instances connect as ${SERVICE_REDIS_USER}`)
+    }
+    t.ok((await fetch(`${test.base}/counters/locked-down/incr`, { method: 'POST' })).ok, 'and a write through nginx goes through')
+  })
+
   t.test('`status` prints the primary, each replica\'s lag and the Sentinels\' view', async (t) => {
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/lab/cli.ts', 'status'], { env: childEnv({ STACK_DIR: settings.dir }) })
-    t.match(stdout, new RegExp(`sentinel mode \\(REDIS_DURABLE=0\\): primary ${settings.redisPort}, whole`))
+    t.match(stdout, new RegExp(`sentinel mode \\(REDIS_DURABLE=0\\): primary ${settings.redisPort}, whole; the primary's memory [\\d.]+ MB of 512\\.0 MB`))
     t.match(stdout, new RegExp(`^redis-1\\s+primary\\s+\\d+\\s+${settings.redisPort}`, 'm'))
     t.match(stdout, /^redis-2\s+replica\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+/m, 'a replica with its offset, lag in bytes and seconds')
     for (const port of settings.sentinelPorts) t.match(stdout, new RegExp(`^sentinel-\\d\\s+\\d+\\s+${port}\\s+${settings.redisPort}\\s+master\\s+2\\s+2\\s+2`, 'm'))

@@ -78,9 +78,9 @@ function printObserve (o: NonNullable<StackStatus['observe']>): void {
 }
 
 /** Sentinel mode: who is primary, each replica's lag, what each Sentinel thinks. */
-function printReplicated (r: NonNullable<StackStatus['replicated']>, durable: boolean): void {
+function printReplicated (r: NonNullable<StackStatus['replicated']>, durable: boolean, memory: RedisMemory | null): void {
   const whole = r.whole ? 'whole' : `NOT whole: ${r.problem}`
-  console.log(`redis   sentinel mode (REDIS_DURABLE=${durable ? 1 : 0}): primary ${r.primaryPort ?? 'none agreed on'}, ${whole}`)
+  console.log(`redis   sentinel mode (REDIS_DURABLE=${durable ? 1 : 0}): primary ${r.primaryPort ?? 'none agreed on'}, ${whole}; the primary's ${memoryLine(memory)}`)
   const dash = (v: number | null, unit = '') => (v === null ? '-' : `${v}${unit}`)
   console.log(textTable(['node', 'role', 'pid', 'port', 'offset', 'lag bytes', 'lag s'], r.nodes.map((n) => [
     n.name, n.alive ? (n.role ?? 'no answer') : 'DOWN', dash(n.pid), String(n.port), dash(n.offset),
@@ -107,7 +107,7 @@ function printStatus (s: StackStatus): void {
   }
   const mark = (ok: boolean) => (ok ? 'ok  ' : 'DOWN')
   if (s.replicated === null) console.log(`redis   ${mark(s.redis?.answers === true)} pid ${s.redis?.pid ?? '-'}  port ${s.settings.redisPort}  ${memoryLine(s.redisMemory)}`)
-  else printReplicated(s.replicated, s.settings.durable)
+  else printReplicated(s.replicated, s.settings.durable, s.redisMemory)
   console.log(`nginx   ${mark(s.nginx?.answers === true)} pid ${s.nginx?.pid ?? '-'}  port ${s.settings.lbPort}`)
   if (s.watchdog !== null) console.log(`watchdog ${mark(s.watchdog.answers)} pid ${s.watchdog.pid ?? '-'}  (probes each instance's /health/live)`)
   console.log(textTable(['app', 'status', 'pid', 'restarts', 'port', 'ready'],

@@ -1,7 +1,8 @@
 /**
  * What the failover drill does to the stack's replicated store, and what it
  * asks it: who is primary, when the Sentinels promote another, whether a stale
- * old primary still takes writes, when the whole topology is back.
+ * old primary still takes writes, when the whole topology is back. As the
+ * default user with the topology's (admin) password: the stack's nodes require it.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
@@ -12,7 +13,7 @@ import type { Supervisor } from '../system/supervisor.js'
 /** The primary a majority of the Sentinels name now, or null. */
 export async function agreedPrimary (topology: Topology): Promise<TopologyNode | null> {
   const sentinels = sentinelAddresses(topology)
-  const named = await Promise.all(sentinels.map((s) => primaryPortFrom(s.port, topology.masterName)))
+  const named = await Promise.all(sentinels.map((s) => primaryPortFrom(s.port, topology.masterName, 1000, topology.password)))
   const port = named.find((p) => p !== null && named.filter((q) => q === p).length > sentinels.length / 2)
   return port === undefined || port === null ? null : nodeOnPort(topology, port)
 }
@@ -30,7 +31,7 @@ export class PromotionWatch {
   constructor (topology: Topology) {
     this.#topology = topology
     this.#subscribers = sentinelAddresses(topology).map(({ host, port }) => {
-      const subscriber = new Redis({ host, port, connectTimeout: 1000, retryStrategy: () => 500, maxRetriesPerRequest: null })
+      const subscriber = new Redis({ host, port, password: topology.password, connectTimeout: 1000, retryStrategy: () => 500, maxRetriesPerRequest: null })
       subscriber.on('error', () => {}) // a Sentinel that hiccups: the others still tell
       subscriber.subscribe('+switch-master').catch(() => {})
       subscriber.on('message', (_channel: string, message: string) => {
@@ -63,7 +64,7 @@ export class PromotionWatch {
 
   /** Another primary's port if a Sentinel names one now, else null. */
   async #asked (old: TopologyNode): Promise<number | null> {
-    const named = await Promise.all(sentinelAddresses(this.#topology).map((s) => primaryPortFrom(s.port, this.#topology.masterName, 300)))
+    const named = await Promise.all(sentinelAddresses(this.#topology).map((s) => primaryPortFrom(s.port, this.#topology.masterName, 300, this.#topology.password)))
     return named.find((port) => port !== null && port !== old.port) ?? null
   }
 
@@ -76,14 +77,14 @@ export class PromotionWatch {
 export type ProbeAnswer = { accepted: number } | { refused: string } | null
 
 /** INCR `key` on the node at `port`, as a client that missed the failover would. */
-export async function probeWrite (port: number, key: string): Promise<ProbeAnswer> {
+export async function probeWrite (port: number, key: string, password?: string): Promise<ProbeAnswer> {
   return askNode(port, async (client): Promise<ProbeAnswer> => {
     try {
       return { accepted: await client.incr(key) }
     } catch (err) {
       return { refused: (err as Error).message.split(' ')[0] ?? 'error' }
     }
-  }, 500)
+  }, 500, password)
 }
 
 /** How a stale primary answered the split-brain probe. */
@@ -101,11 +102,11 @@ export interface StaleWrites {
  * replica, or refuses without replicas) or `done` says to stop: what any client
  * that missed the failover would have had acknowledged and then lost.
  */
-export async function probeStalePrimary (port: number, key: string, done: () => boolean, everyMs = 250): Promise<StaleWrites> {
+export async function probeStalePrimary (port: number, key: string, done: () => boolean, password?: string, everyMs = 250): Promise<StaleWrites> {
   const result: StaleWrites = { accepted: 0, refusedWith: null, staleForMs: null }
   let firstAcceptedAt: number | null = null
   while (!done()) {
-    const answer = await probeWrite(port, key)
+    const answer = await probeWrite(port, key, password)
     if (answer !== null && 'accepted' in answer) {
       result.accepted++
       firstAcceptedAt ??= performance.now()
@@ -120,14 +121,14 @@ export async function probeStalePrimary (port: number, key: string, done: () => 
 }
 
 /** Whether `key` exists on the node at `port` (null: no answer). */
-export async function keyExists (port: number, key: string): Promise<boolean | null> {
-  const found = await askNode(port, (client) => client.exists(key))
+export async function keyExists (port: number, key: string, password?: string): Promise<boolean | null> {
+  const found = await askNode(port, (client) => client.exists(key), 1000, password)
   return found === null ? null : found > 0
 }
 
 /** Starts a node again from its config file under `supervisor` (the stack's: state.json names it at once); its PID. */
-export async function restartNode (supervisor: Supervisor, node: TopologyNode): Promise<number> {
-  const record = await supervisor.start(nodeSpec(node))
+export async function restartNode (supervisor: Supervisor, node: TopologyNode, password?: string): Promise<number> {
+  const record = await supervisor.start(nodeSpec(node, password))
   node.pid = record.pid
   return record.pid
 }

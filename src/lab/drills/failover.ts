@@ -127,20 +127,20 @@ export function failoverFault (stack: RunningStack, options: FailoverOptions): F
     await resumed
     if (!options.pause) {
       // As a machine that reboots would: from its own config, still believing it is the primary.
-      const newPid = await restartNode(supervisor, from)
+      const newPid = await restartNode(supervisor, from, topology.password)
       f.resumedAtMs = now()
       mark('primary-restart', from.name, `pid ${newPid}, from its config`, f.resumedAtMs)
     }
     // A client that missed the failover writes to the old primary until it refuses.
     let whole = false
     const key = `sl:drill:split-brain:${probeTag}:${index}`
-    const probing = f.to === null ? null : probeStalePrimary(from.port, key, () => whole)
+    const probing = f.to === null ? null : probeStalePrimary(from.port, key, () => whole, topology.password)
     try {
       const primaryPort = await waitWhole(topology, WHOLE_TIMEOUT_MS, WHOLE_POLL_MS)
       f.wholeAtMs = now()
       whole = true
       f.stale = await probing
-      f.staleKept = f.stale === null || f.stale.accepted === 0 ? false : await keyExists(primaryPort, key)
+      f.staleKept = f.stale === null || f.stale.accepted === 0 ? false : await keyExists(primaryPort, key, topology.password)
       mark('whole-again', from.name, `${from.name} a replica again; whole ${at(f.wholeAtMs - f.faultAtMs)} after the ${how}`, f.wholeAtMs)
       io.say(`  failover ${index}: whole again ${at(f.wholeAtMs - f.faultAtMs)} after the ${how} (the old primary took ${f.stale?.accepted ?? 0} write(s) after the promotion${f.stale?.refusedWith ? `, then ${f.stale.refusedWith}` : ''})`)
     } catch (err) {

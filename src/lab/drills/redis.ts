@@ -47,7 +47,8 @@ export function redisFault (stack: RunningStack, options: RedisDrillOptions): Fa
     options: { down: `${options.downSeconds}s`, hard: options.hard, fsync: options.fsync },
     // (The restarted Redis reads the stack's policy from its redis.conf.)
     prepare: async () => {
-      for (const port of dataPorts) await withRedis(port, (redis) => redis.config('SET', 'appendfsync', options.fsync), 1000, port === redisPort && !replicated ? stackRedisPassword(stack.settings) : undefined)
+      // (Every data node requires the stack's admin password, in either mode.)
+      for (const port of dataPorts) await withRedis(port, (redis) => redis.config('SET', 'appendfsync', options.fsync), 1000, stackRedisPassword(stack.settings))
     },
     timeline: async ({ now, mark, io }) => {
       await sleep(2000)

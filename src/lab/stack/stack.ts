@@ -108,7 +108,7 @@ export interface StackStatus {
   settings: StackSettings | null
   /** Single mode: the one Redis. Sentinel mode: the primary (null when none is agreed on). */
   redis: DaemonStatus | null
-  /** Single mode: the Redis's used memory against its maxmemory (null: it did not answer). */
+  /** The Redis's (sentinel mode: the primary's) used memory against its maxmemory (null: it did not answer, or no primary is agreed on). */
   redisMemory: RedisMemory | null
   /** Sentinel mode: who is primary, each replica's lag, each Sentinel's view. */
   replicated: ReplicatedStatus | null
@@ -135,7 +135,7 @@ export async function status (dir: string): Promise<StackStatus> {
     redis: replicated === null
       ? await redisPart.status(ctx)
       : { pid: primary?.pid ?? null, alive: primary?.alive ?? false, answers: primary?.role === 'primary' },
-    redisMemory: replicated === null ? await redisMemory(settings.redisPort, stackRedisPassword(settings)) : null,
+    redisMemory: replicated?.primaryPort === null ? null : await redisMemory(replicated?.primaryPort ?? settings.redisPort, stackRedisPassword(settings)),
     replicated,
     apps: await apiPart.status(ctx),
     nginx: await nginxPart.status(ctx),

@@ -7,13 +7,27 @@ export const SERVICE_REDIS_USER = 'scale-lab'
 
 /**
  * What the service sends Redis, and nothing more (docs/hardening.md says why each):
- * its keys are under `sl:`; `info` is ioredis' ready check; Redis checks the user's
- * rights inside scripts too, hence the scripts' own commands.
+ * its keys are under `sl:`; `info` is ioredis' ready check (in sentinel mode also
+ * its check that it reached the primary); Redis checks the user's rights inside
+ * scripts too, hence the scripts' own commands; `wait` is durable mode's.
  */
 export const SERVICE_REDIS_RULES = [
   'resetkeys', '~sl:*', 'resetchannels', '-@all',
   '+auth', '+hello', '+ping', '+info', '+quit',
-  '+evalsha', '+eval', '+hmget', '+get', '+set', '+hset', '+hincrby', '+incrby', '+pttl'
+  '+evalsha', '+eval', '+hmget', '+get', '+set', '+hset', '+hincrby', '+incrby', '+pttl', '+wait'
+]
+
+/**
+ * What the service asks a Sentinel, and nothing more: where the primary is and who
+ * the other Sentinels are (ioredis), and the +switch-master announcements (its
+ * failover watch). Not SENTINEL SET, REMOVE, MONITOR or FAILOVER: with those a
+ * client could point every instance at a Redis of its own choosing. (No QUIT:
+ * a Sentinel does not know it, and refuses to start with a rule naming it.)
+ */
+export const SENTINEL_SERVICE_RULES = [
+  'resetkeys', 'resetchannels', '&+switch-master', '-@all',
+  '+auth', '+hello', '+ping', '+info',
+  '+sentinel|get-master-addr-by-name', '+sentinel|sentinels', '+subscribe'
 ]
 
 /** The passwords of a Redis: `admin` for the default user (the lab's own tools), `service` for the service's user. */
@@ -36,11 +50,14 @@ export function storedCredentials (file: string): RedisCredentials | undefined {
   return existsSync(file) ? redisCredentials(file) : undefined
 }
 
-/** redis.conf's `user` lines: the default user needs the admin password, the service's user is limited. */
-export function aclConfig (credentials: RedisCredentials): string[] {
+/**
+ * redis.conf's (or sentinel.conf's) `user` lines: the default user needs the admin
+ * password, the service's user is limited to `serviceRules`.
+ */
+export function aclConfig (credentials: RedisCredentials, serviceRules: readonly string[] = SERVICE_REDIS_RULES): string[] {
   return [
     `user default on >${credentials.admin} ~* &* +@all`,
-    `user ${SERVICE_REDIS_USER} on >${credentials.service} ${SERVICE_REDIS_RULES.join(' ')}`
+    `user ${SERVICE_REDIS_USER} on >${credentials.service} ${serviceRules.join(' ')}`
   ]
 }
 

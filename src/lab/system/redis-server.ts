@@ -43,7 +43,7 @@ export function redisServerSpec (options: RedisServerOptions): DaemonSpec {
     // is past 64 MB: without it, it grows by every write ever made.
     'auto-aof-rewrite-percentage 100',
     'auto-aof-rewrite-min-size 64mb',
-    ...(options.maxmemory === undefined ? [] : [`maxmemory ${options.maxmemory}`, 'maxmemory-policy noeviction']),
+    ...maxmemoryConfig(options.maxmemory),
     ...(options.credentials === undefined ? [] : aclConfig(options.credentials)),
     'loglevel warning',
     ''
@@ -64,6 +64,11 @@ export function redisServerSpec (options: RedisServerOptions): DaemonSpec {
     stopSignal: 'SIGTERM',
     graceMs: 10_000
   }
+}
+
+/** redis.conf's memory bound: `maxmemory` with noeviction (a full Redis refuses writes, drops nothing); none without one. */
+export function maxmemoryConfig (maxmemory: string | undefined): string[] {
+  return maxmemory === undefined ? [] : [`maxmemory ${maxmemory}`, 'maxmemory-policy noeviction']
 }
 
 /** "7.0.15" from `redis-server --version`, or undefined (no redis-server, or another output). */

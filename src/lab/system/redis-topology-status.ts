@@ -1,9 +1,12 @@
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
+import { withRedis } from './redis-client.js'
 
 /**
  * What the nodes of a replicated Redis say about themselves, asked through
  * ioredis on 127.0.0.1. Each question opens a short-lived connection that never
  * retries, so a node that is down or paused answers null within `timeoutMs`.
+ * `password`: the default user's (the admin's), on a topology that requires one
+ * (the stack's); the same on its data nodes and its Sentinels.
  */
 
 /** One redis-server's view of replication (INFO replication). */
@@ -28,43 +31,29 @@ export interface SentinelView {
   quorum: number
 }
 
-/** Runs `ask` on a fresh connection to 127.0.0.1:port; null when the node does not answer in time. */
-export async function askNode<T> (port: number, ask: (client: Redis) => Promise<T>, timeoutMs = 1000): Promise<T | null> {
-  const client = new Redis({
-    host: '127.0.0.1',
-    port,
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    commandTimeout: timeoutMs,
-    retryStrategy: () => null,
-    maxRetriesPerRequest: 0,
-    enableReadyCheck: false
-  })
-  client.on('error', () => {}) // a refused or reset connection is an answer here: null
-  try {
-    await client.connect()
-    return await ask(client)
-  } catch {
-    return null
-  } finally {
-    client.disconnect()
-  }
+/**
+ * Runs `ask` on a fresh connection to 127.0.0.1:port (as the default user with
+ * `password`, on a topology that requires one); null when the node does not
+ * answer in time, or refuses.
+ */
+export async function askNode<T> (port: number, ask: (client: Redis) => Promise<T>, timeoutMs = 1000, password?: string): Promise<T | null> {
+  return withRedis(port, ask, timeoutMs, password).catch(() => null)
 }
 
 /** True when the node (redis or Sentinel) answers PING. */
-export async function answersPing (port: number): Promise<boolean> {
-  return (await askNode(port, (c) => c.ping())) === 'PONG'
+export async function answersPing (port: number, password?: string): Promise<boolean> {
+  return (await askNode(port, (c) => c.ping(), 1000, password)) === 'PONG'
 }
 
 /** INFO replication of the redis-server on `port`, or null. */
-export async function nodeView (port: number): Promise<NodeView | null> {
-  const info = await askNode(port, (c) => c.info('replication'))
+export async function nodeView (port: number, password?: string): Promise<NodeView | null> {
+  const info = await askNode(port, (c) => c.info('replication'), 1000, password)
   return info === null ? null : parseReplication(info)
 }
 
 /** What the Sentinel on `port` thinks of `masterName`, or null. */
-export async function sentinelView (port: number, masterName: string): Promise<SentinelView | null> {
-  const reply = await askNode(port, (c) => c.call('SENTINEL', 'MASTER', masterName))
+export async function sentinelView (port: number, masterName: string, password?: string): Promise<SentinelView | null> {
+  const reply = await askNode(port, (c) => c.call('SENTINEL', 'MASTER', masterName), 1000, password)
   if (!Array.isArray(reply)) return null
   const fields = pairs(reply as unknown[])
   return {
@@ -83,8 +72,8 @@ export interface SentinelReplica {
 }
 
 /** The replicas the Sentinel on `port` knows of `masterName`, or null. */
-export async function sentinelReplicas (port: number, masterName: string): Promise<SentinelReplica[] | null> {
-  const reply = await askNode(port, (c) => c.call('SENTINEL', 'REPLICAS', masterName))
+export async function sentinelReplicas (port: number, masterName: string, password?: string): Promise<SentinelReplica[] | null> {
+  const reply = await askNode(port, (c) => c.call('SENTINEL', 'REPLICAS', masterName), 1000, password)
   if (!Array.isArray(reply)) return null
   return (reply as unknown[][]).map((flat) => {
     const fields = pairs(flat)
@@ -108,8 +97,8 @@ export interface TopologyHealth {
  * primary with every other data node online behind it, each with its link up.
  * What a failover drill waits for before the next fault, and what `up` waits for.
  */
-export async function topologyHealth (dataPorts: readonly number[], sentinelPorts: readonly number[], masterName: string): Promise<TopologyHealth> {
-  const views = await Promise.all(sentinelPorts.map((port) => sentinelView(port, masterName)))
+export async function topologyHealth (dataPorts: readonly number[], sentinelPorts: readonly number[], masterName: string, password?: string): Promise<TopologyHealth> {
+  const views = await Promise.all(sentinelPorts.map((port) => sentinelView(port, masterName, password)))
   const named = views.flatMap((v) => (v === null ? [] : [v.primaryPort]))
   const primaryPort = named.find((port) => named.filter((p) => p === port).length > sentinelPorts.length / 2) ?? null
   const not = (problem: string): TopologyHealth => ({ whole: false, primaryPort, problem })
@@ -123,26 +112,26 @@ export async function topologyHealth (dataPorts: readonly number[], sentinelPort
   if (primaryPort === null) return not('no primary the Sentinels agree on')
   const replicaPorts = dataPorts.filter((port) => port !== primaryPort)
   for (const port of sentinelPorts) {
-    const known = await sentinelReplicas(port, masterName)
+    const known = await sentinelReplicas(port, masterName, password)
     const healthy = (known ?? []).filter((r) => r.flags === 'slave').map((r) => r.port)
     const missing = replicaPorts.filter((p) => !healthy.includes(p))
     if (missing.length > 0) return not(`Sentinel ${port} does not see ${missing.join(', ')} as a healthy replica`)
   }
-  const primary = await nodeView(primaryPort)
+  const primary = await nodeView(primaryPort, password)
   if (primary?.role !== 'primary') return not(`${primaryPort} is not a primary (${primary?.role ?? 'no answer'})`)
   const online = (primary.replicas ?? []).filter((r) => r.state === 'online').map((r) => r.port)
   const offline = replicaPorts.filter((p) => !online.includes(p))
   if (offline.length > 0) return not(`${offline.join(', ')} not online behind the primary ${primaryPort}`)
   for (const port of replicaPorts) {
-    const view = await nodeView(port)
+    const view = await nodeView(port, password)
     if (view?.role !== 'replica' || view.primaryPort !== primaryPort || view.linkUp !== true) return not(`${port} is not a replica of ${primaryPort} with its link up`)
   }
   return { whole: true, primaryPort }
 }
 
 /** The primary's port according to the Sentinel on `port` (SENTINEL GET-MASTER-ADDR-BY-NAME), or null. */
-export async function primaryPortFrom (port: number, masterName: string, timeoutMs = 1000): Promise<number | null> {
-  const reply = await askNode(port, (c) => c.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', masterName), timeoutMs)
+export async function primaryPortFrom (port: number, masterName: string, timeoutMs = 1000, password?: string): Promise<number | null> {
+  const reply = await askNode(port, (c) => c.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', masterName), timeoutMs, password)
   return Array.isArray(reply) && reply.length === 2 ? Number(reply[1]) : null
 }
 

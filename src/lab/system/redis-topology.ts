@@ -1,7 +1,8 @@
-import { mkdirSync } from 'node:fs'
+import { chmodSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { DEFAULT_REDIS_MASTER_NAME } from '../../shared/contract.js'
 import { requireBinary } from './binaries.js'
+import type { RedisCredentials } from './redis-acl.js'
 import { freePort } from './ports.js'
 import { waitFor } from './process.js'
 import { applyTunables, configsReusable, confPath, replicaOf, writeConfigs, type TopologyTunables } from './redis-topology-config.js'
@@ -38,6 +39,11 @@ export interface TopologyOptions extends Partial<TopologyTunables> {
   onSpawn?: (node: TopologyNode) => void
   /** How long to wait for replicas in sync and Sentinels in agreement. */
   readyTimeoutMs?: number
+  /**
+   * Passwords every node requires (the stack's: redis-topology-config.ts says who
+   * gets which). Unset: none, anyone on 127.0.0.1 may connect (the tests' own).
+   */
+  credentials?: RedisCredentials
 }
 
 export interface TopologyNode {
@@ -54,6 +60,8 @@ export interface TopologyNode {
 export interface Topology {
   masterName: string
   nodes: TopologyNode[]
+  /** The default user's password on every node (the lab's own questions), when they require one. */
+  password?: string
   /** Starts and stops the nodes (roles: Sentinels are monitors, stopped before the stores). */
   supervisor: Supervisor
 }
@@ -101,7 +109,7 @@ export function nodeOnPort (topology: Pick<Topology, 'nodes'>, port: number): To
 /** The tunables `options` ask for, defaults filled in. */
 function tunablesOf (options: TopologyOptions, sentinels: number): TopologyTunables {
   const o = { ...TOPOLOGY_DEFAULTS, ...options }
-  return { downAfterMs: o.downAfterMs, failoverTimeoutMs: o.failoverTimeoutMs, quorum: options.quorum ?? majorityOf(sentinels), minReplicasToWrite: o.minReplicasToWrite, minReplicasMaxLagS: o.minReplicasMaxLagS, appendfsync: o.appendfsync }
+  return { downAfterMs: o.downAfterMs, failoverTimeoutMs: o.failoverTimeoutMs, quorum: options.quorum ?? majorityOf(sentinels), minReplicasToWrite: o.minReplicasToWrite, minReplicasMaxLagS: o.minReplicasMaxLagS, appendfsync: o.appendfsync, maxmemory: options.maxmemory }
 }
 
 /**
@@ -111,6 +119,7 @@ function tunablesOf (options: TopologyOptions, sentinels: number): TopologyTunab
 export async function planTopology (options: TopologyOptions): Promise<Topology> {
   const nodes: TopologyNode[] = []
   const topology: Topology = { masterName: options.masterName ?? DEFAULT_REDIS_MASTER_NAME, nodes, supervisor: options.supervisor ?? ownSupervisor(options, nodes) }
+  if (options.credentials !== undefined) topology.password = options.credentials.admin
   const ports = options.ports ?? {
     primary: await freePort(),
     replicas: await freePorts(options.replicas ?? TOPOLOGY_DEFAULTS.replicas),
@@ -143,10 +152,15 @@ export async function startTopology (options: TopologyOptions): Promise<Topology
   const topology = await planTopology(options)
   const sentinels = topology.nodes.filter((n) => n.kind === 'sentinel').length
   const tunables = tunablesOf(options, sentinels)
-  const reuse = options.reuseConfigs === true && configsReusable(topology.nodes)
+  const reuse = options.reuseConfigs === true && configsReusable(topology.nodes, options.credentials)
   try {
-    for (const node of topology.nodes) mkdirSync(node.dir, { recursive: true })
-    if (!reuse) writeConfigs(topology.nodes, topology.masterName, tunables)
+    for (const node of topology.nodes) {
+      // Private: the config files hold passwords, and Redis's CONFIG REWRITE (at every
+      // failover) writes them back readable by all (0644 less the umask); the AOF is the data.
+      mkdirSync(node.dir, { recursive: true })
+      chmodSync(node.dir, 0o700)
+    }
+    if (!reuse) writeConfigs(topology.nodes, topology.masterName, tunables, options.credentials)
     // A primary before its replicas, data nodes before Sentinels: Sentinels learn the
     // replicas from the primary's INFO when they connect (then only every 10 s).
     const data = topology.nodes.filter((n) => n.kind === 'redis')
@@ -154,7 +168,7 @@ export async function startTopology (options: TopologyOptions): Promise<Topology
     for (const node of byRole) await startNode(topology, node)
     for (const node of topology.nodes.filter((n) => n.kind === 'sentinel')) await startNode(topology, node)
     // Files kept from an earlier run may hold other values: the ones asked for now win.
-    if (reuse) await applyTunables(topology.nodes, topology.masterName, tunables)
+    if (reuse) await applyTunables(topology.nodes, topology.masterName, tunables, topology.password)
     await waitWhole(topology, options.readyTimeoutMs ?? TOPOLOGY_DEFAULTS.readyTimeoutMs)
   } catch (err) {
     await stopTopology(topology)
@@ -168,7 +182,7 @@ export async function waitWhole (topology: Topology, timeoutMs: number, everyMs 
   let last = 'not asked yet'
   let primary: number | null = null
   await waitFor('the replicated Redis to be whole', async () => {
-    const health = await topologyHealth(dataPorts(topology), sentinelAddresses(topology).map((s) => s.port), topology.masterName)
+    const health = await topologyHealth(dataPorts(topology), sentinelAddresses(topology).map((s) => s.port), topology.masterName, topology.password)
     last = health.problem ?? 'whole'
     primary = health.primaryPort
     return health.whole
@@ -193,8 +207,8 @@ function ownSupervisor (options: Pick<TopologyOptions, 'detached' | 'onSpawn'>, 
   })
 }
 
-/** How the supervisor starts a node: redis-server with its config file (a Sentinel with --sentinel). */
-export function nodeSpec (node: TopologyNode): DaemonSpec {
+/** How the supervisor starts a node: redis-server with its config file (a Sentinel with --sentinel); ready once it answers PING (with `password`, on a topology that requires one). */
+export function nodeSpec (node: TopologyNode, password?: string): DaemonSpec {
   const logFile = join(node.dir, `${node.kind}.log`)
   return {
     name: node.name,
@@ -204,7 +218,7 @@ export function nodeSpec (node: TopologyNode): DaemonSpec {
     args: node.kind === 'sentinel' ? [confPath(node), '--sentinel'] : [confPath(node)],
     logFile,
     port: node.port,
-    ready: () => answersPing(node.port),
+    ready: () => answersPing(node.port, password),
     waitingFor: `${node.name} on port ${node.port} (log: ${logFile})`,
     graceMs: 10_000
   }
@@ -216,7 +230,7 @@ export function nodeSpec (node: TopologyNode): DaemonSpec {
  * once it answers PING; on timeout it is stopped and the error thrown.
  */
 export async function startNode (topology: Topology, node: TopologyNode): Promise<number> {
-  const record = await topology.supervisor.start(nodeSpec(node))
+  const record = await topology.supervisor.start(nodeSpec(node, topology.password))
   node.pid = record.pid
   return record.pid
 }
@@ -243,7 +257,7 @@ export async function stopTopology (topology: Topology): Promise<void> {
 /** What every node and every Sentinel says now (null for a node that does not answer). */
 export async function topologyStatus (topology: Topology): Promise<{ nodes: Array<TopologyNode & { view: NodeView | null }>, sentinels: Array<{ port: number, view: SentinelView | null }> }> {
   const redis = topology.nodes.filter((n) => n.kind === 'redis')
-  const views = await Promise.all(redis.map((n) => nodeView(n.port)))
-  const sentinels = await Promise.all(sentinelAddresses(topology).map(async (s) => ({ port: s.port, view: await sentinelView(s.port, topology.masterName) })))
+  const views = await Promise.all(redis.map((n) => nodeView(n.port, topology.password)))
+  const sentinels = await Promise.all(sentinelAddresses(topology).map(async (s) => ({ port: s.port, view: await sentinelView(s.port, topology.masterName, topology.password) })))
   return { nodes: redis.map((n, i) => ({ ...n, view: views[i] ?? null })), sentinels }
 }

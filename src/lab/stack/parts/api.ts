@@ -7,20 +7,26 @@ import { apiPortsOf, appNames, type StackSettings } from '../settings.js'
 import { sayPart, StackError, type PartContext, type StackPart } from './part.js'
 import { sentinelsSetting } from './redis-ha.js'
 import { credentialsFile } from './redis.js'
-import { serviceRedisUrl, storedCredentials } from '../../system/redis-acl.js'
+import { SERVICE_REDIS_USER, serviceRedisUrl, storedCredentials } from '../../system/redis-acl.js'
 
 /** What ecosystem.config.js reads: the apps' settings for this stack. */
 function appEnv (settings: StackSettings, logDir: string): Record<string, string> {
+  const credentials = storedCredentials(credentialsFile(settings))
+  const sentinel = settings.redisMode === 'sentinel'
   return {
     INSTANCES: String(settings.instances),
     API_BASE_PORT: String(settings.apiBasePort),
     HOST: '127.0.0.1',
     STORE: settings.store,
-    // As the ACL user limited to the service's commands (single mode; the replicated store has no ACL yet).
-    REDIS_URL: serviceRedisUrl(settings.redisPort, settings.redisMode === 'single' ? storedCredentials(credentialsFile(settings)) : undefined),
+    // As the ACL user limited to the service's commands, in either mode (in sentinel
+    // mode only its user and password count: the Sentinels say where the primary is).
+    REDIS_URL: serviceRedisUrl(settings.redisPort, credentials),
     // Set either way, so that a variable of the shell running `npm start` cannot leak into the apps.
     REDIS_MODE: settings.redisMode,
-    REDIS_SENTINELS: settings.redisMode === 'sentinel' ? sentinelsSetting(settings) : '',
+    REDIS_SENTINELS: sentinel ? sentinelsSetting(settings) : '',
+    // The same user on the Sentinels, limited there to asking where the primary is.
+    REDIS_SENTINEL_USERNAME: sentinel && credentials !== undefined ? SERVICE_REDIS_USER : '',
+    REDIS_SENTINEL_PASSWORD: sentinel && credentials !== undefined ? credentials.service : '',
     REDIS_MASTER_NAME: DEFAULT_REDIS_MASTER_NAME,
     REDIS_DURABLE: settings.durable ? '1' : '0',
     LOG_LEVEL: settings.logLevel,

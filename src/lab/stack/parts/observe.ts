@@ -52,10 +52,10 @@ export const nginxExporterPart = exporterPart('nginx-exporter', 'prometheus-ngin
 /** Redis's INFO as Prometheus metrics (in sentinel mode: the node on REDIS_PORT). */
 export const redisExporterPart = exporterPart('redis-exporter', 'prometheus-redis-exporter', (s) => s.redisExporterPort, 'REDIS_EXPORTER_PORT',
   (s) => [`-redis.addr=redis://127.0.0.1:${s.redisPort}`],
-  // The single Redis has a password (its admin's, the exporter runs INFO and CONFIG
+  // Redis has a password in either mode (its admin's, the exporter runs INFO and CONFIG
   // GET); in the environment, never on the command line that `ps` shows.
   (s): Record<string, string> => {
-    const password = s.redisMode === 'single' ? stackRedisPassword(s) : undefined
+    const password = stackRedisPassword(s)
     return password === undefined ? {} : { REDIS_PASSWORD: password }
   })
 

@@ -2,10 +2,12 @@ import { isListening } from '../../system/ports.js'
 import { applyTunables, type TopologyTunables } from '../../system/redis-topology-config.js'
 import { nodeView, sentinelView, topologyHealth, type SentinelView } from '../../system/redis-topology-status.js'
 import { dataPorts, nodeSpec, planTopology, sentinelAddresses, startNode, startTopology, stopTopology, TOPOLOGY_DEFAULTS, waitWhole, type Topology, type TopologyNode, type TopologyOptions } from '../../system/redis-topology.js'
+import { redisCredentials } from '../../system/redis-acl.js'
 import type { Supervisor } from '../../system/supervisor.js'
 import type { StackSettings } from '../settings.js'
 import { stackPaths, stackSupervisor, type StackState } from '../state.js'
 import { sayPart, StackError, type PartContext, type UpContext } from './part.js'
+import { credentialsFile } from './redis.js'
 
 /** How long `up` waits for the replicated store to be whole (replicas in sync, Sentinels agreed). */
 const WHOLE_WITHIN_MS = 30_000
@@ -18,14 +20,17 @@ export function stackTunables (settings: StackSettings): TopologyTunables {
     quorum: settings.quorum,
     minReplicasToWrite: settings.minReplicasToWrite,
     minReplicasMaxLagS: TOPOLOGY_DEFAULTS.minReplicasMaxLagS,
-    appendfsync: settings.appendfsync
+    appendfsync: settings.appendfsync,
+    maxmemory: settings.redisMaxmemory
   }
 }
 
 /**
  * The stack's replicated store (sentinel mode) as a topology: redis-1 on
  * REDIS_PORT, the replicas and Sentinels on their ports, a folder each under
- * .stack/redis-ha, run by the stack's supervisor (so state.json records them).
+ * .stack/redis-ha, run by the stack's supervisor (so state.json records them),
+ * every node requiring the single Redis's passwords (one credentials file for
+ * both modes: the instances' REDIS_URL is the same in either).
  */
 export function stackTopology (settings: StackSettings, supervisor: Supervisor): Promise<Topology> {
   return planTopology(topologyOptions(settings, supervisor))
@@ -37,6 +42,7 @@ function topologyOptions (settings: StackSettings, supervisor: Supervisor): Topo
     ports: { primary: settings.redisPort, replicas: settings.replicaPorts, sentinels: settings.sentinelPorts },
     supervisor,
     ...stackTunables(settings),
+    credentials: redisCredentials(credentialsFile(settings)),
     // Each node from its own file once it has one: the last primary stays primary.
     reuseConfigs: true,
     readyTimeoutMs: WHOLE_WITHIN_MS
@@ -101,14 +107,14 @@ export const replicatedPart = {
         ctx.undo(() => supervisor.stop([node.name]))
         await startNode(topology, node)
       }
-      const silent = await applyTunables(topology.nodes, topology.masterName, tunables)
+      const silent = await applyTunables(topology.nodes, topology.masterName, tunables, topology.password)
       if (silent.length > 0) throw new StackError(`${silent.join(', ')} of the replicated Redis did not answer; npm stop && npm start starts afresh`)
     }
     const primary = await waitWhole(topology, WHOLE_WITHIN_MS)
     const pids = topology.nodes.map((n) => supervisor.record(n.name)?.pid).join(', ')
     const what = missing.length === 0 ? 'already up' : missing.length === topology.nodes.length ? 'started' : `started ${missing.join(', ')} again`
     sayPart(ctx, 'redis-ha', `${what}: primary ${primary}, replicas ${dataPorts(topology).filter((p) => p !== primary).join(', ')}, ` +
-      `Sentinels ${sentinelAddresses(topology).map((s) => s.port).join(', ')} (pids ${pids}; AOF ${settings.appendfsync}, down-after ${settings.downAfterMs} ms, quorum ${settings.quorum}, min-replicas-to-write ${settings.minReplicasToWrite})`)
+      `Sentinels ${sentinelAddresses(topology).map((s) => s.port).join(', ')} (pids ${pids}; AOF ${settings.appendfsync}, maxmemory ${settings.redisMaxmemory} noeviction, down-after ${settings.downAfterMs} ms, quorum ${settings.quorum}, min-replicas-to-write ${settings.minReplicasToWrite})`)
   },
 
   /** Stops every node recorded (Sentinels first); false when none was. */
@@ -125,9 +131,9 @@ export const replicatedPart = {
   async status ({ settings, supervisor }: PartContext): Promise<ReplicatedStatus> {
     const topology = await stackTopology(settings, supervisor)
     const recorded = (name: string, port: number): ReplicatedNodeStatus => ({ name, port, pid: supervisor.record(name)?.pid ?? null, alive: supervisor.isRunning(name) })
-    const health = await topologyHealth(dataPorts(topology), sentinelAddresses(topology).map((s) => s.port), topology.masterName)
+    const health = await topologyHealth(dataPorts(topology), sentinelAddresses(topology).map((s) => s.port), topology.masterName, topology.password)
     const data = topology.nodes.filter((n) => n.kind === 'redis')
-    const views = await Promise.all(data.map((n) => nodeView(n.port)))
+    const views = await Promise.all(data.map((n) => nodeView(n.port, topology.password)))
     const lagOf = (port: number) => views.flatMap((v) => v?.replicas ?? []).find((r) => r.port === port)
     const sentinels = topology.nodes.filter((n) => n.kind === 'sentinel')
     return {
@@ -141,7 +147,7 @@ export const replicatedPart = {
         lagBytes: lagOf(n.port)?.lagBytes ?? null,
         lagSeconds: lagOf(n.port)?.lagSeconds ?? null
       })),
-      sentinels: await Promise.all(sentinels.map(async (n) => ({ ...recorded(n.name, n.port), view: await sentinelView(n.port, topology.masterName) })))
+      sentinels: await Promise.all(sentinels.map(async (n) => ({ ...recorded(n.name, n.port), view: await sentinelView(n.port, topology.masterName, topology.password) })))
     }
   }
 }
@@ -154,7 +160,7 @@ export const replicatedPart = {
 export async function stopReplicatedData (state: StackState, signal: NodeJS.Signals): Promise<TopologyNode[]> {
   const supervisor = stackSupervisor(state)
   const topology = await stackTopology(state.settings, supervisor)
-  const health = await topologyHealth(dataPorts(topology), sentinelAddresses(topology).map((s) => s.port), topology.masterName)
+  const health = await topologyHealth(dataPorts(topology), sentinelAddresses(topology).map((s) => s.port), topology.masterName, topology.password)
   const data = topology.nodes.filter((n) => n.kind === 'redis')
   await supervisor.stop(data.map((n) => n.name), { signal })
   return [...data.filter((n) => n.port === health.primaryPort), ...data.filter((n) => n.port !== health.primaryPort)]
@@ -163,7 +169,8 @@ export async function stopReplicatedData (state: StackState, signal: NodeJS.Sign
 /** Starts the data nodes again from their configs (in the order given: the primary first); the first one's PID. */
 export async function startReplicatedData (state: StackState, nodes: readonly TopologyNode[]): Promise<number> {
   const supervisor = stackSupervisor(state)
+  const { password } = await stackTopology(state.settings, supervisor)
   const pids: number[] = []
-  for (const node of nodes) pids.push((await supervisor.start(nodeSpec(node))).pid)
+  for (const node of nodes) pids.push((await supervisor.start(nodeSpec(node, password))).pid)
   return pids[0]!
 }
