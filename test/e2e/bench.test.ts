@@ -5,11 +5,12 @@ import t, { type Test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Fleet, type StartedProcess } from '../../src/lab/bench/fleet.js'
 import { runBench } from '../../src/lab/bench/run.js'
-import { needsOf, NO_METRICS_CELL, NO_RATE_LIMIT_CELL, selectCells, STACK_CELL, TRIVIAL_STACK_CELL } from '../../src/lab/bench/matrix.js'
+import { DURABLE_INCR_CELL, needsOf, NO_METRICS_CELL, NO_RATE_LIMIT_CELL, REPLICATED_INCR_CELL, selectCells, STACK_CELL, TRIVIAL_STACK_CELL } from '../../src/lab/bench/matrix.js'
 import { parentMap, withDescendants } from '../../src/lab/bench/proc-cpu.js'
 import { findBinary } from '../../src/lab/system/binaries.js'
 import { busyPorts } from '../../src/lab/system/ports.js'
 import { isAlive } from '../../src/lab/system/process.js'
+import { askNode } from '../../src/lab/system/redis-topology-status.js'
 import { BenchResultSchema, problemsOf } from '../../src/lab/results.js'
 
 // A tiny real bench: real Redis, real instances, real nginx, real load. Speed is
@@ -77,7 +78,8 @@ t.test('wrk engine: bench.json in the BenchResult shape, CPU per group, open mod
   t.ok(result.openModel!.requests > 0)
   t.equal(result.openModel!.targetRps, Math.round(stack!.median.rps / 2), 'at half the stack\'s median')
   t.strictSame(result.openModelOthers.length, 1, 'the stack\'s other repetition')
-  t.equal(result.targets.length, 6)
+  t.equal(result.targets.length, 7)
+  t.match(result.targets.find((x) => x.id === 'durable-incr-cost'), { value: null, met: null }, 'durable mode\'s price: not in this run, so not measured')
   for (const [id, variant] of [['metrics-cost', NO_METRICS_CELL], ['rate-limit-cost', NO_RATE_LIMIT_CELL]] as const) {
     const cost = result.targets.find((x) => x.id === id)!
     const measured = result.cells.find((c) => c.id === variant)!
@@ -100,6 +102,57 @@ t.test('wrk engine: bench.json in the BenchResult shape, CPU per group, open mod
   t.ok(lines.some((l) => /\[\s*\d+\/12\] rep 2 /.test(l)), 'progress lines per run')
 
   t.ok(started.some((p) => p.group === 'nginx' && p.children.length > 0), 'nginx workers were recorded')
+  await gone(t, started)
+})
+
+t.test('durable mode\'s price: POST incr on a replicated store with and without REDIS_DURABLE=1, the ratio reported, nothing left running', { skip: findBinary('wrk') === null ? 'wrk not installed' : false }, async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'sl-bench-e2e-'))
+  t.teardown(() => rmSync(out, { recursive: true, force: true }))
+  let started: StartedProcess[] = []
+  // The WAITs the primary served, read while the fleet is up (it is gone once runBench returns).
+  let waits = 0
+  let polling: NodeJS.Timeout | undefined
+  t.teardown(() => clearInterval(polling))
+  const result = await runBench({
+    engine: 'wrk',
+    cells: [REPLICATED_INCR_CELL, DURABLE_INCR_CELL],
+    repetitions: 1,
+    durationSeconds: 2,
+    warmupSeconds: 0,
+    out,
+    log: () => {},
+    onStarted: (processes) => {
+      started = processes
+      const primary = processes.find((p) => p.name === 'redis-1')!
+      polling = setInterval(() => {
+        askNode(primary.port, (c) => c.info('commandstats'), 300).then((info) => {
+          waits = Math.max(waits, Number(/cmdstat_wait:calls=(\d+)/.exec(info ?? '')?.[1] ?? 0))
+        }, () => {})
+      }, 200)
+    }
+  })
+  clearInterval(polling)
+
+  t.strictSame(problemsOf(BenchResultSchema, result), [], 'bench.json fits the contract the report reads')
+  t.strictSame(result.cells.map((c) => c.id), [REPLICATED_INCR_CELL, DURABLE_INCR_CELL])
+  for (const cell of result.cells) {
+    t.ok(cell.median.rps > 0, `${cell.id}: ${cell.median.rps} req/s`)
+    t.ok(cell.cpuSeconds.redis > 0, `${cell.id}: the replicated store's CPU counted as Redis`)
+  }
+  const [replicated, durable] = result.cells
+  t.ok(waits > 0, `durable mode sent WAIT to the primary (${waits} calls seen)`)
+  // Every durable write WAITs once (the preflight's and the requests still in flight at the end too); the other pool never does.
+  t.ok(waits <= durable!.runs[0]!.requests + result.connections + 10, `only durable mode WAITs: ${waits} calls for ${durable!.runs[0]!.requests} durable and ${replicated!.runs[0]!.requests} other writes`)
+  const price = result.targets.find((x) => x.id === 'durable-incr-cost')!
+  t.equal(price.value, Math.round(durable!.median.rps / replicated!.median.rps * 100) / 100, `durable ÷ not, same run: ${price.value}`)
+  t.equal(price.met, null, 'reported, not judged')
+  t.strictSame(price.cost.map((c) => c.cell), [DURABLE_INCR_CELL, REPLICATED_INCR_CELL])
+  t.equal(result.openModel, null, 'no stack GET /kv cell, no open model')
+
+  const names = started.map((p) => p.name)
+  t.strictSame(['redis-1', 'redis-2', 'sentinel-1'].filter((n) => names.includes(n)), ['redis-1', 'redis-2', 'sentinel-1'], 'a primary, one replica, one Sentinel')
+  t.notOk(names.includes('redis'), 'and not the bench\'s single Redis: no cell uses it')
+  t.ok(started.filter((p) => /^(redis|sentinel)-/.test(p.name)).every((p) => p.group === 'redis'), 'the Sentinel counted with Redis')
   await gone(t, started)
 })
 

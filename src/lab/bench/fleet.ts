@@ -1,9 +1,9 @@
 /**
- * The processes a bench run starts: one Redis, pools of API instances, one nginx
- * per topology, the seed's Express and node:cluster. All on free ports, in one
- * temporary folder, attached to this process's group through the lab's
- * supervisor, stopped by PID at the end (and on failure half-way). They stay up
- * for the whole run.
+ * The processes a bench run starts: one Redis (and, for the durable-mode cells, a
+ * replicated one), pools of API instances, one nginx per topology, the seed's
+ * Express and node:cluster. All on free ports, in one temporary folder, attached
+ * to this process's group through the lab's supervisor, stopped by PID at the end
+ * (and on failure half-way). They stay up for the whole run.
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -13,15 +13,17 @@ import { freePort } from '../system/ports.js'
 import { parentMap, withDescendants } from '../system/proc.js'
 import { childEnv } from '../system/process.js'
 import { redisServerSpec } from '../system/redis-server.js'
+import type { Topology as RedisTopology } from '../system/redis-topology.js'
 import { StartError, Supervisor, type DaemonSpec, type Role } from '../system/supervisor.js'
 import { EDGE_DEFAULTS, nginxSpec, writeNginxConfig } from '../stack/nginx.js'
 import { isReady, probe } from '../stack/probe.js'
 import { POOLS, topologyId, type CellSpec, type Needs, type PoolId, type PoolSpec, type Topology } from './matrix.js'
+import { replicatedStoreEnv, startReplicatedStore } from './replicated-store.js'
 
 export type Group = 'nginx' | 'api' | 'redis'
 
 /** The fleet's CPU groups are the supervisor's roles under the names the bench reports. */
-const GROUP_OF: Partial<Record<Role, Group>> = { balancer: 'nginx', server: 'api', store: 'redis' }
+const GROUP_OF: Partial<Record<Role, Group>> = { balancer: 'nginx', server: 'api', store: 'redis', monitor: 'redis' }
 
 export interface StartedProcess {
   name: string
@@ -72,6 +74,8 @@ export class Fleet {
   readonly pools = new Map<PoolId, number[]>()
   readonly nginxPorts = new Map<string, number>()
   redisPort: number | null = null
+  /** The replicated Redis of the durable-mode cells (its nodes: redis-1 the primary, redis-2, sentinel-1). */
+  replicated: RedisTopology | null = null
   expressPort: number | null = null
   clusterPort: number | null = null
   readonly #usedPorts = new Set<number>()
@@ -105,6 +109,7 @@ export class Fleet {
         this.redisPort = port
         await this.#supervisor.start(redisServerSpec({ port, dir: join(this.dir, 'redis'), appendonly: true, appendfsync: 'everysec' }))
       }
+      if (needs.replicated) this.replicated = await startReplicatedStore(this.dir, () => this.port(), this.#supervisor)
       const variants = new Map<PoolId, string>()
       for (const id of needs.pools.keys()) {
         const patch = POOLS[id].patch
@@ -209,6 +214,8 @@ export class Fleet {
       // The bench measures capacity with a closed loop (each connection waits for its
       // answer): nothing to shed, and GET /work's 503s past WORK_QUEUE would be errors.
       WORK_SHED: '0',
+      // Started before any pool: needsOf asks for it whenever a pool is on it.
+      ...(pool.replicated === true ? replicatedStoreEnv(this.replicated!) : {}),
       ...pool.env
     }, {
       name,

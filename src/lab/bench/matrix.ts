@@ -6,7 +6,7 @@
 import type { BenchCell } from '../results.js'
 
 /** A set of API instances started alike (`node dist/server.js`), shared by the cells that use it. */
-export type PoolId = 'redis' | 'memory' | 'log-info' | 'no-pipelining' | 'no-schemas' | 'no-metrics' | 'no-rate-limit'
+export type PoolId = 'redis' | 'memory' | 'log-info' | 'no-pipelining' | 'no-schemas' | 'no-metrics' | 'no-rate-limit' | 'replicated' | 'durable'
 
 export interface PoolSpec {
   id: PoolId
@@ -16,6 +16,11 @@ export interface PoolSpec {
   patch?: 'no-pipelining' | 'no-schemas'
   /** Service settings that turn one feature off (METRICS=0...), on top of the fleet's own. */
   env?: Record<string, string>
+  /**
+   * On the fleet's replicated Redis (a primary, a replica, a Sentinel), found through
+   * the Sentinel as the stack's sentinel mode does; otherwise on the fleet's one Redis.
+   */
+  replicated?: boolean
 }
 
 export const POOLS: Record<PoolId, PoolSpec> = {
@@ -25,7 +30,9 @@ export const POOLS: Record<PoolId, PoolSpec> = {
   'no-pipelining': { id: 'no-pipelining', store: 'redis', logLevel: 'warn', patch: 'no-pipelining' },
   'no-schemas': { id: 'no-schemas', store: 'redis', logLevel: 'warn', patch: 'no-schemas' },
   'no-metrics': { id: 'no-metrics', store: 'redis', logLevel: 'warn', env: { METRICS: '0' } },
-  'no-rate-limit': { id: 'no-rate-limit', store: 'redis', logLevel: 'warn', env: { RATE_LIMIT_MAX: '0' } }
+  'no-rate-limit': { id: 'no-rate-limit', store: 'redis', logLevel: 'warn', env: { RATE_LIMIT_MAX: '0' } },
+  replicated: { id: 'replicated', store: 'redis', logLevel: 'warn', replicated: true },
+  durable: { id: 'durable', store: 'redis', logLevel: 'warn', replicated: true, env: { REDIS_DURABLE: '1' } }
 }
 
 /** One nginx in front of the first `instances` of a pool (pool null: nginx alone, nothing behind it). */
@@ -76,6 +83,9 @@ export const CEILING_CELL = 'nginx-only'
 /** The stack with a feature that every request pays for turned off: what it costs is the stack's GET /kv against these. */
 export const NO_METRICS_CELL = 'hot-kv-no-metrics'
 export const NO_RATE_LIMIT_CELL = 'hot-kv-no-rate-limit'
+/** POST incr through the stack on a replicated store, without and with durable mode: what WAIT 1 costs is the one against the other. */
+export const REPLICATED_INCR_CELL = 'nginx-4-incr-replicated'
+export const DURABLE_INCR_CELL = 'nginx-4-incr-durable'
 
 const nginx = (pool: PoolId, instances: number, extra: Partial<Topology> = {}): CellServer =>
   ({ kind: 'nginx', topology: { pool, instances, keepalive: true, accessLog: false, ...extra } })
@@ -104,6 +114,8 @@ export function allCells (workMs = 5): CellSpec[] {
     { id: 'nginx-4-kv-memory', label: 'nginx → 4, GET /kv (memory)', group: 'store', via: 'nginx', instances: 4, keepalive: true, route: 'GET /kv/:key', store: 'memory', method: 'GET', path: KV_PATH, server: nginx('memory', 4) },
     { id: 'nginx-4-incr-redis', label: 'nginx → 4, POST /counters incr (redis)', group: 'store', via: 'nginx', instances: 4, keepalive: true, route: 'POST /counters/:name/incr', store: 'redis', method: 'POST', path: INCR_PATH, body: INCR_BODY, server: nginx('redis', 4) },
     { id: 'nginx-4-incr-memory', label: 'nginx → 4, POST /counters incr (memory)', group: 'store', via: 'nginx', instances: 4, keepalive: true, route: 'POST /counters/:name/incr', store: 'memory', method: 'POST', path: INCR_PATH, body: INCR_BODY, server: nginx('memory', 4) },
+    { id: REPLICATED_INCR_CELL, label: 'nginx → 4, POST /counters incr (replicated redis)', group: 'store', via: 'nginx', instances: 4, keepalive: true, route: 'POST /counters/:name/incr', store: 'redis', method: 'POST', path: INCR_PATH, body: INCR_BODY, server: nginx('replicated', 4) },
+    { id: DURABLE_INCR_CELL, label: 'nginx → 4, POST /counters incr (replicated redis, REDIS_DURABLE=1)', group: 'store', via: 'nginx', instances: 4, keepalive: true, route: 'POST /counters/:name/incr', store: 'redis', method: 'POST', path: INCR_PATH, body: INCR_BODY, server: nginx('durable', 4) },
 
     { id: 'nginx-1-work', label: `nginx → 1, GET /work?ms=${workMs} (CPU-bound)`, group: 'cpu', via: 'nginx', instances: 1, keepalive: true, route: `GET ${work}`, method: 'GET', path: work, server: nginx('redis', 1), quick: true },
     { id: 'nginx-2-work', label: `nginx → 2, GET /work?ms=${workMs} (CPU-bound)`, group: 'cpu', via: 'nginx', instances: 2, keepalive: true, route: `GET ${work}`, method: 'GET', path: work, server: nginx('redis', 2), quick: true },
@@ -154,17 +166,20 @@ export function selectCells (ids: readonly string[] | undefined, quick: boolean,
   return all.filter((c) => chosen.has(c.id))
 }
 
-/** What a set of cells needs started: instances per pool, the nginx topologies, the seeds. */
+/** What a set of cells needs started: instances per pool, the nginx topologies, the seeds, the stores. */
 export interface Needs {
   pools: Map<PoolId, number>
   topologies: Map<string, Topology>
   express: boolean
   clusterWorkers: number
+  /** The fleet's one Redis. */
   redis: boolean
+  /** The fleet's replicated Redis. */
+  replicated: boolean
 }
 
 export function needsOf (cells: readonly CellSpec[]): Needs {
-  const needs: Needs = { pools: new Map(), topologies: new Map(), express: false, clusterWorkers: 0, redis: false }
+  const needs: Needs = { pools: new Map(), topologies: new Map(), express: false, clusterWorkers: 0, redis: false, replicated: false }
   const pool = (id: PoolId, count: number) => needs.pools.set(id, Math.max(needs.pools.get(id) ?? 0, count))
   for (const cell of cells) {
     const s = cell.server
@@ -176,7 +191,9 @@ export function needsOf (cells: readonly CellSpec[]): Needs {
       if (s.topology.pool !== null) pool(s.topology.pool, s.topology.instances)
     }
   }
-  // Every pool but memory keeps its data in the bench's one Redis.
-  needs.redis = [...needs.pools.keys()].some((id) => POOLS[id].store === 'redis')
+  // Every pool but memory keeps its data in Redis: the bench's one, or its replicated one.
+  const redisPools = [...needs.pools.keys()].map((id) => POOLS[id]).filter((p) => p.store === 'redis')
+  needs.redis = redisPools.some((p) => p.replicated !== true)
+  needs.replicated = redisPools.some((p) => p.replicated === true)
   return needs
 }

@@ -69,14 +69,16 @@ export class BenchError extends Error {
   }
 }
 
-/** Writes the key the GET /kv cells read: once in Redis, and into every memory-store instance. */
+/** Writes the key the GET /kv cells read: once in each Redis (the one, the replicated one), and into every memory-store instance. */
 async function seedData (fleet: Fleet): Promise<void> {
   const write = async (port: number) => {
     const res = await fetch(`http://127.0.0.1:${port}${KV_PATH}`, { method: 'POST', headers: HEADERS_JSON, body: JSON.stringify({ value: { hello: 'world', seededBy: 'scale-lab bench' } }) })
     if (!res.ok) throw new BenchError(`could not write ${KV_PATH} on port ${port}: ${res.status} ${await res.text()}`)
   }
-  const redisPool = [...fleet.pools.entries()].find(([id]) => POOLS[id].store === 'redis')
-  if (redisPool?.[1][0] !== undefined) await write(redisPool[1][0])
+  for (const replicated of [false, true]) {
+    const redisPool = [...fleet.pools.entries()].find(([id]) => POOLS[id].store === 'redis' && (POOLS[id].replicated === true) === replicated)
+    if (redisPool?.[1][0] !== undefined) await write(redisPool[1][0])
+  }
   for (const port of fleet.pools.get('memory') ?? []) await write(port)
 }
 
@@ -138,11 +140,11 @@ export async function runBench (options: BenchOptions = {}): Promise<BenchResult
       cpus: availableParallelism(),
       node: process.version,
       ...(needs.topologies.size > 0 ? { nginx: await nginxVersion() } : {}),
-      ...(needs.redis ? { redis: await redisVersion() } : {})
+      ...(needs.redis || needs.replicated ? { redis: await redisVersion() } : {})
     }
     log(`scale-lab bench ${run}: ${cells.length} cells × ${repetitions} repetitions of ${duration} s, ${engine} at ${connections} connections, on ${host.cpus} cores`)
     const pools = [...needs.pools].map(([id, n]) => `${id}×${n}`).join(', ') || 'none'
-    log(`starting: redis ${needs.redis ? 'yes' : 'no'}, API instances ${pools}, nginx ×${needs.topologies.size}` +
+    log(`starting: redis ${needs.redis ? 'yes' : 'no'}${needs.replicated ? ', a replicated redis (primary, replica, Sentinel)' : ''}, API instances ${pools}, nginx ×${needs.topologies.size}` +
       `${needs.express ? ', the seed\'s Express' : ''}${needs.clusterWorkers > 0 ? `, the seed's cluster ×${needs.clusterWorkers}` : ''}`)
     await fleet.start(needs)
     options.onStarted?.(fleet.processes.map((p) => ({ ...p, children: [...p.children] })))

@@ -5,7 +5,7 @@
  */
 import type { BenchCell, BenchTarget, LoadSummary } from '../results.js'
 import { ratio, round } from '../stats.js'
-import { NO_METRICS_CELL, NO_RATE_LIMIT_CELL, SEED_PEER_CELL, STACK_CELL, TRIVIAL_STACK_CELL } from './matrix.js'
+import { DURABLE_INCR_CELL, NO_METRICS_CELL, NO_RATE_LIMIT_CELL, REPLICATED_INCR_CELL, SEED_PEER_CELL, STACK_CELL, TRIVIAL_STACK_CELL } from './matrix.js'
 
 interface TargetSpec {
   id: string
@@ -58,7 +58,13 @@ export function computeTargets (cells: readonly BenchCell[], openModel: LoadSumm
     throughputRatio('metrics-cost', "metrics' cost: the stack's GET /kv with metrics ÷ without", [STACK_CELL, NO_METRICS_CELL], 0.95,
       `${STACK_CELL} req/s ÷ ${NO_METRICS_CELL} req/s (METRICS=0; the same run)`),
     throughputRatio('rate-limit-cost', "the rate limit's cost: the stack's GET /kv with it ÷ without", [STACK_CELL, NO_RATE_LIMIT_CELL], 0.95,
-      `${STACK_CELL} req/s ÷ ${NO_RATE_LIMIT_CELL} req/s (RATE_LIMIT_MAX=0; the same run)`)
+      `${STACK_CELL} req/s ÷ ${NO_RATE_LIMIT_CELL} req/s (RATE_LIMIT_MAX=0; the same run)`),
+    // What a write pays for surviving a failover (issue 14): a price to know, not a goal to meet.
+    {
+      ...throughputRatio('durable-incr-cost', "durable mode's cost: POST incr through the stack with REDIS_DURABLE=1 ÷ without", [DURABLE_INCR_CELL, REPLICATED_INCR_CELL], 0,
+        `${DURABLE_INCR_CELL} req/s ÷ ${REPLICATED_INCR_CELL} req/s (both on a primary + 1 replica found through a Sentinel; the same run)`, 'none: reported, not judged'),
+      judged: false
+    }
   ].map((spec) => target(spec, cells))
 }
 

@@ -8,7 +8,7 @@ import { Choice, Count, OptionalCount, OptionalList, Switch } from './options.js
 export const benchLesson = defineLesson({
   name: 'bench',
   command: ['bench'],
-  description: 'the scaling matrix (seed baselines, nginx ceiling, 1/2/4 instances, Redis vs memory, CPU-bound route) as ratios, interleaved, medians of repetitions',
+  description: 'the scaling matrix (seed baselines, nginx ceiling, 1/2/4 instances, Redis vs memory, durable mode, CPU-bound route) as ratios, interleaved, medians of repetitions',
   options: Type.Object({
     engine: Choice(['auto', 'wrk', 'autocannon'], 'auto', 'load generator (auto: wrk when on PATH, else autocannon)'),
     repetitions: Count(3, 'interleaved repetitions per cell'),

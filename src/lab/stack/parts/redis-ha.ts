@@ -50,7 +50,7 @@ function topologyOptions (settings: StackSettings, supervisor: Supervisor): Topo
 }
 
 /** The REDIS_SENTINELS the instances get: every Sentinel (the failover watch subscribes to those listed). */
-export function sentinelsSetting (settings: StackSettings): string {
+export function sentinelsSetting (settings: Pick<StackSettings, 'sentinelPorts'>): string {
   return settings.sentinelPorts.map((port) => `127.0.0.1:${port}`).join(',')
 }
 
