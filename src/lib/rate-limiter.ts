@@ -14,8 +14,12 @@ export interface Budget {
   lease (key: string, most: number, max: number, windowMs: number): Promise<Grant>
 }
 
-/** The most requests one lease grants: at most one trip to the budget per this many requests. */
-export const LEASE_MAX = 64
+/**
+ * The most requests one lease grants: at most one trip to the budget per this many
+ * requests. Far from its limit a client uses its whole lease; near it leases shrink
+ * to LEASE_SHARE's share of what is left, so a larger lease costs no accuracy.
+ */
+export const LEASE_MAX = 256
 
 /** After a failure of the budget's store, the limit admits everyone for this long without asking it. */
 export const FAIL_OPEN_MS = 1000

@@ -2,7 +2,8 @@ import fp from 'fastify-plugin'
 import type { FastifyReply, onRequestHookHandler } from 'fastify'
 import { RateLimitedError } from '../errors.js'
 import { RedisBudget } from '../lib/redis-budget.js'
-import { LocalBudget, RateLimiter, clientKey } from '../lib/rate-limiter.js'
+import { RateLimitClients } from '../lib/rate-limit-clients.js'
+import { LocalBudget, RateLimiter } from '../lib/rate-limiter.js'
 
 export interface RateLimitPluginOptions {
   /** Requests per client and window; 0 turns the limit off. */
@@ -32,9 +33,10 @@ export default fp<RateLimitPluginOptions>(function rateLimitPlugin (app, opts, d
   if (opts.max === 0) return done()
   const budget = opts.store === 'shared' && app.store.kind === 'redis' ? new RedisBudget(app.redis) : new LocalBudget()
   const limiter = new RateLimiter(budget, opts.max, opts.windowMs, app.log)
+  const clients = new RateLimitClients(app.isBalancer)
 
   const limit: onRequestHookHandler = function (request, reply, next) {
-    const wait = limiter.check(clientKey(request.ip))
+    const wait = limiter.check(clients.of(request))
     if (wait === 0) return next()
     if (typeof wait === 'number') return refuse(reply, next, wait)
     wait.then((seconds) => (seconds === 0 ? next() : refuse(reply, next, seconds)), next)
@@ -45,7 +47,7 @@ export default fp<RateLimitPluginOptions>(function rateLimitPlugin (app, opts, d
     route.onRequest = [...[route.onRequest ?? []].flat(), limit]
   })
   done()
-}, { name: 'rate-limit', fastify: '5.x', dependencies: ['store'] })
+}, { name: 'rate-limit', fastify: '5.x', dependencies: ['store', 'balancer'] })
 
 function refuse (reply: FastifyReply, next: (err?: Error) => void, waitSeconds: number): void {
   reply.header('retry-after', String(waitSeconds))
