@@ -41,3 +41,13 @@ for (const lesson of LESSONS) {
     if ('verdict' in result && headline.status !== 'done') t.equal(headline.status, result.verdict.pass ? 'PASS' : 'FAIL', 'the status is the verdict\'s')
   })
 }
+
+t.test('bench: the headline counts the targets judged here, and shows every one', async (t) => {
+  const bench = LESSONS.find((l) => l.name === 'bench')!
+  const result = fixtureFiles()['bench.json'] as AnyResult & { targets: Array<{ met: boolean | null }> }
+  const judged = result.targets.filter((target) => target.met !== null)
+  t.ok(judged.length < result.targets.length, 'the fixture has a target that is only reported')
+  const { text } = bench.headline(result)
+  t.match(text, `targets met ${judged.filter((target) => target.met).length} of ${judged.length}:`)
+  t.equal(text.split('; ').length - 1, result.targets.length, 'every target shown, with its value and goal')
+})

@@ -36,10 +36,12 @@ export const benchLesson = defineLesson({
   }),
   title: () => 'bench',
   headline: (result: BenchResult) => {
-    const met = result.targets.filter((t) => t.met === true).length
+    // A target not judged here (or not measured) has met null: it is shown, not counted.
+    const judged = result.targets.filter((t) => t.met !== null)
+    const met = judged.filter((t) => t.met === true).length
     return {
       status: 'done',
-      text: `${result.cells.length} cells; targets met ${met} of ${result.targets.length}: ${result.targets.map((t) => `${t.name} ${t.value === null ? '–' : t.value.toFixed(2)} (${t.goal})`).join('; ')}`
+      text: `${result.cells.length} cells; targets met ${met} of ${judged.length}: ${result.targets.map((t) => `${t.name} ${t.value === null ? '–' : t.value.toFixed(2)} (${t.goal})`).join('; ')}`
     }
   },
   lab: [{ quick: true }],
