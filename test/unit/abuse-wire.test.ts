@@ -18,6 +18,7 @@ t.test('parseHead: the status, and how the body ends', async (t) => {
   const head = 'HTTP/1.1 429 Too Many Requests\r\nServer: nginx\r\nContent-Length: 148\r\nConnection: keep-alive\r\n\r\n'
   t.strictSame(parseHead(Buffer.from(`${head}{"statusCode":429`)), { status: 429, length: 148, chunked: false, close: false, size: head.length })
   t.match(parseHead(Buffer.from('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n')), { status: 200, length: null, chunked: true, close: true })
+  t.match(parseHead(Buffer.from('HTTP/1.1 204 No Content\r\nConnection: keep-alive\r\n\r\n')), { status: 204, length: 0 }, 'no body')
   t.match(parseHead(Buffer.from('garbage\r\n\r\n')), { status: 0, length: null, chunked: false })
 })
 

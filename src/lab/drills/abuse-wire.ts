@@ -56,11 +56,13 @@ export function parseHead (data: Buffer): Head | null {
   if (end < 0) return null
   const lines = data.toString('latin1', 0, end).split('\r\n')
   const head: Head = { status: Number(lines[0]!.split(' ')[1]) || 0, length: null, chunked: false, close: false, size: end + HEADER_END.length }
+  // No body, whatever the headers say (RFC 9110): the head is the whole answer.
+  if (head.status === 204 || head.status === 304 || (head.status >= 100 && head.status < 200)) head.length = 0
   for (const line of lines.slice(1)) {
     const colon = line.indexOf(':')
     const name = line.slice(0, colon).trim().toLowerCase()
     const value = line.slice(colon + 1).trim().toLowerCase()
-    if (name === 'content-length') head.length = Number(value)
+    if (name === 'content-length') head.length ??= Number(value)
     else if (name === 'transfer-encoding') head.chunked = value.endsWith('chunked')
     else if (name === 'connection') head.close = value === 'close'
   }
