@@ -3,12 +3,13 @@
 // time; its half-sent headers are held, and renewed when the server drops them;
 // and its thread runs an attack and gives back what it saw.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net'
 import t, { type Test } from 'tap'
 import { flood, halfOpenFlood, runAttack } from '../src/lab/drills/abuse-attacks.js'
 import { once } from 'node:events'
 import { MessageChannel } from 'node:worker_threads'
-import { serveAttacks, startAttacker } from '../src/lab/drills/abuse-worker.js'
+import { floodIn, halfOpenIn, serveAttacks, startAttacker } from '../src/lab/drills/abuse-worker.js'
+import { wireConnection } from '../src/lab/drills/abuse-wire.js'
 
 async function server (t: Test, handle: (req: IncomingMessage, res: ServerResponse) => void) {
   const peers: string[] = []
@@ -69,11 +70,12 @@ t.test('the attacker\'s thread runs attacks one after another', async (t) => {
   const { url, peers } = await server(t, (_req, res) => { res.statusCode = 404; res.end('{}') })
   const attacker = await startAttacker()
   t.teardown(() => attacker.stop())
-  const first = await attacker.run({ kind: 'flood', url, concurrency: 2, rate: 50, durationMs: 200, from: '127.0.0.3', method: 'GET', path: '/x{i}' })
-  t.equal(first.kind, 'flood')
-  const second = await attacker.run({ kind: 'half-open', url, from: '127.0.0.3', sockets: 3, durationMs: 100 })
-  t.equal(second.kind, 'half-open')
-  if (first.kind === 'flood') t.equal(first.stats.byStatus['404'], first.stats.sent)
+  const first = await floodIn(attacker, { url, concurrency: 2, rate: 50, durationMs: 200, from: '127.0.0.3', method: 'GET', path: '/x{i}' })
+  t.equal(first.stats.byStatus['404'], first.stats.sent)
+  const second = await halfOpenIn(attacker, { url, from: '127.0.0.3', sockets: 3, durationMs: 100 })
+  t.equal(second.peakHeld, 3)
+  await t.rejects(halfOpenIn({ run: async () => ({ kind: 'flood' as const, ...first }), stop: async () => {} }, { url, from: '127.0.0.3', sockets: 1, durationMs: 10 }), /another attack/)
+  await t.rejects(floodIn({ run: async () => ({ kind: 'half-open', stats: second }), stop: async () => {} }, { url, concurrency: 1, durationMs: 10, from: '127.0.0.3', method: 'GET', path: '/' }), /another attack/)
   t.ok(peers.length > 0 && peers.every((p) => p === '127.0.0.3'))
 })
 
@@ -87,4 +89,43 @@ t.test('serveAttacks: the thread\'s side, over a message channel', async (t) => 
   const [outcome] = await once(port1, 'message') as [{ kind: string, stats: { peakHeld: number } }]
   t.equal(outcome.kind, 'half-open')
   t.equal(outcome.stats.peakHeld, 2)
+})
+
+t.test('wireConnection: keep-alive, chunked and closing answers, a new connection when the server closed it, and a timeout', async (t) => {
+  let connections = 0
+  const { server: s, url } = await server(t, (req, res) => {
+    if (req.url === '/chunked') {
+      res.write('{"a":')
+      setTimeout(() => res.end('1}'), 20)
+    } else {
+      if (req.url === '/close') res.setHeader('connection', 'close')
+      res.statusCode = 429
+      res.end('{}')
+    }
+  })
+  s.on('connection', () => connections++)
+  const port = Number(new URL(url).port)
+  const wire = wireConnection('127.0.0.1', port, '127.0.0.2')
+  t.teardown(() => wire.close())
+  const chunked = await wire.send({ method: 'GET', path: '/chunked' }, 2000)
+  t.equal(chunked.status, 200)
+  t.ok(chunked.latencyMs >= 15, `timed to the answer's last chunk: ${chunked.latencyMs.toFixed(1)} ms`)
+  t.equal((await wire.send({ method: 'POST', path: '/x', body: '{}' }, 2000)).status, 429)
+  t.equal(connections, 1, 'one connection kept alive')
+  t.equal((await wire.send({ method: 'GET', path: '/close' }, 2000)).status, 429)
+  t.equal((await wire.send({ method: 'GET', path: '/x' }, 2000)).status, 429)
+  t.equal(connections, 2, 'a new one after the server closed it')
+
+  // A server that answers without a length (the body ends with the connection), then one that never answers.
+  const raw = createNetServer((socket: Socket) => {
+    socket.once('data', (data) => { if (data.toString().startsWith('GET /old')) socket.end('HTTP/1.0 200 OK\r\n\r\nuntil the end') })
+  })
+  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => raw.close(() => resolve())))
+  const rawWire = wireConnection('127.0.0.1', (raw.address() as AddressInfo).port, '127.0.0.2')
+  t.teardown(() => rawWire.close())
+  t.equal((await rawWire.send({ method: 'GET', path: '/old' }, 2000)).status, 200, 'complete at the close')
+  const silent = await rawWire.send({ method: 'GET', path: '/silent' }, 100)
+  t.equal(silent.status, 0, 'no answer in time')
+  t.ok(silent.latencyMs >= 90)
 })

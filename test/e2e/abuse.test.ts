@@ -43,6 +43,7 @@ t.test('drill abuse, short', async (t) => {
   t.strictSame(result.phases?.map((p) => p.phase), ['baseline', 'half-open', 'request-flood', 'write-flood', 'small-objects', 'cpu-route'])
   for (const phase of result.phases ?? []) t.ok(phase.normal.requests > 0, `${phase.phase}: the normal clients ran`)
   t.ok(row(result.verdict, 'request-flood: refused').pass, row(result.verdict, 'request-flood: refused').actual)
+  t.match(row(result.verdict, 'request-flood: 429s in nginx').actual, /ms \(max \d+ ms\) over [1-9]/, 'nginx\'s own time for the 429s, read from its log')
   t.ok(row(result.verdict, 'write-flood: Redis\'s used_memory').pass, row(result.verdict, 'write-flood: Redis\'s used_memory').actual)
   t.ok(row(result.verdict, 'write-flood: its acknowledged').pass, row(result.verdict, 'write-flood: its acknowledged').actual)
   t.match(row(result.verdict, 'write-flood: writes past').actual, /over [1-9]/, 'the bound was met: writes refused with 503')

@@ -2,7 +2,7 @@
 // figures of the normal clients, the flood's refusals counted on its excess, the
 // verdict rows, the attack body, and the section's table and chart.
 import t from 'tap'
-import { ABUSE_BOUNDS, floodRefusal, manySmallObjectsBody, normalChecks, normalStats, p99Of, statusSummary, type NormalAnswer } from '../../src/lab/drills/abuse-phases.js'
+import { ABUSE_BOUNDS, edgeTimes, floodRefusal, manySmallObjectsBody, normalChecks, normalStats, p99Of, statusSummary, type NormalAnswer } from '../../src/lab/drills/abuse-phases.js'
 import { manyAddresses } from '../../src/lab/drills/abuse-attacks.js'
 import { abuseLesson } from '../../src/lab/lessons/abuse.js'
 import { parseFlags } from '../../src/lab/lessons/flags.js'
@@ -58,6 +58,14 @@ t.test('p99Of, statusSummary, manyAddresses', async (t) => {
   t.equal(manyAddresses(0), '127.0.1.1')
   t.equal(manyAddresses(249), '127.0.1.250')
   t.equal(manyAddresses(250), '127.0.2.1')
+})
+
+t.test('edgeTimes: nginx\'s own time over one path\'s answers of one status, whole ms', async (t) => {
+  const line = (path: string, status: number, ms: number) => ({ method: 'GET', path, status, startedAtMs: 1_796_000_000_000.5 - ms, endedAtMs: 1_796_000_000_000.5, tries: [] })
+  const flood = [...Array.from({ length: 99 }, () => line('/kv/f', 429, 0)), line('/kv/f', 404, 9), line('/kv/other', 429, 7)]
+  t.equal(edgeTimes(flood, '/kv/f', 429), '< 1 ms (max 0 ms) over 99', 'the 404 and the other path left out')
+  t.equal(edgeTimes([...flood, line('/kv/f', 429, 12), line('/kv/f', 429, 3)], '/kv/f', 429), '3 ms (max 12 ms) over 101')
+  t.equal(edgeTimes([], '/kv/f', 429), 'no 429 in nginx\'s log')
 })
 
 t.test('manySmallObjectsBody: as many empty objects as fit, valid JSON', async (t) => {

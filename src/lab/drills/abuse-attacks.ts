@@ -4,10 +4,10 @@
  * loopback), so that nginx's per-address limits tell it apart from the normal
  * clients on 127.0.0.1. Bounded in time and in sockets, and only ever aimed at 127.0.0.1.
  */
-import { Agent, request as httpRequest } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { localTarget } from '../load/local-target.js'
+import { wireConnection } from './abuse-wire.js'
 import type { OpenRequest } from '../load/open-model.js'
 import { manySmallObjectsBody } from './abuse-phases.js'
 
@@ -33,7 +33,7 @@ export interface FloodStats {
   durationMs: number
   /** Answers by status ("0": no answer: a reset, a timeout). */
   byStatus: Record<string, number>
-  /** Latency from the moment each request was sent (ms), by status. */
+  /** Latency from each request's write on its connection to the data that completed its answer (ms), by status. */
   latenciesMs: Record<string, number[]>
 }
 
@@ -43,61 +43,38 @@ const CUT_AFTER_MS = 1000
 /** Sends requests from the attacker's addresses for `durationMs`, at `rate` or as fast as answers come. */
 export async function flood (options: FloodOptions): Promise<FloodStats> {
   const target = localTarget(options.url)
-  const base = `${target.protocol}//${target.host}`
-  // One pool per source address (an Agent names its pools by host, port and localAddress).
-  const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency })
+  const port = Number(target.port || 80)
   const stats: FloodStats = { sent: 0, durationMs: 0, byStatus: {}, latenciesMs: {} }
   const start = performance.now()
   const endAt = start + options.durationMs
   let slot = 0
 
-  const send = (i: number, localAddress: string) => new Promise<number>((resolve) => {
-    const spec = options.request(i)
-    let done = false
-    const once = (status: number) => {
-      if (done) return
-      done = true
-      resolve(status)
-    }
-    // Bounded by the attack's end too: what is still unanswered a second after it is cut (no answer).
-    const timeout = Math.min(options.timeoutMs ?? FLOOD_TIMEOUT_MS, Math.max(1, endAt + CUT_AFTER_MS - performance.now()))
-    const req = httpRequest(`${base}${spec.path}`, { agent, localAddress, method: spec.method, headers: spec.headers, timeout }, (res) => {
-      res.resume()
-      res.once('end', () => once(res.statusCode ?? 0))
-      res.once('error', () => once(0))
-    })
-    req.once('timeout', () => req.destroy())
-    // (A request's timeout is a socket's idle time: an answer that trickles is cut here.)
-    const cut = setTimeout(() => req.destroy(), timeout)
-    req.once('close', () => clearTimeout(cut))
-    req.once('error', () => once(0))
-    req.end(spec.body)
-  })
-
+  // One keep-alive connection per worker, from its address: timed from each write to its answer (abuse-wire.ts).
   const worker = async (w: number) => {
-    const localAddress = options.from(w)
-    for (;;) {
-      if (options.rate !== undefined) {
-        const dueAt = start + (slot * 1000) / options.rate
-        if (dueAt >= endAt || performance.now() >= endAt) return
-        slot++
-        const wait = dueAt - performance.now()
-        if (wait > 1) await sleep(wait)
-      } else if (performance.now() >= endAt) return
-      const i = stats.sent++
-      const sentAt = performance.now()
-      const status = await send(i, localAddress)
-      const key = String(status)
-      stats.byStatus[key] = (stats.byStatus[key] ?? 0) + 1;
-      (stats.latenciesMs[key] ??= []).push(performance.now() - sentAt)
-      options.onAnswer?.(i, status)
+    const connection = wireConnection(target.hostname, port, options.from(w))
+    try {
+      for (;;) {
+        if (options.rate !== undefined) {
+          const dueAt = start + (slot * 1000) / options.rate
+          if (dueAt >= endAt || performance.now() >= endAt) return
+          slot++
+          const wait = dueAt - performance.now()
+          if (wait > 1) await sleep(wait)
+        } else if (performance.now() >= endAt) return
+        const i = stats.sent++
+        // Bounded by the attack's end too: what is still unanswered a second after it is cut (no answer).
+        const timeout = Math.min(options.timeoutMs ?? FLOOD_TIMEOUT_MS, Math.max(1, endAt + CUT_AFTER_MS - performance.now()))
+        const { status, latencyMs } = await connection.send(options.request(i), timeout)
+        const key = String(status)
+        stats.byStatus[key] = (stats.byStatus[key] ?? 0) + 1;
+        (stats.latenciesMs[key] ??= []).push(latencyMs)
+        options.onAnswer?.(i, status)
+      }
+    } finally {
+      connection.close()
     }
   }
-  try {
-    await Promise.all(Array.from({ length: options.concurrency }, (_, w) => worker(w)))
-  } finally {
-    agent.destroy()
-  }
+  await Promise.all(Array.from({ length: options.concurrency }, (_, w) => worker(w)))
   stats.durationMs = performance.now() - start
   return stats
 }

@@ -6,6 +6,7 @@
 import type { VerdictCheck } from '../results.js'
 import type { AbusePhase } from '../results/abuse.js'
 import { percentile, round } from '../stats.js'
+import type { AccessLine } from '../stack/access-log.js'
 import type { Operation } from './mix.js'
 
 /** The issue's targets (docs/hardening.md, "The abuse drill"). */
@@ -86,6 +87,18 @@ export function floodRefusal (flood: { sent: number, refused: number, seconds: n
 export function p99Of (latencies: readonly number[] | undefined): number | null {
   if (latencies === undefined || latencies.length === 0) return null
   return round(percentile([...latencies].sort((a, b) => a - b), 99), 2)
+}
+
+/**
+ * How long nginx itself took over the answers of `status` to `path`: its
+ * $request_time, from the request's first byte read to the answer's last byte
+ * sent. It logs whole milliseconds, so 0 is under 1 ms.
+ */
+export function edgeTimes (lines: readonly AccessLine[], path: string, status: number): string {
+  const times = lines.filter((l) => l.path === path && l.status === status).map((l) => Math.round(l.endedAtMs - l.startedAtMs))
+  if (times.length === 0) return `no ${status} in nginx's log`
+  const p99 = p99Of(times)!
+  return `${p99 < 1 ? '< 1' : p99} ms (max ${times.reduce((a, b) => Math.max(a, b))} ms) over ${times.length.toLocaleString('en-US')}`
 }
 
 /** "429 × 5,012, 404 × 301": answers by status, most first ("no answer" for 0). */

@@ -6,7 +6,7 @@
  */
 import { once } from 'node:events'
 import { isMainThread, parentPort, Worker, type MessagePort } from 'node:worker_threads'
-import { runAttack, type AttackOutcome, type AttackSpec } from './abuse-attacks.js'
+import { runAttack, type AttackOutcome, type AttackSpec, type FloodStats, type HalfOpenOptions, type HalfOpenStats } from './abuse-attacks.js'
 
 export interface Attacker {
   /** Runs one attack in the thread; resolves with what it saw. */
@@ -39,6 +39,23 @@ export async function startAttacker (): Promise<Attacker> {
     }),
     stop: async () => { await worker.terminate() }
   }
+}
+
+/** A request flood, as data. */
+export type FloodSpec = Omit<Extract<AttackSpec, { kind: 'flood' }>, 'kind'>
+
+/** A flood in the attacker's thread: what it sent and saw, and which of its requests were answered 2xx. */
+export async function floodIn (attacker: Attacker, spec: FloodSpec): Promise<{ stats: FloodStats, acknowledged: number[] }> {
+  const outcome = await attacker.run({ kind: 'flood', ...spec })
+  if (outcome.kind !== 'flood') throw new Error('the attacker answered for another attack')
+  return outcome
+}
+
+/** Half-sent headers from the attacker's thread. */
+export async function halfOpenIn (attacker: Attacker, spec: HalfOpenOptions): Promise<HalfOpenStats> {
+  const outcome = await attacker.run({ kind: 'half-open', ...spec })
+  if (outcome.kind !== 'half-open') throw new Error('the attacker answered for another attack')
+  return outcome.stats
 }
 
 /** The thread's side: runs each attack it is sent, one at a time, and answers with its outcome. */
