@@ -64,6 +64,7 @@ t.test('the sentinel override: a primary, 2 replicas, 3 Sentinels, the api in se
     t.match(script, /exec redis-server \/data\/sentinel\.conf --sentinel/, 'a config file it can rewrite, in its volume')
     t.strictSame(s.depends_on, { 'redis-replica-1': { condition: 'service_healthy' }, 'redis-replica-2': { condition: 'service_healthy' } })
     t.match(s.healthcheck?.test.join(' '), /num-slaves.*grep -qx 2/, 'healthy once it knows both replicas')
+    t.match(s.healthcheck?.test.join(' '), `sentinel debug ping-period ${TOPOLOGY_DEFAULTS.pingPeriodMs} `, `${name}: the local stack's ping period, set again after any restart`)
   }
 
   const api = services.api!

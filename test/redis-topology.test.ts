@@ -7,7 +7,7 @@ import { isAlive } from '../src/lab/system/process.js'
 import { configsReusable } from '../src/lab/system/redis-topology-config.js'
 import { askNode, parseReplication, primaryPortFrom } from '../src/lab/system/redis-topology-status.js'
 import {
-  nodeOnPort, sentinelAddresses, startNode, startTopology, stopNode, stopTopology, topologyPids, topologyStatus, type TopologyNode
+  nodeOnPort, sentinelAddresses, startNode, startTopology, stopNode, stopTopology, TOPOLOGY_DEFAULTS, topologyPids, topologyStatus, type TopologyNode
 } from '../src/lab/system/redis-topology.js'
 
 t.test('a primary, two replicas and three Sentinels: PIDs reported at spawn, in sync, agreed on; all stopped by PID', async (t) => {
@@ -33,6 +33,11 @@ t.test('a primary, two replicas and three Sentinels: PIDs reported at spawn, in 
   // Each node has its own folder with its config and an AOF; the Sentinels were given the tuning.
   const sentinelConf = readFileSync(join(dir, 'sentinel-1', 'sentinel.conf'), 'utf8')
   t.match(sentinelConf, /sentinel down-after-milliseconds scale-lab 2000/)
+  // The ping period is in no file: each running Sentinel was given it.
+  for (const { port } of sentinelAddresses(topology)) {
+    const debug = await askNode(port, (c) => c.call('SENTINEL', 'DEBUG')) as Array<string | number>
+    t.equal(Number(debug[debug.indexOf('PING-PERIOD') + 1]), TOPOLOGY_DEFAULTS.pingPeriodMs, `Sentinel ${port}: the ping period`)
+  }
   t.match(readFileSync(join(dir, 'redis-2', 'redis.conf'), 'utf8'), new RegExp(`replicaof 127.0.0.1 ${primary?.port}`))
   t.equal(await askNode(primary!.port, (c) => c.config('GET', 'appendonly')).then((r) => (r as string[])[1]), 'yes')
   // Without credentials anyone may connect (the stack's topology has them: test/e2e/stack-sentinel.test.ts),

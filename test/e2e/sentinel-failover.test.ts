@@ -4,7 +4,7 @@ import { nodeOnPort } from '../../src/lab/system/redis-topology.js'
 import { buildOnTopology, counterOnPrimary, primaryPort, startTestTopology, writeLoop } from '../topology-helper.js'
 
 // Failovers under a small write loop, against a real primary + 2 replicas + 3
-// Sentinels (down-after 1 s). The bounds catch a client that hangs or never
+// Sentinels (the default down-after, 600 ms). The bounds catch a client that hangs or never
 // leaves the old primary, with room for a busy machine; the targets (kill ≤ 3 s,
 // pause ≤ 5 s) are the failover drill's verdicts, not these tests'.
 const HANG_MS = 1500

@@ -30,6 +30,13 @@ export interface ConfigNode {
 export interface TopologyTunables {
   /** How long the primary may not answer before a Sentinel calls it down (subjectively). */
   downAfterMs: number
+  /**
+   * Sentinel's ping period (its own default 1000 ms): it PINGs every node at most this far
+   * apart and reconnects a dropped link at most this often. Below down-after, or a newly
+   * promoted primary is called down before the Sentinel has reconnected to it (docs/store-ha.md).
+   * A runtime setting (`SENTINEL DEBUG ping-period`, Redis 7.0+) no config file holds.
+   */
+  pingPeriodMs: number
   /** Bounds a failover's steps; also how long before a failed one is tried again (twice this). */
   failoverTimeoutMs: number
   /** Sentinels that must agree the primary is down before a failover starts. */
@@ -127,7 +134,8 @@ export function replicaOf (node: ConfigNode): number | undefined {
 
 /**
  * Applies the tunables to the running nodes and into their files (CONFIG SET then
- * CONFIG REWRITE; SENTINEL SET rewrites a Sentinel's own file), as the default
+ * CONFIG REWRITE; SENTINEL SET rewrites a Sentinel's own file; the ping period
+ * lives only in the running Sentinel, so this runs after every start), as the default
  * user with `password` where they require one. Resolves with the nodes that did
  * not answer.
  */
@@ -138,6 +146,7 @@ export async function applyTunables (nodes: readonly ConfigNode[], masterName: s
       if (node.kind === 'sentinel') {
         await client.call('SENTINEL', 'SET', masterName, 'down-after-milliseconds', String(o.downAfterMs),
           'failover-timeout', String(o.failoverTimeoutMs), 'quorum', String(o.quorum))
+        await client.call('SENTINEL', 'DEBUG', 'ping-period', String(o.pingPeriodMs))
       } else {
         await client.config('SET', 'min-replicas-to-write', String(o.minReplicasToWrite))
         await client.config('SET', 'min-replicas-max-lag', String(o.minReplicasMaxLagS))

@@ -69,8 +69,12 @@ export interface Topology {
 export const TOPOLOGY_DEFAULTS: Required<Pick<TopologyOptions, 'replicas' | 'sentinels' | 'readyTimeoutMs'>> & Omit<TopologyTunables, 'quorum'> = {
   replicas: 2,
   sentinels: 3,
-  // Down after 1 s of silence: the trial's value, failover in ~2.2 s. Sentinel's own default (30 s) is for WANs.
-  downAfterMs: 1000,
+  // Down after 600 ms of silence: a kill costs ~2.0-2.3 s to the first write, where 1000 cost
+  // 2.3-3.2 s (docs/store-ha.md). Sentinel's own default (30 s) is for WANs.
+  downAfterMs: 600,
+  // Well below down-after: Sentinel reconnects to a newly promoted primary only this long after
+  // the switch; at its own 1000 ms, down-after 600 or 800 failed that primary over again.
+  pingPeriodMs: 250,
   // Bounds each step of a failover, and delays a retry of a failed one by twice this.
   failoverTimeoutMs: 5000,
   minReplicasToWrite: 0,
@@ -109,7 +113,7 @@ export function nodeOnPort (topology: Pick<Topology, 'nodes'>, port: number): To
 /** The tunables `options` ask for, defaults filled in. */
 function tunablesOf (options: TopologyOptions, sentinels: number): TopologyTunables {
   const o = { ...TOPOLOGY_DEFAULTS, ...options }
-  return { downAfterMs: o.downAfterMs, failoverTimeoutMs: o.failoverTimeoutMs, quorum: options.quorum ?? majorityOf(sentinels), minReplicasToWrite: o.minReplicasToWrite, minReplicasMaxLagS: o.minReplicasMaxLagS, appendfsync: o.appendfsync, maxmemory: options.maxmemory }
+  return { downAfterMs: o.downAfterMs, pingPeriodMs: o.pingPeriodMs, failoverTimeoutMs: o.failoverTimeoutMs, quorum: options.quorum ?? majorityOf(sentinels), minReplicasToWrite: o.minReplicasToWrite, minReplicasMaxLagS: o.minReplicasMaxLagS, appendfsync: o.appendfsync, maxmemory: options.maxmemory }
 }
 
 /**
@@ -167,8 +171,10 @@ export async function startTopology (options: TopologyOptions): Promise<Topology
     const byRole = [...data.filter((n) => replicaOf(n) === undefined), ...data.filter((n) => replicaOf(n) !== undefined)]
     for (const node of byRole) await startNode(topology, node)
     for (const node of topology.nodes.filter((n) => n.kind === 'sentinel')) await startNode(topology, node)
-    // Files kept from an earlier run may hold other values: the ones asked for now win.
-    if (reuse) await applyTunables(topology.nodes, topology.masterName, tunables, topology.password)
+    // Files kept from an earlier run may hold other values: the ones asked for now win. (And
+    // the Sentinels' ping period is in no file.)
+    const silent = await applyTunables(topology.nodes, topology.masterName, tunables, topology.password)
+    if (silent.length > 0) throw new Error(`${silent.join(', ')} did not take the topology's settings`)
     await waitWhole(topology, options.readyTimeoutMs ?? TOPOLOGY_DEFAULTS.readyTimeoutMs)
   } catch (err) {
     await stopTopology(topology)

@@ -16,6 +16,7 @@ const WHOLE_WITHIN_MS = 30_000
 export function stackTunables (settings: StackSettings): TopologyTunables {
   return {
     downAfterMs: settings.downAfterMs,
+    pingPeriodMs: TOPOLOGY_DEFAULTS.pingPeriodMs,
     failoverTimeoutMs: settings.failoverTimeoutMs,
     quorum: settings.quorum,
     minReplicasToWrite: settings.minReplicasToWrite,
