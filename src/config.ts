@@ -18,6 +18,9 @@ export const ConfigSchema = Type.Object({
   // loopback. Containers set 0.0.0.0 (Dockerfile, docker-compose.yml).
   HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
   PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
+  // A unix socket path to serve on as well as PORT (the bench's unix-socket variant:
+  // nginx → instances without TCP); empty: the port only.
+  SOCKET_PATH: Type.String({ default: '' }),
   // Empty means "<hostname>:<port>", filled in by loadConfig.
   INSTANCE_ID: Type.String({ default: '', maxLength: 128, pattern: '^[A-Za-z0-9:_.-]*$' }),
   STORE: StoreSetting,

@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
+import { listenOnSocket } from './lib/unix-socket.js'
 
 /**
  * The only entry point that listens. Under PM2 (`wait_ready`) it says "ready"
@@ -27,13 +28,16 @@ async function main (): Promise<void> {
     }
   })
 
+  let socket: Awaited<ReturnType<typeof listenOnSocket>> | null = null
   closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'closing after an error')
     else app.log.info({ signal }, 'closing')
+    socket?.close()
     await app.close()
   })
 
   await app.listen({ host: config.HOST, port: config.PORT })
+  if (config.SOCKET_PATH !== '') socket = await listenOnSocket(app.server, config.SOCKET_PATH)
   process.send?.('ready')
 }
 

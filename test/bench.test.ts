@@ -201,7 +201,7 @@ t.test('cell selection: all, quick, ids and groups; unknown ids are an error nam
     'every cell a target reads, and the two baselines of the ratio columns')
   t.strictSame(selectCells(['nginx-only', 'direct-1-trivial'], false).map((c) => c.id), ['nginx-only', 'direct-1-trivial'], 'in table order')
   t.strictSame(selectCells(['cpu'], false).map((c) => c.id), ['nginx-1-work', 'nginx-2-work', 'nginx-4-work'])
-  t.equal(selectCells(['hot-path'], false).length, 7)
+  t.equal(selectCells(['hot-path'], false).length, 10)
   t.throws(() => selectCells(['nope'], false), CellSelectionError)
   t.throws(() => selectCells(['nope'], false), /known: express-1-trivial/)
   t.match(selectCells(undefined, false, 20).find((c) => c.id === 'nginx-2-work')?.path, '/work?ms=20')
@@ -226,6 +226,9 @@ t.test('a subset of cells needs only the processes it uses', async (t) => {
   const both = needsOf(selectCells(['nginx-4-incr-redis', DURABLE_INCR_CELL], false))
   t.strictSame([both.redis, both.replicated], [true, true], 'a run with both kinds starts both')
   t.equal(topologyId({ pool: 'redis', instances: 4, keepalive: false, accessLog: true }), 'redis-4-no-keepalive-access-log')
+  const variants = needsOf(selectCells([STACK_CELL, 'hot-kv-parse', 'hot-kv-nginx-1-worker', 'hot-kv-unix-socket'], false))
+  t.strictSame([...variants.pools], [['redis', 4], ['parse-kv', 4], ['unix-socket', 4]], 'one worker is the same instances behind another nginx')
+  t.strictSame([...variants.topologies.keys()], ['redis-4', 'parse-kv-4', 'redis-4-workers-1', 'unix-socket-4'])
 })
 
 t.test('targets: the design measured against itself in one run, judged only when measured', async (t) => {
@@ -363,4 +366,7 @@ t.test('hot-path variants really undo their choice in the bundled server', async
   t.notMatch(noPipelining, /enableAutoPipelining: true/)
   const noSchemas = readFileSync(prepareVariant(root, 'no-schemas'), 'utf8')
   t.match(noSchemas, /app\.addHook\("onRoute"/)
+  const parseKv = readFileSync(prepareVariant(root, 'parse-kv'), 'utf8')
+  t.match(parseKv, /return \{ key, value: JSON\.parse\(stored\.valueJson\), version: stored\.version \};/)
+  t.notMatch(parseKv, /send\(kvEntryJson\(key, stored\)\)/)
 })

@@ -1,4 +1,6 @@
+import Fastify from 'fastify'
 import t from 'tap'
+import { KvEntrySchema } from '../src/schemas/kv.js'
 import { withRedis } from '../src/lab/system/redis-client.js'
 import { build, postJson, startTestRedis } from './helper.js'
 
@@ -59,6 +61,37 @@ for (const store of ['redis', 'memory'] as const) {
       const read = await app.inject('/kv/greeting')
       t.equal(read.statusCode, 200)
       t.strictSame(read.json(), { key: 'greeting', value: 42, version: 5 })
+    })
+
+    t.test('kv: GET sends the stored JSON as is, byte for byte what the schema serialiser made of it parsed', async (t) => {
+      const app = await build(t, config)
+      // The answer before: the route returned { key, value, version } and fast-json-stringify
+      // serialised it from the response schema. The same schema on a bare Fastify is the reference.
+      const reference = Fastify()
+      reference.post('/:key', { schema: { response: { 200: KvEntrySchema } } }, async (request) =>
+        ({ key: (request.params as { key: string }).key, value: (request.body as { value: unknown }).value, version: 1 }))
+      t.teardown(() => reference.close())
+      const bodies = [
+        '{"value":"héllo wörld — 日本語 עברית 🎉 e\u0301 \u2028 as is"}',
+        String.raw`{"value":"\u00e9 \ud83c\udf89 \u65e5 escaped"}`,
+        String.raw`{"value":"line\nbreak\t\"quoted\" back\\slash \/ \u0000\u001f\u007f \u2028\u2029 </script>"}`,
+        String.raw`{"value":"\ud800 a lone surrogate, \udfff another"}`,
+        '{"value":{"a":{"b":[1,{"c":[true,false,null]},"x"]},"z":-0,"n":1e21,"f":0.1,"big":12345678901234567890,"e":1E-7,"ü":{"":""}}}',
+        '{ "value" : { "spaced" : [ 1 , 2.50 , "x" ] } }',
+        '{"value":[]}', '{"value":{}}', '{"value":""}', '{"value":0}', '{"value":false}',
+        `{"value":${'['.repeat(50)}"deep"${']'.repeat(50)}}`
+      ]
+      for (const [i, body] of bodies.entries()) {
+        const key = `k:${i}_x.y-z`
+        const written = await app.inject({ method: 'POST', url: `/kv/${key}`, payload: body, headers: { 'content-type': 'application/json' } })
+        t.equal(written.statusCode, 201, body)
+        const read = await app.inject(`/kv/${key}`)
+        const before = await reference.inject({ method: 'POST', url: `/${key}`, payload: body, headers: { 'content-type': 'application/json' } })
+        t.equal(read.statusCode, 200)
+        t.equal(read.headers['content-type'], before.headers['content-type'])
+        t.equal(read.body, before.body, `byte-identical: ${body}`)
+        t.strictSame(read.json(), { key, value: JSON.parse(body).value, version: 1 })
+      }
     })
 
     t.test('kv: concurrent writes of one key each get their own version', async (t) => {

@@ -1,4 +1,8 @@
 import { once } from 'node:events'
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createServer, request } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import t from 'tap'
 import { freePort } from '../src/lab/system/ports.js'
 import { startTestRedis } from './helper.js'
@@ -62,3 +66,38 @@ t.test('it starts while Redis is down (ready 503), instead of crashing', async (
   const [code] = await once(server.child, 'exit')
   t.equal(code, 0)
 })
+
+t.test('SOCKET_PATH: it serves a unix socket as well as its port, open to nginx\'s user, and still drains on SIGTERM', async (t) => {
+  const redis = await startTestRedis(t)
+  const dir = mkdtempSync(join(tmpdir(), 'sl-socket-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const path = join(dir, 'api.sock')
+  writeFileSync(path, 'a stale file from an earlier run')
+  const server = await startServer(t, { REDIS_URL: redis.url, SOCKET_PATH: path })
+  await server.ready
+  t.equal((await fetch(`http://127.0.0.1:${server.port}/`)).status, 200, 'the port still answers')
+  const viaSocket = await getOverSocket(path, '/')
+  t.equal(viaSocket.status, 200)
+  t.equal(viaSocket.instance, 'proc-1', 'the same instance answers on its socket')
+  t.ok(statSync(path).isSocket(), 'the stale file was replaced by the socket')
+  t.equal(statSync(path).mode & 0o777, 0o777, 'readable and writable by all: nginx\'s workers run as nobody')
+  server.child.kill('SIGTERM')
+  const [code] = await once(server.child, 'exit')
+  t.equal(code, 0, 'exited cleanly')
+})
+
+t.test('listenOnSocket: a path it cannot listen on is an error, not a hang', async (t) => {
+  const { listenOnSocket } = await import('../src/lib/unix-socket.js')
+  await t.rejects(listenOnSocket(createServer(), '/nonexistent-folder/api.sock'), /listen E[A-Z]+/)
+})
+
+function getOverSocket (socketPath: string, path: string): Promise<{ status: number | undefined, instance: string | string[] | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path }, (res) => {
+      res.resume()
+      res.on('end', () => resolve({ status: res.statusCode, instance: res.headers['x-instance'] }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}

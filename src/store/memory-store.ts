@@ -1,7 +1,7 @@
 import { CounterOverflowError, IdempotencyKeyReusedError } from '../errors.js'
 import {
   COUNTER_LIMIT,
-  type Applied, type Idempotency, type KvEntry, type Store
+  type Applied, type Idempotency, type Store, type StoredKv
 } from './store.js'
 
 interface MemoryRecord { fingerprint: string, answer: number, expiresAt: number }
@@ -16,13 +16,12 @@ const MAX_RECORDS = 100_000
  */
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const
-  readonly #kv = new Map<string, { valueJson: string, version: number }>()
+  readonly #kv = new Map<string, StoredKv>()
   readonly #counters = new Map<string, number>()
   readonly #records = new Map<string, MemoryRecord>()
 
-  async getKv (key: string): Promise<KvEntry | null> {
-    const entry = this.#kv.get(key)
-    return entry ? { key, value: JSON.parse(entry.valueJson), version: entry.version } : null
+  async getKv (key: string): Promise<StoredKv | null> {
+    return this.#kv.get(key) ?? null
   }
 
   async setKv (key: string, valueJson: string, idempotency?: Idempotency): Promise<Applied<number>> {

@@ -1,5 +1,5 @@
 import { StoreNotReplicatedError, StoreUnavailableError } from '../errors.js'
-import type { Applied, Idempotency, KvEntry, Store } from './store.js'
+import type { Applied, Idempotency, Store, StoredKv } from './store.js'
 
 /** The store's operations, as metrics label them (its method names). */
 export type StoreOperation = 'getKv' | 'setKv' | 'getCounter' | 'incrCounter' | 'ping'
@@ -34,7 +34,7 @@ export class ObservedStore implements Store {
 
   get kind () { return this.#inner.kind }
 
-  getKv (key: string): Promise<KvEntry | null> {
+  getKv (key: string): Promise<StoredKv | null> {
     return this.#watch('getKv', () => this.#inner.getKv(key), read)
   }
 

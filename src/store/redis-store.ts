@@ -3,7 +3,7 @@ import { CounterOverflowError, IdempotencyKeyReusedError, StoreNotReplicatedErro
 import { COUNTER_INCR, KV_SET } from './redis-scripts.js'
 import {
   COUNTER_LIMIT,
-  type Applied, type Idempotency, type KvEntry, type Store
+  type Applied, type Idempotency, type Store, type StoredKv
 } from './store.js'
 
 type Reply = [number, string | number]
@@ -45,10 +45,10 @@ export class RedisStore implements Store {
     this.#counterIncr = commands.slCounterIncr.bind(redis)
   }
 
-  async getKv (key: string): Promise<KvEntry | null> {
-    const [value, version] = await unavailableOnError(this.#redis.hmget(keys.kv(key), 'v', 'ver'))
-    if (value == null || version == null) return null
-    return { key, value: JSON.parse(value), version: Number(version) }
+  async getKv (key: string): Promise<StoredKv | null> {
+    const [valueJson, version] = await unavailableOnError(this.#redis.hmget(keys.kv(key), 'v', 'ver'))
+    if (valueJson == null || version == null) return null
+    return { valueJson, version: Number(version) }
   }
 
   async setKv (key: string, valueJson: string, idempotency?: Idempotency): Promise<Applied<number>> {

@@ -1,12 +1,18 @@
-import type { KvEntry } from '../schemas/kv.js'
-
 /**
  * The shared state behind the API. Two implementations: RedisStore (one store
  * every instance sees) and MemoryStore (a Map per process: right for one instance,
  * deliberately wrong behind a balancer — the lab shows it).
  */
 
-export type { KvEntry }
+/**
+ * A key's value as stored: the JSON text the write was given (JSON.stringify's
+ * output, so already canonical), and its version. Reads hand the text on as is:
+ * GET /kv sends it without a parse and a re-serialise.
+ */
+export interface StoredKv {
+  valueJson: string
+  version: number
+}
 
 /** The result of a mutation, and whether it was a replay of an earlier one with the same key. */
 export interface Applied<T> {
@@ -24,7 +30,7 @@ export interface Idempotency {
 
 export interface Store {
   readonly kind: 'redis' | 'memory'
-  getKv (key: string): Promise<KvEntry | null>
+  getKv (key: string): Promise<StoredKv | null>
   /** Writes `valueJson` (the value, already JSON-encoded) and bumps the key's version by one. */
   setKv (key: string, valueJson: string, idempotency?: Idempotency): Promise<Applied<number>>
   getCounter (name: string): Promise<number>

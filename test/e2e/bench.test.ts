@@ -209,3 +209,23 @@ t.test('an interrupt while the fleet starts leaves nothing running, whenever it 
     t.strictSame(await busyPorts(fleet.allPorts()), [], 'no port left listening')
   }
 })
+
+t.test('the unix-socket and one-worker variants: nginx reaches the instance on its socket, with one worker', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sl-fleet-e2e-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const fleet = new Fleet(dir)
+  t.teardown(() => fleet.stop())
+  const topology = { pool: 'unix-socket', instances: 1, keepalive: true, accessLog: false, workerProcesses: 1 } as const
+  await fleet.start({ pools: new Map([['unix-socket', 1]]), topologies: new Map([['sock', topology]]), express: false, clusterWorkers: 0, redis: true, replicated: false })
+  const socket = fleet.sockets.get('unix-socket')![0]!
+  const conf = readFileSync(join(dir, 'nginx-sock', 'conf', 'scale-lab.conf'), 'utf8')
+  t.match(conf, `server unix:${socket} max_fails=1`, 'the upstream is the socket, not the port')
+  t.notMatch(conf, /server 127\.0\.0\.1:/)
+  t.match(readFileSync(join(dir, 'nginx-sock', 'conf', 'nginx.conf'), 'utf8'), /^worker_processes 1;$/m)
+  const res = await fetch(`http://127.0.0.1:${fleet.nginxPorts.get('sock')}/`)
+  t.equal(res.status, 200, 'answered through nginx over the socket')
+  t.equal(res.headers.get('x-instance'), 'unix-socket-1')
+  const nginx = fleet.processes.find((p) => p.group === 'nginx')!
+  t.equal(withDescendants([nginx.pid], parentMap()).length, 2, 'the master and one worker')
+  t.strictSame(await fleet.stop(), [], 'nothing left running')
+})

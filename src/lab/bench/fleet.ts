@@ -5,7 +5,7 @@
  * to this process's group through the lab's supervisor, stopped by PID at the end
  * (and on failure half-way). They stay up for the whole run.
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DEFAULT_TRUST_PROXY } from '../../shared/contract.js'
 import { PROJECT_DIR, SERVER_SCRIPT } from '../paths.js'
@@ -63,6 +63,9 @@ export function prepareVariant (root: string, patch: NonNullable<PoolSpec['patch
   // dist/server.js is the esbuild bundle of the whole service (scripts/bundle-server.js): patch it.
   if (patch === 'no-pipelining') {
     edit('server.js', 'enableAutoPipelining: true', 'enableAutoPipelining: false')
+  } else if (patch === 'parse-kv') {
+    // GET /kv as it was: the stored text parsed, then serialised again from the response schema.
+    edit('server.js', 'return reply.type(JSON_CONTENT_TYPE).send(kvEntryJson(key, stored));', 'return { key, value: JSON.parse(stored.valueJson), version: stored.version };')
   } else {
     // Strip every route's response schemas as routes are declared: Fastify then serialises with JSON.stringify.
     edit('server.js', '}).withTypeProvider();', '}).withTypeProvider();\n  app.addHook("onRoute", (route) => { if (route.schema) { const { response, ...rest } = route.schema; route.schema = rest; } });')
@@ -72,6 +75,8 @@ export function prepareVariant (root: string, patch: NonNullable<PoolSpec['patch
 
 export class Fleet {
   readonly pools = new Map<PoolId, number[]>()
+  /** The unix socket of each instance of a pool that serves one, in the order of its ports. */
+  readonly sockets = new Map<PoolId, string[]>()
   readonly nginxPorts = new Map<string, number>()
   redisPort: number | null = null
   /** The replicated Redis of the durable-mode cells (its nodes: redis-1 the primary, redis-2, sentinel-1). */
@@ -126,6 +131,7 @@ export class Fleet {
         const ports: number[] = []
         for (let i = 1; i <= count; i++) ports.push(await this.port())
         this.pools.set(id, ports)
+        if (POOLS[id].unixSocket === true) this.sockets.set(id, ports.map((_, i) => this.#socketPath(id, i + 1)))
         settled.push(...await Promise.allSettled(ports.map((port, i) => this.#startApi(POOLS[id], i + 1, port, variants.get(id) ?? SERVER_SCRIPT))))
         if (settled.some((s) => s.status === 'rejected')) break
       }
@@ -201,6 +207,15 @@ export class Fleet {
     await this.#supervisor.start({ ...spec, role: 'server', command: process.execPath, args: [script], env: childEnv(env), cwd: this.dir, readyTimeoutMs: 30_000, pollMs: 100 })
   }
 
+  /** An instance's unix socket: in a folder nginx's workers (nobody, under root) can reach. */
+  #socketPath (pool: PoolId, index: number): string {
+    const dir = join(this.dir, 'sockets')
+    mkdirSync(dir, { recursive: true })
+    chmodSync(this.dir, 0o711)
+    chmodSync(dir, 0o711)
+    return join(dir, `${pool}-${index}.sock`)
+  }
+
   async #startApi (pool: PoolSpec, index: number, port: number, script: string): Promise<void> {
     const name = `api ${pool.id}-${index}`
     await this.#startNodeServer(script, {
@@ -216,6 +231,7 @@ export class Fleet {
       WORK_SHED: '0',
       // Started before any pool: needsOf asks for it whenever a pool is on it.
       ...(pool.replicated === true ? replicatedStoreEnv(this.replicated!) : {}),
+      ...(pool.unixSocket === true ? { SOCKET_PATH: this.sockets.get(pool.id)![index - 1]! } : {}),
       ...pool.env
     }, {
       name,
@@ -259,7 +275,8 @@ export class Fleet {
     // nginx alone points at a port nothing listens on: only /nginx-health, which it answers itself, is asked.
     const upstreams = topology.pool === null
       ? [`127.0.0.1:${await this.port()}`]
-      : (this.pools.get(topology.pool) ?? []).slice(0, topology.instances).map((p) => `127.0.0.1:${p}`)
+      : this.sockets.get(topology.pool)?.slice(0, topology.instances).map((path) => `unix:${path}`) ??
+        (this.pools.get(topology.pool) ?? []).slice(0, topology.instances).map((p) => `127.0.0.1:${p}`)
     if (topology.pool !== null && upstreams.length < topology.instances) throw new FleetError(`topology ${id}: too few instances started`)
     await writeNginxConfig(prefix, {
       listen: `127.0.0.1:${port}`,
@@ -272,7 +289,8 @@ export class Fleet {
       // The template's stub_status listener needs a port of its own; nothing scrapes it here.
       statusListen: `127.0.0.1:${await this.port()}`,
       // The edge's limits as deployed: their cost is part of what the bench measures.
-      edge: EDGE_DEFAULTS
+      edge: EDGE_DEFAULTS,
+      workerProcesses: topology.workerProcesses
     })
     await this.#supervisor.start(nginxSpec(`nginx ${id}`, prefix, port))
     this.nginxPorts.set(id, port)

@@ -6,14 +6,14 @@
 import type { BenchCell } from '../results.js'
 
 /** A set of API instances started alike (`node dist/server.js`), shared by the cells that use it. */
-export type PoolId = 'redis' | 'memory' | 'log-info' | 'no-pipelining' | 'no-schemas' | 'no-metrics' | 'no-rate-limit' | 'replicated' | 'durable'
+export type PoolId = 'redis' | 'memory' | 'log-info' | 'no-pipelining' | 'no-schemas' | 'parse-kv' | 'no-metrics' | 'no-rate-limit' | 'unix-socket' | 'replicated' | 'durable'
 
 export interface PoolSpec {
   id: PoolId
   store: 'redis' | 'memory'
   logLevel: 'warn' | 'info'
   /** A scratch copy of dist/ with one hot-path choice undone (src/ is never touched). */
-  patch?: 'no-pipelining' | 'no-schemas'
+  patch?: 'no-pipelining' | 'no-schemas' | 'parse-kv'
   /** Service settings that turn one feature off (METRICS=0...), on top of the fleet's own. */
   env?: Record<string, string>
   /**
@@ -21,6 +21,8 @@ export interface PoolSpec {
    * the Sentinel as the stack's sentinel mode does; otherwise on the fleet's one Redis.
    */
   replicated?: boolean
+  /** Each instance serves a unix socket too (SOCKET_PATH), and nginx reaches it there instead of its port. */
+  unixSocket?: boolean
 }
 
 export const POOLS: Record<PoolId, PoolSpec> = {
@@ -29,8 +31,10 @@ export const POOLS: Record<PoolId, PoolSpec> = {
   'log-info': { id: 'log-info', store: 'redis', logLevel: 'info' },
   'no-pipelining': { id: 'no-pipelining', store: 'redis', logLevel: 'warn', patch: 'no-pipelining' },
   'no-schemas': { id: 'no-schemas', store: 'redis', logLevel: 'warn', patch: 'no-schemas' },
+  'parse-kv': { id: 'parse-kv', store: 'redis', logLevel: 'warn', patch: 'parse-kv' },
   'no-metrics': { id: 'no-metrics', store: 'redis', logLevel: 'warn', env: { METRICS: '0' } },
   'no-rate-limit': { id: 'no-rate-limit', store: 'redis', logLevel: 'warn', env: { RATE_LIMIT_MAX: '0' } },
+  'unix-socket': { id: 'unix-socket', store: 'redis', logLevel: 'warn', unixSocket: true },
   replicated: { id: 'replicated', store: 'redis', logLevel: 'warn', replicated: true },
   durable: { id: 'durable', store: 'redis', logLevel: 'warn', replicated: true, env: { REDIS_DURABLE: '1' } }
 }
@@ -41,11 +45,14 @@ export interface Topology {
   instances: number
   keepalive: boolean
   accessLog: boolean
+  /** nginx's worker_processes when not `auto` (one per core). */
+  workerProcesses?: number
 }
 
 export function topologyId (t: Topology): string {
   if (t.pool === null) return 'ceiling'
-  return [t.pool, String(t.instances), t.keepalive ? '' : 'no-keepalive', t.accessLog ? 'access-log' : ''].filter(Boolean).join('-')
+  const workers = t.workerProcesses === undefined ? '' : `workers-${t.workerProcesses}`
+  return [t.pool, String(t.instances), t.keepalive ? '' : 'no-keepalive', t.accessLog ? 'access-log' : '', workers].filter(Boolean).join('-')
 }
 
 export type CellServer =
@@ -136,6 +143,12 @@ export function allCells (workMs = 5): CellSpec[] {
       { choice: 'Redis auto-pipelining', with: 'enableAutoPipelining: true', without: 'false' }),
     hot('hot-kv-no-schemas', 'the stack without response schemas', nginx('no-schemas', 4),
       { choice: 'response schemas', with: 'fast-json-stringify from the schemas', without: 'JSON.stringify (schemas stripped)' }),
+    hot('hot-kv-parse', 'the stack parsing and re-serialising the stored value', nginx('parse-kv', 4),
+      { choice: 'GET /kv\'s stored JSON', with: 'sent as stored (no parse)', without: 'JSON.parse, then the schema\'s serialiser' }),
+    hot('hot-kv-nginx-1-worker', 'the stack with one nginx worker', nginx('redis', 4, { workerProcesses: 1 }),
+      { choice: 'nginx worker_processes', with: 'auto (one per core: 2)', without: '1' }),
+    hot('hot-kv-unix-socket', 'the stack with nginx → instances over unix sockets', nginx('unix-socket', 4),
+      { choice: 'nginx → instances', with: 'TCP on loopback', without: 'unix sockets' }),
     costed(hot(NO_METRICS_CELL, 'the stack without metrics (METRICS=0)', nginx('no-metrics', 4),
       { choice: 'service metrics', with: 'METRICS=1 (the per-request hooks that feed GET /metrics)', without: 'METRICS=0' })),
     costed(hot(NO_RATE_LIMIT_CELL, 'the stack without the rate limit (RATE_LIMIT_MAX=0)', nginx('no-rate-limit', 4),
