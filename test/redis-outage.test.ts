@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
+import { readBack } from '../src/lab/audit/readback.js'
+import { Ledger } from '../src/lab/audit/ledger.js'
 import { freePort } from '../src/lab/system/ports.js'
 import { waitFor } from '../src/lab/system/process.js'
 import { withRedis } from '../src/lab/system/redis-client.js'
@@ -111,4 +113,36 @@ t.test('Redis restarted on an AOF that takes seconds to replay: the app is ready
   const readyAfter = performance.now() - answered
   t.ok(readyAfter < 1000, `ready ${Math.round(readyAfter)} ms after Redis answered (it rechecks every 100 ms)`)
   t.equal((await app.inject('/counters/c')).json().value, 1, 'the AOF was replayed')
+})
+
+t.test("the audit's read-back waits out the store's 503s, and names what it never read", async (t) => {
+  const redis = await startTestRedis(t)
+  const app = await build(t, { STORE: 'redis', REDIS_URL: redis.url })
+  t.equal((await postJson(app, '/counters/c/incr', {})).statusCode, 200)
+  t.equal((await postJson(app, '/kv/k', { value: 'v' })).statusCode, 201)
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
+  const ledger = new Ledger()
+  ledger.add({ idempotencyKey: 'i1', kind: 'incr', target: 'c', outcome: 'acknowledged' })
+  ledger.add({ idempotencyKey: 'i2', kind: 'kv', target: 'k', valueJson: '"v"', outcome: 'acknowledged' })
+
+  // Paused, not stopped: the test's Redis keeps no AOF, and what it holds must be there after.
+  const pid = redis.pid()!
+  process.kill(pid, 'SIGSTOP')
+  t.teardown(() => { try { process.kill(pid, 'SIGCONT') } catch {} })
+  const never = await readBack(base, ledger, 300)
+  t.strictSame([...never.unreadable!.entries()], [
+    ['c', 'reading counter c: HTTP 503 SL_STORE_UNAVAILABLE'],
+    ['k', 'reading k: HTTP 503 SL_STORE_UNAVAILABLE']
+  ], 'a store that stays away: named, not thrown')
+
+  const back = sleep(600).then(() => process.kill(pid, 'SIGCONT'))
+  const waited = await readBack(base, ledger)
+  await back
+  t.equal(waited.unreadable!.size, 0, 'Redis back within the bound: every read waited it out')
+  t.equal(waited.counters.get('c'), 1)
+  t.match(waited.kv.get('k'), { version: 1, valueJson: '"v"' })
+
+  const unreachable = await readBack('http://127.0.0.1:1', ledger, 300)
+  t.match(unreachable.unreadable!.get('c'), /fetch failed/, 'no answer at all: named too')
 })

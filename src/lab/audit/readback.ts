@@ -107,11 +107,11 @@ async function readCounters (base: string, names: Iterable<string>, unreadable: 
 /**
  * Reads every counter and kv key the ledger touched, through `base` (the
  * balancer), waiting out a store that is still coming back for up to
- * STORE_RETRY_BOUND_MS. A read that never succeeds is not an exception: it is
+ * `boundMs`. A read that never succeeds is not an exception: it is
  * named in `unreadable`, and the audit reports it.
  */
-export async function readBack (base: string, ledger: Ledger): Promise<StoreReadback> {
-  const deadline = performance.now() + STORE_RETRY_BOUND_MS
+export async function readBack (base: string, ledger: Ledger, boundMs = STORE_RETRY_BOUND_MS): Promise<StoreReadback> {
+  const deadline = performance.now() + boundMs
   const unreadable = new Map<string, string>()
   const counters = await readCounters(base, ledger.byTarget('incr').keys(), unreadable, deadline)
   const kv: StoreReadback['kv'] = new Map()
