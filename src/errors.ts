@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http'
 import createError from '@fastify/error'
-import { OVERLOADED_CODE } from './shared/contract.js'
+import { OVERLOADED_CODE, STORE_UNAVAILABLE_CODE } from './shared/contract.js'
 
 /** Every error leaves in this shape (see ErrorResponse in schemas/common.ts). */
 export function errorBody (statusCode: number, code: string, message: string) {
@@ -12,7 +12,7 @@ export function errorBody (statusCode: number, code: string, message: string) {
 // For a POST the outcome is unknown (a Redis command can time out after Redis ran
 // it): retry with the same Idempotency-Key, which applies it at most once.
 export const StoreUnavailableError = createError(
-  'SL_STORE_UNAVAILABLE',
+  STORE_UNAVAILABLE_CODE,
   'The store did not answer; retry (a POST with the same Idempotency-Key)',
   503
 )

@@ -33,6 +33,9 @@ export const REPLAY_HEADER = 'idempotent-replay'
 /** The error code of work an instance refuses past its admission bound (503, with Retry-After): load shed on purpose. */
 export const OVERLOADED_CODE = 'SL_OVERLOADED'
 
+/** The error code of a request the store could not serve (503): Redis down, restarting, loading its AOF. Transient: retry. */
+export const STORE_UNAVAILABLE_CODE = 'SL_STORE_UNAVAILABLE'
+
 /** Response header naming the instance that answered. */
 export const INSTANCE_HEADER = 'x-instance'
 

@@ -78,6 +78,10 @@ t.test('drills against one stack', async (t) => {
     t.notOk(isAlive(before))
     t.ok(isAlive(after), 'and the stack records its PID, so down stops it')
     t.ok(result.events.some((e) => e.type === 'first-2xx'), 'requests succeeded again')
+    t.ok(check(result.verdict, 'recovery: every instance').pass, 'no instance left behind, reconnecting')
+    t.equal(result.faults!.length, 4, 'a row per instance')
+    t.ok(result.faults!.every((row) => typeof row['first store 2xx after Redis answered, ms'] === 'number'), JSON.stringify(result.faults))
+    t.ok(check(result.verdict, 'read-back').pass, 'every counter and key the load wrote was read back')
   })
 
   t.test('check on Redis: every read sees its write, counters == acknowledged', async (t) => {

@@ -2,6 +2,7 @@ import t from 'tap'
 import { auditLedger, auditReplays, type Replay, type StoreReadback } from '../../src/lab/audit/audit.js'
 import { Ledger, type Mutation } from '../../src/lab/audit/ledger.js'
 import { outcomeOfAnswer } from '../../src/lab/audit/outcome.js'
+import { STORE_RETRY_BOUND_MS, worthRetrying } from '../../src/lab/audit/readback.js'
 
 // The write audit's classification and rules, on hand-made outcomes.
 
@@ -25,8 +26,8 @@ function ledgerOf (...mutations: Mutation[]): Ledger {
   for (const m of mutations) ledger.add(m)
   return ledger
 }
-function store (counters: Record<string, number>, kvs: Record<string, { version: number, valueJson: string } | null> = {}): StoreReadback {
-  return { counters: new Map(Object.entries(counters)), kv: new Map(Object.entries(kvs)) }
+function store (counters: Record<string, number>, kvs: Record<string, { version: number, valueJson: string } | null> = {}, unreadable: Record<string, string> = {}): StoreReadback {
+  return { counters: new Map(Object.entries(counters)), kv: new Map(Object.entries(kvs)), unreadable: new Map(Object.entries(unreadable)) }
 }
 const rule = (result: ReturnType<typeof auditLedger>, prefix: string) => result.rules.find((r) => r.name.startsWith(prefix))!
 
@@ -109,4 +110,41 @@ t.test('replays: acknowledged mutations must come back as replays with their fir
   const otherAnswer = auditReplays([{ mutation: m, status: 200, replayed: true, answer: 6 }], new Map(), new Map())
   t.match(otherAnswer.detail, /answered differently/)
   t.ok(auditReplays([], new Map(), new Map()).pass, 'nothing to replay is not a failure')
+})
+
+t.test('read-back: a counter or key never read is a finding of its own, not a loss, and fails strict', async (t) => {
+  const ledger = ledgerOf(incr('acknowledged', 'c'), incr('acknowledged', 'd'), kv('a', 'acknowledged', 1), kv('b', 'acknowledged', 1))
+  const all = auditLedger(ledger, store({ c: 1, d: 1 }, { a: { version: 1, valueJson: '"x"' }, b: { version: 1, valueJson: ledger.mutations.get(`k${seq}`)!.valueJson! } }))
+  t.ok(rule(all, 'read-back').pass)
+  t.equal(rule(all, 'read-back').detail, '4 read')
+
+  const unread = auditLedger(ledger, store({ c: 1 }, { b: { version: 1, valueJson: ledger.mutations.get(`k${seq}`)!.valueJson! } }, {
+    d: 'reading counter d: HTTP 503 SL_STORE_UNAVAILABLE',
+    a: 'reading a: HTTP 503 SL_STORE_UNAVAILABLE'
+  }))
+  t.notOk(rule(unread, 'read-back').pass)
+  t.match(rule(unread, 'read-back').detail, /^2 never read, so not audited: reading counter d: HTTP 503 SL_STORE_UNAVAILABLE; reading a/)
+  t.ok(rule(unread, 'counters').pass, 'd, unread, is not counted as lost')
+  t.equal(rule(unread, 'counters').detail, '1 counter(s) within bounds')
+  t.ok(rule(unread, 'kv').pass, 'a, unread, is not called missing')
+  t.equal(rule(unread, 'kv').detail, '1 key(s) consistent')
+  t.notOk(rule(unread, 'strict').pass, 'nothing unread can be called applied exactly once')
+  t.match(rule(unread, 'strict').detail, /2 not read back/)
+})
+
+t.test("the read-back waits out only the store's 503, within its deadline", async (t) => {
+  const unavailable = { status: 503, body: { statusCode: 503, code: 'SL_STORE_UNAVAILABLE' } }
+  t.ok(worthRetrying(unavailable, 0, STORE_RETRY_BOUND_MS), 'the store is coming back: try again')
+  t.notOk(worthRetrying(unavailable, STORE_RETRY_BOUND_MS - 50, STORE_RETRY_BOUND_MS), 'no time left for another try: that answer stands')
+  t.notOk(worthRetrying({ status: 503, body: { code: 'SL_OVERLOADED' } }, 0, STORE_RETRY_BOUND_MS), 'shed work is not the store coming back')
+  t.notOk(worthRetrying({ status: 503, body: null }, 0, STORE_RETRY_BOUND_MS), "nginx's own 503 (no JSON) is not either")
+  t.notOk(worthRetrying({ status: 500, body: { code: 'SL_STORE_UNAVAILABLE' } }, 0, STORE_RETRY_BOUND_MS), 'only with a 503')
+  for (const status of [200, 404]) t.notOk(worthRetrying({ status, body: {} }, 0, STORE_RETRY_BOUND_MS), `${status} is the answer`)
+})
+
+t.test('replays: a counter not read again after them is named, not taken for 0', async (t) => {
+  const m = incr('acknowledged', 'c', 1, 5)
+  const result = auditReplays([{ mutation: m, status: 200, replayed: true, answer: 5 }], new Map([['c', 9]]), new Map())
+  t.notOk(result.pass)
+  t.equal(result.detail, 'c could not be read again after the replays')
 })

@@ -7,6 +7,8 @@ export interface StoreReadback {
   counters: Map<string, number>
   /** kv key → version and value (JSON), or null when the key is missing. */
   kv: Map<string, { version: number, valueJson: string } | null>
+  /** Counters and keys whose read never succeeded (the store did not come back in time), with why. */
+  unreadable?: Map<string, string>
 }
 
 export interface AuditOptions {
@@ -34,19 +36,23 @@ function bounds (mutations: Mutation[], weight: (m: Mutation) => number): Bounds
  *    acknowledged was lost, nothing was applied that was never sent or applied twice);
  * 2. kv: every acknowledged write is readable, at a version ≥ the one acknowledged,
  *    and the key's version counts applied writes within the same bounds;
- * 3. strict (the stack's goal): no mutation indeterminate or failed, and applied == acknowledged.
- * The replay rule (4) is added by auditReplays. Pure: tested with hand-made ledgers.
+ * 3. strict (the stack's goal): no mutation indeterminate or failed, and applied == acknowledged;
+ * 4. read-back: every counter and key was read. One that was not is named there,
+ *    and left out of 1 and 2 (nothing can be said of it), not counted as lost.
+ * The replay rule (5) is added by auditReplays. Pure: tested with hand-made ledgers.
  */
 export function auditLedger (ledger: Ledger, store: StoreReadback, options: AuditOptions = {}): AuditResult {
   const counts = ledger.counts()
   const rules: AuditResult['rules'] = []
   const counterBase = options.counterBase ?? 0
   const kvBase = options.kvBaseVersion ?? 0
+  const unreadable = store.unreadable ?? new Map<string, string>()
 
   const counterProblems: string[] = []
   const appliedUnseen: string[] = []
-  let strictOk = counts.failed === 0 && counts.indeterminate === 0
+  let strictOk = counts.failed === 0 && counts.indeterminate === 0 && unreadable.size === 0
   for (const [name, mutations] of ledger.byTarget('incr')) {
+    if (unreadable.has(name)) continue
     const { acknowledged, indeterminate } = bounds(mutations, (m) => m.by ?? 1)
     const applied = (store.counters.get(name) ?? 0) - counterBase
     // What the indeterminate ones did: applied although the client saw an error (or nothing).
@@ -55,7 +61,7 @@ export function auditLedger (ledger: Ledger, store: StoreReadback, options: Audi
     if (applied > acknowledged + indeterminate) counterProblems.push(`${name}: ${applied - acknowledged - indeterminate} increment(s) applied that no request accounts for (applied ${applied} > ${acknowledged} + ${indeterminate})`)
     if (applied !== acknowledged) strictOk = false
   }
-  const counterTargets = ledger.byTarget('incr').size
+  const counterTargets = ledger.byTarget('incr').size - [...ledger.byTarget('incr').keys()].filter((name) => unreadable.has(name)).length
   rules.push({
     name: 'counters: acknowledged ≤ final ≤ acknowledged + indeterminate',
     pass: counterProblems.length === 0,
@@ -65,7 +71,10 @@ export function auditLedger (ledger: Ledger, store: StoreReadback, options: Audi
   })
 
   const kvProblems: string[] = []
+  let kvRead = 0
   for (const [key, mutations] of ledger.byTarget('kv')) {
+    if (unreadable.has(key)) continue
+    kvRead++
     const read = store.kv.get(key)
     const acked = mutations.filter((m) => Ledger.outcomeOf(m) === 'acknowledged')
     const highest = acked.reduce<Mutation | undefined>((best, m) => ((m.answer ?? 0) > (best?.answer ?? 0) ? m : best), undefined)
@@ -91,7 +100,7 @@ export function auditLedger (ledger: Ledger, store: StoreReadback, options: Audi
   rules.push({
     name: 'kv: every acknowledged write readable, version ≥ acknowledged',
     pass: kvProblems.length === 0,
-    detail: kvProblems.length === 0 ? `${ledger.byTarget('kv').size} key(s) consistent` : kvProblems.slice(0, 5).join('; ')
+    detail: kvProblems.length === 0 ? `${kvRead} key(s) consistent` : kvProblems.slice(0, 5).join('; ')
   })
 
   rules.push({
@@ -99,7 +108,15 @@ export function auditLedger (ledger: Ledger, store: StoreReadback, options: Audi
     pass: strictOk,
     detail: strictOk
       ? `all ${counts.acknowledged} mutations acknowledged and applied exactly once`
-      : `${counts.failed} failed, ${counts.indeterminate} indeterminate`
+      : `${counts.failed} failed, ${counts.indeterminate} indeterminate${unreadable.size > 0 ? `, ${unreadable.size} not read back` : ''}`
+  })
+
+  rules.push({
+    name: 'read-back: every counter and key the load wrote was read',
+    pass: unreadable.size === 0,
+    detail: unreadable.size === 0
+      ? `${ledger.byTarget('incr').size + ledger.byTarget('kv').size} read`
+      : `${unreadable.size} never read, so not audited: ${[...unreadable.values()].slice(0, 3).join('; ')}`
   })
   return { acknowledged: counts.acknowledged, failed: counts.failed, indeterminate: counts.indeterminate, rules }
 }
@@ -126,8 +143,9 @@ export function auditReplays (replays: Replay[], counterBefore: Map<string, numb
   const otherAnswer = replays.filter((r) => r.replayed && r.answer !== r.mutation.answer)
   if (otherAnswer.length > 0) problems.push(`${otherAnswer.length} replay(s) answered differently from the first time`)
   for (const [name, before] of counterBefore) {
-    const after = counterAfter.get(name) ?? 0
-    if (after !== before) problems.push(`${name} moved from ${before} to ${after} during the replays`)
+    const after = counterAfter.get(name)
+    if (after === undefined) problems.push(`${name} could not be read again after the replays`)
+    else if (after !== before) problems.push(`${name} moved from ${before} to ${after} during the replays`)
   }
   return {
     name: 'no double application: replays of acknowledged mutations apply nothing',

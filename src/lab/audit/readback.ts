@@ -1,4 +1,5 @@
-import { REPLAY_HEADER } from '../../shared/contract.js'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { REPLAY_HEADER, STORE_UNAVAILABLE_CODE } from '../../shared/contract.js'
 import type { AuditResult } from '../results.js'
 import { auditLedger, auditReplays, type AuditOptions, type Replay, type StoreReadback } from './audit.js'
 import { Ledger, type Mutation } from './ledger.js'
@@ -17,19 +18,52 @@ export async function inPool<T, R> (items: T[], limit: number, task: (item: T) =
   return results
 }
 
-async function getJson (url: string): Promise<{ status: number, body: Record<string, unknown> | null }> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(5000) })
-  const text = await res.text()
-  try {
-    return { status: res.status, body: JSON.parse(text) as Record<string, unknown> }
-  } catch {
-    return { status: res.status, body: null }
+/**
+ * How long the audit waits out a store that is still coming back (an instance
+ * reconnecting, Redis loading its AOF) before it reports a read as failed: one
+ * deadline for the whole read-back, so a store that never returns costs this
+ * once, not once per key.
+ */
+export const STORE_RETRY_BOUND_MS = 5000
+/** Between two tries of a read the store refused. */
+const STORE_RETRY_INTERVAL_MS = 100
+
+/** An HTTP answer: its status, text, and JSON body when it has one. */
+interface Answer { status: number, text: string, body: Record<string, unknown> | null }
+
+/**
+ * Whether an answer is worth another try before `deadline` (performance.now()):
+ * only the service's 503 SL_STORE_UNAVAILABLE, which says the store did not
+ * answer this time, and is sent again as is (a POST with its Idempotency-Key
+ * applies at most once). Anything else is the answer.
+ */
+export function worthRetrying (answer: Pick<Answer, 'status' | 'body'>, now: number, deadline: number): boolean {
+  return answer.status === 503 && answer.body?.code === STORE_UNAVAILABLE_CODE && now + STORE_RETRY_INTERVAL_MS <= deadline
+}
+
+/** Sends `request` until its answer is not worth retrying (see worthRetrying). */
+async function untilStoreAnswers (request: () => Promise<Response>, deadline: number): Promise<Answer & { headers: Headers }> {
+  for (;;) {
+    const res = await request()
+    const text = await res.text()
+    let body: Record<string, unknown> | null = null
+    try {
+      body = JSON.parse(text) as Record<string, unknown>
+    } catch {}
+    const answer = { status: res.status, text, body, headers: res.headers }
+    if (!worthRetrying(answer, performance.now(), deadline)) return answer
+    await sleep(STORE_RETRY_INTERVAL_MS)
   }
 }
 
-export async function readCounter (base: string, name: string): Promise<number> {
-  const res = await fetch(`${base}/counters/${name}`, { signal: AbortSignal.timeout(5000) })
-  return counterValue(name, res.status, await res.text())
+/** GET `url`, waiting out a store that is coming back until `deadline`. */
+function getStore (url: string, deadline = performance.now() + STORE_RETRY_BOUND_MS): Promise<Answer> {
+  return untilStoreAnswers(() => fetch(url, { signal: AbortSignal.timeout(5000) }), deadline)
+}
+
+export async function readCounter (base: string, name: string, deadline?: number): Promise<number> {
+  const { status, text } = await getStore(`${base}/counters/${name}`, deadline)
+  return counterValue(name, status, text)
 }
 
 /** A counter's value from GET /counters/<name>'s answer (read through nginx, or asked of one instance). */
@@ -38,28 +72,60 @@ export function counterValue (name: string, status: number, text: string): numbe
   try {
     value = (JSON.parse(text) as { value?: unknown }).value
   } catch {}
-  if (status !== 200 || typeof value !== 'number') throw new Error(`reading counter ${name}: HTTP ${status}`)
+  if (status !== 200 || typeof value !== 'number') throw new Error(`reading counter ${name}: HTTP ${status}${codeOf(text)}`)
   return value
 }
 
-/** Each named counter's value, read one after another through `base`. */
-async function readCounters (base: string, names: Iterable<string>): Promise<Map<string, number>> {
+/** " SL_STORE_UNAVAILABLE": an error answer's code, for a message. */
+function codeOf (text: string): string {
+  try {
+    const { code } = JSON.parse(text) as { code?: unknown }
+    return typeof code === 'string' ? ` ${code}` : ''
+  } catch {
+    return ''
+  }
+}
+
+/** Why a read failed: the error's message (a timeout, a refused connection). */
+function failureOf (err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+/** Each named counter's value, read one after another through `base`; those never read go in `unreadable`. */
+async function readCounters (base: string, names: Iterable<string>, unreadable: Map<string, string>, deadline: number): Promise<Map<string, number>> {
   const counters = new Map<string, number>()
-  for (const name of names) counters.set(name, await readCounter(base, name))
+  for (const name of names) {
+    try {
+      counters.set(name, await readCounter(base, name, deadline))
+    } catch (err) {
+      unreadable.set(name, failureOf(err))
+    }
+  }
   return counters
 }
 
-/** Reads every counter and kv key the ledger touched, through `base` (the balancer). */
-export async function readBack (base: string, ledger: Ledger): Promise<StoreReadback> {
-  const counters = await readCounters(base, ledger.byTarget('incr').keys())
+/**
+ * Reads every counter and kv key the ledger touched, through `base` (the
+ * balancer), waiting out a store that is still coming back for up to
+ * `boundMs`. A read that never succeeds is not an exception: it is
+ * named in `unreadable`, and the audit reports it.
+ */
+export async function readBack (base: string, ledger: Ledger, boundMs = STORE_RETRY_BOUND_MS): Promise<StoreReadback> {
+  const deadline = performance.now() + boundMs
+  const unreadable = new Map<string, string>()
+  const counters = await readCounters(base, ledger.byTarget('incr').keys(), unreadable, deadline)
   const kv: StoreReadback['kv'] = new Map()
   await inPool([...ledger.byTarget('kv').keys()], 16, async (key) => {
-    const { status, body } = await getJson(`${base}/kv/${key}`)
-    if (status === 404) kv.set(key, null)
-    else if (status === 200 && body && typeof body.version === 'number') kv.set(key, { version: body.version, valueJson: JSON.stringify(body.value) })
-    else throw new Error(`reading ${key}: HTTP ${status}`)
+    try {
+      const { status, text, body } = await getStore(`${base}/kv/${key}`, deadline)
+      if (status === 404) kv.set(key, null)
+      else if (status === 200 && body && typeof body.version === 'number') kv.set(key, { version: body.version, valueJson: JSON.stringify(body.value) })
+      else unreadable.set(key, `reading ${key}: HTTP ${status}${codeOf(text)}`)
+    } catch (err) {
+      unreadable.set(key, failureOf(err))
+    }
   })
-  return { counters, kv }
+  return { counters, kv, unreadable }
 }
 
 /** Which acknowledged mutations a drill wants replayed besides the even sample (those a fault put at risk). */
@@ -74,17 +140,18 @@ export async function replayAcknowledged (base: string, ledger: Ledger, max = 20
   // Evenly over the whole run, not its first part.
   const step = Math.max(1, Math.ceil(acknowledged.length / max))
   const sample = [...new Set([...acknowledged.filter((_, i) => i % step === 0).slice(0, max), ...also?.(acknowledged) ?? []])]
+  const deadline = performance.now() + STORE_RETRY_BOUND_MS
   return inPool(sample, 8, async (mutation: Mutation): Promise<Replay> => {
     const path = mutation.kind === 'incr' ? `/counters/${mutation.target}/incr` : `/kv/${mutation.target}`
     const body = mutation.kind === 'incr' ? JSON.stringify({ by: mutation.by ?? 1 }) : `{"value":${mutation.valueJson}}`
-    const res = await fetch(`${base}${path}`, {
+    // (A replay the store refused is sent again with the same key: it still applies at most once.)
+    const res = await untilStoreAnswers(() => fetch(`${base}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'idempotency-key': mutation.idempotencyKey },
       body,
       signal: AbortSignal.timeout(5000)
-    })
-    const answer = answerOf(await res.text())
-    return { mutation, status: res.status, replayed: res.headers.get(REPLAY_HEADER) === 'true', answer }
+    }), deadline)
+    return { mutation, status: res.status, replayed: res.headers.get(REPLAY_HEADER) === 'true', answer: answerOf(res.text) }
   })
 }
 
@@ -103,7 +170,8 @@ export async function auditStoreWithEvidence (base: string, ledger: Ledger, opti
   const store = await readBack(base, ledger)
   const audit = auditLedger(ledger, store, options)
   const replays = await replayAcknowledged(base, ledger, 200, replay)
-  const countersAfter = await readCounters(base, store.counters.keys())
+  // (A counter not read again here is named by the replay rule: it cannot say the counter did not move.)
+  const countersAfter = await readCounters(base, store.counters.keys(), new Map(), performance.now() + STORE_RETRY_BOUND_MS)
   audit.rules.push(auditReplays(replays, store.counters, countersAfter))
   return { audit, evidence: { store, replays } }
 }

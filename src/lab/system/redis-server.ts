@@ -22,6 +22,13 @@ export interface RedisServerOptions {
 }
 
 /**
+ * How long a starting Redis may take to answer PING: with AOF it first replays
+ * the file (answering LOADING meanwhile), 3–5 s for 13 MB on a busy 2-core
+ * machine, and the file grows past 64 MB before a rewrite compacts it.
+ */
+export const REDIS_LOAD_WAIT_MS = 60_000
+
+/**
  * A redis-server of our own for the supervisor to start: bound to 127.0.0.1,
  * configured by a file written now in `dir`. With appendonly (the stack's
  * default) a restart replays the AOF. Ready once it answers PING; SIGTERM lets it
@@ -60,6 +67,7 @@ export function redisServerSpec (options: RedisServerOptions): DaemonSpec {
     logFile,
     port: options.port,
     ready: () => pingRedis(options.port, options.credentials?.admin),
+    readyTimeoutMs: REDIS_LOAD_WAIT_MS,
     waitingFor: `redis-server on port ${options.port} (log: ${logFile})`,
     stopSignal: 'SIGTERM',
     graceMs: 10_000
