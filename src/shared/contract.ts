@@ -33,6 +33,15 @@ export const REPLAY_HEADER = 'idempotent-replay'
 /** The error code of work an instance refuses past its admission bound (503, with Retry-After): load shed on purpose. */
 export const OVERLOADED_CODE = 'SL_OVERLOADED'
 
+/**
+ * WORK_CONCURRENCY and WORK_QUEUE: how many GET /work run at once per instance, and
+ * how many more may wait. One definition for the service (its admission) and the
+ * stack (nginx's bound on the GET /work requests in flight per instance: their sum).
+ */
+export const WORK_DEFAULTS = { concurrency: 4, queue: 16 } as const
+export const WorkConcurrencySetting = Type.Integer({ default: WORK_DEFAULTS.concurrency, minimum: 1, maximum: 1024 })
+export const WorkQueueSetting = Type.Integer({ default: WORK_DEFAULTS.queue, minimum: 0, maximum: 100_000 })
+
 /** Response header naming the instance that answered. */
 export const INSTANCE_HEADER = 'x-instance'
 

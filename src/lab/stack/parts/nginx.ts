@@ -12,6 +12,16 @@ export function accessLogFile (settings: StackSettings): string {
   return join(stackPaths(settings.dir).nginx, 'logs', 'access.log')
 }
 
+/**
+ * GET /work requests nginx lets one instance hold at once: what the instance admits
+ * (WORK_CONCURRENCY running, WORK_QUEUE waiting), so that past it nginx refuses the
+ * rest itself, without waiting for a busy event loop to. 0 (no bound) with
+ * workShed off: the overload's "before" picture.
+ */
+export function workMaxConns (settings: StackSettings): number {
+  return settings.workShed ? settings.workConcurrency + settings.workQueue : 0
+}
+
 /** The balancer of a local stack: nginx on 127.0.0.1:LB_PORT over the instances' ports. */
 export function balancerOptions (settings: StackSettings): BalancerOptions {
   return {
@@ -21,6 +31,7 @@ export function balancerOptions (settings: StackSettings): BalancerOptions {
     retryNonIdempotent: settings.retryNonIdempotent,
     passiveHealth: settings.passiveHealth,
     retryShed: settings.retryShed,
+    workMaxConns: workMaxConns(settings),
     accessLogFile: settings.accessLog ? accessLogFile(settings) : null,
     statusListen: `127.0.0.1:${settings.nginxStatusPort}`,
     edge: {
