@@ -36,7 +36,8 @@ export const OVERLOADED_CODE = 'SL_OVERLOADED'
 /**
  * WORK_CONCURRENCY and WORK_QUEUE: how many GET /work run at once per instance, and
  * how many more may wait. One definition for the service (its admission) and the
- * stack (nginx's bound on the GET /work requests in flight per instance: their sum).
+ * stack (nginx's bound on the GET /work requests in flight per instance: WORK_CONCURRENCY
+ * running and at most as many waiting, src/lab/stack/parts/nginx.ts).
  */
 export const WORK_DEFAULTS = { concurrency: 4, queue: 16 } as const
 export const WorkConcurrencySetting = Type.Integer({ default: WORK_DEFAULTS.concurrency, minimum: 1, maximum: 1024 })

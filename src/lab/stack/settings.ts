@@ -51,7 +51,7 @@ const ENV_SETTINGS = {
   store: fromEnv('STORE', StoreSetting),
   /** The instances' LOG_LEVEL (warn: info logs every request, at half the throughput). */
   logLevel: fromEnv('LOG_LEVEL', LogLevelSetting('warn')),
-  /** GET /work at once per instance, and how many more may wait: the instances' admission, and nginx's bound (their sum). */
+  /** GET /work at once per instance, and how many more may wait: the instances' admission, and nginx's bound (parts/nginx.ts). */
   workConcurrency: fromEnv('WORK_CONCURRENCY', WorkConcurrencySetting),
   workQueue: fromEnv('WORK_QUEUE', WorkQueueSetting),
   /** Redis's appendfsync: everysec (default) or always. */
