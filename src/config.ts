@@ -3,7 +3,7 @@ import { hostname } from 'node:os'
 import proxyAddr from '@fastify/proxy-addr'
 import envSchema from 'env-schema'
 import { Type, type Static } from 'typebox'
-import { DEFAULT_REDIS_MASTER_NAME, LogLevelSetting, RedisDurableSetting, RedisModeSetting, StoreSetting, TrustProxySetting } from './shared/contract.js'
+import { DEFAULT_REDIS_MASTER_NAME, LogLevelSetting, RedisDurableSetting, RedisModeSetting, StoreSetting, TrustProxySetting, WorkConcurrencySetting, WorkQueueSetting } from './shared/contract.js'
 
 /** A switch: 0 (off) or 1 (on). */
 const Switch = (on: 0 | 1) => Type.Integer({ default: on, minimum: 0, maximum: 1 })
@@ -59,8 +59,10 @@ export const ConfigSchema = Type.Object({
   // GET /work: at most this many run at once per instance, this many more wait, each
   // at most WORK_QUEUE_MS; the rest get 503 SL_OVERLOADED at once. WORK_SHED=0
   // admits everything (the "before" picture of an overload).
-  WORK_CONCURRENCY: Type.Integer({ default: 4, minimum: 1, maximum: 1024 }),
-  WORK_QUEUE: Type.Integer({ default: 16, minimum: 0, maximum: 100_000 }),
+  // nginx sends an instance at most WORK_CONCURRENCY + min(WORK_QUEUE, WORK_CONCURRENCY)
+  // at once, and sheds the rest itself (the local stack and the container).
+  WORK_CONCURRENCY: WorkConcurrencySetting,
+  WORK_QUEUE: WorkQueueSetting,
   WORK_QUEUE_MS: Type.Integer({ default: 250, minimum: 1, maximum: 60_000 }),
   WORK_SHED: Switch(1),
   // 1: GET /metrics and the hooks that feed it. 0: neither (the bench measures their cost).

@@ -11,6 +11,7 @@ import { freePort } from '../src/lab/system/ports.js'
 import { waitFor } from '../src/lab/system/process.js'
 import { NGINX_TEMPLATE, PROJECT_DIR } from '../src/lab/paths.js'
 import { EDGE_DEFAULTS, mainConfig, renderTemplate, templateValues, type NginxTemplateValues } from '../src/lab/stack/nginx.js'
+import { WORK_DEFAULTS } from '../src/shared/contract.js'
 
 // The compose files' properties, read without an engine (test/e2e/compose.test.ts
 // runs them on one): what the stack promises, and that the test override and the
@@ -132,6 +133,8 @@ t.test("nginx: the container's values are what the renderer gives for the contai
     retryNonIdempotent: true,
     passiveHealth: true,
     retryShed: false,
+    // The api container runs with the service's defaults.
+    workMaxConns: WORK_DEFAULTS.concurrency + Math.min(WORK_DEFAULTS.queue, WORK_DEFAULTS.concurrency),
     accessLogFile: '/var/log/nginx/access.log',
     statusListen: '127.0.0.1:8081',
     edge: { ...EDGE_DEFAULTS, knownHosts: [...EDGE_DEFAULTS.knownHosts, 'nginx'], upstreamHeader: false }
@@ -148,7 +151,7 @@ t.test("the container's rendering is a valid nginx configuration (nginx -t)", as
   const env = nginxDefaults as unknown as NginxTemplateValues
   const port = await freePort()
   // The same values, with the container's hostnames and port swapped for local ones.
-  const local = { ...env, SL_LISTEN: `127.0.0.1:${port}`, SL_UPSTREAM_SERVERS: env.SL_UPSTREAM_SERVERS.replaceAll('api:', '127.0.0.1:'), SL_ACCESS_LOG: 'off' }
+  const local = { ...env, SL_LISTEN: `127.0.0.1:${port}`, SL_UPSTREAM_SERVERS: env.SL_UPSTREAM_SERVERS.replaceAll('api:', '127.0.0.1:'), SL_WORK_UPSTREAM_SERVERS: env.SL_WORK_UPSTREAM_SERVERS.replaceAll('api:', '127.0.0.1:'), SL_ACCESS_LOG: 'off' }
   const prefix = mkdtempSync(join(tmpdir(), 'sl-nginx-t-'))
   t.teardown(() => rmSync(prefix, { recursive: true, force: true }))
   const { mkdirSync, writeFileSync } = await import('node:fs')

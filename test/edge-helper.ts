@@ -1,15 +1,16 @@
 import { request, type IncomingHttpHeaders } from 'node:http'
 import { connect } from 'node:net'
 import type { Test } from 'tap'
-import { EDGE_DEFAULTS, nginxSpec, writeNginxConfig, type EdgeOptions } from '../src/lab/stack/nginx.js'
+import { EDGE_DEFAULTS, nginxSpec, writeNginxConfig, type BalancerOptions, type EdgeOptions } from '../src/lab/stack/nginx.js'
 import { freePort } from '../src/lab/system/ports.js'
 import { testSupervisor } from './helper.js'
 
 /**
  * A real nginx on the project's template, in front of `upstreams` (ports on
- * 127.0.0.1), with the edge's defaults and `edge`'s changes; stopped in teardown.
+ * 127.0.0.1), with the edge's defaults and `edge`'s changes (and the balancer's in
+ * `balancer`: GET /work's bound, the access log); stopped in teardown.
  */
-export async function startEdge (t: Test, upstreams: number[], edge: Partial<EdgeOptions> = {}): Promise<number> {
+export async function startEdge (t: Test, upstreams: number[], edge: Partial<EdgeOptions> = {}, balancer: Partial<BalancerOptions> = {}): Promise<number> {
   const port = await freePort()
   const { supervisor, dir: prefix } = testSupervisor(t, 'sl-edge-')
   await writeNginxConfig(prefix, {
@@ -19,9 +20,11 @@ export async function startEdge (t: Test, upstreams: number[], edge: Partial<Edg
     retryNonIdempotent: true,
     passiveHealth: true,
     retryShed: false,
+    workMaxConns: 0,
     accessLogFile: null,
     statusListen: `127.0.0.1:${await freePort()}`,
-    edge: { ...EDGE_DEFAULTS, ...edge }
+    edge: { ...EDGE_DEFAULTS, ...edge },
+    ...balancer
   })
   await supervisor.start(nginxSpec('nginx', prefix, port))
   return port

@@ -1,6 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { halfOpenFlood } from '../src/lab/drills/abuse-attacks.js'
+import { readAccessLogWhenFlushed } from '../src/lab/stack/access-log.js'
+import { waitFor } from '../src/lab/system/process.js'
 import { parseRaw, send, sendRaw, startEdge } from './edge-helper.js'
 import { startServer } from './server-process.js'
 
@@ -153,7 +160,8 @@ t.test('a page on another site cannot change data: a foreign Origin is refused, 
 t.test('no instance: 502 SL_NO_INSTANCE as JSON; no x-upstream header unless the lab turns it on', async (t) => {
   const dead = await startServer(t, { STORE: 'memory' })
   await dead.ready
-  const port = await startEdge(t, [dead.port])
+  // GET /work bounded: every instance dead must not pass for every instance busy.
+  const port = await startEdge(t, [dead.port], {}, { workMaxConns: 1 })
   const up = await send(port, '/')
   t.equal(up.status, 200)
   t.notOk(up.headers['x-upstream'], 'off by default (the container)')
@@ -163,4 +171,42 @@ t.test('no instance: 502 SL_NO_INSTANCE as JSON; no x-upstream header unless the
   t.equal(answer.status, 502)
   t.match(JSON.parse(answer.body), { ...JSON_ERROR, statusCode: 502, code: 'SL_NO_INSTANCE' })
   t.notOk(answer.headers['x-upstream'])
+  // Each try refused (the instance, then its backup: "no live upstreams" only after one).
+  for (let i = 1; i <= 3; i++) {
+    const work = await send(port, '/work?ms=1')
+    t.equal(work.status, 502, `GET /work ${i}: dead is not busy`)
+    t.match(JSON.parse(work.body), { ...JSON_ERROR, statusCode: 502, code: 'SL_NO_INSTANCE' })
+  }
+})
+
+t.test('GET /work past every instance\'s bound: nginx sheds it itself (503 SL_OVERLOADED, Retry-After), asking no instance', async (t) => {
+  const logs = mkdtempSync(join(tmpdir(), 'sl-edge-shed-'))
+  t.teardown(() => rmSync(logs, { recursive: true, force: true }))
+  const accessLogFile = join(logs, 'access.log')
+  // An instance that holds every GET /work until told: what "busy" is, without timing.
+  const held: Array<() => void> = []
+  const busy = createServer((_, response) => {
+    held.push(() => response.writeHead(200, { 'content-type': 'application/json' }).end('{"done":true}'))
+  })
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { busy.closeAllConnections(); busy.close() })
+  // One GET /work at a time on the instance, and one more on its panic backup.
+  const port = await startEdge(t, [(busy.address() as AddressInfo).port], { upstreamHeader: true }, { workMaxConns: 1, accessLogFile })
+  const served = [send(port, '/work?ms=5'), send(port, '/work?ms=5')]
+  await waitFor('both to reach the instance', async () => held.length === 2, 10_000, 20)
+  const shed = await Promise.all(Array.from({ length: 4 }, () => send(port, '/work?ms=5')))
+  t.equal(held.length, 2, 'nothing more reached the instance')
+  for (const answer of shed) {
+    t.equal(answer.status, 503)
+    t.match(JSON.parse(answer.body), { ...JSON_ERROR, statusCode: 503, code: 'SL_OVERLOADED' })
+    t.equal(answer.headers['retry-after'], '1', 'told when to come back, like an instance\'s own refusal')
+    t.equal(answer.headers['x-upstream'], 'scale_lab_work', 'no instance, only the upstream\'s name')
+  }
+  for (const release of held) release()
+  t.strictSame((await Promise.all(served)).map((a) => a.status), [200, 200], 'the two held are served')
+
+  const lines = (await readAccessLogWhenFlushed(accessLogFile, 0, Date.now())).filter((line) => line.path.startsWith('/work'))
+  const edgeShed = lines.filter((line) => line.status === 503)
+  t.equal(edgeShed.length, 4, 'every refusal in nginx\'s log')
+  t.ok(edgeShed.every((line) => line.tries.length === 1 && line.tries[0]!.address === 'scale_lab_work'), 'one try each, on no instance: never retried')
 })

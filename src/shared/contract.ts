@@ -36,6 +36,16 @@ export const OVERLOADED_CODE = 'SL_OVERLOADED'
 /** The error code of a request the store could not serve (503): Redis down, restarting, loading its AOF. Transient: retry. */
 export const STORE_UNAVAILABLE_CODE = 'SL_STORE_UNAVAILABLE'
 
+/**
+ * WORK_CONCURRENCY and WORK_QUEUE: how many GET /work run at once per instance, and
+ * how many more may wait. One definition for the service (its admission) and the
+ * stack (nginx's bound on the GET /work requests in flight per instance: WORK_CONCURRENCY
+ * running and at most as many waiting, src/lab/stack/parts/nginx.ts).
+ */
+export const WORK_DEFAULTS = { concurrency: 4, queue: 16 } as const
+export const WorkConcurrencySetting = Type.Integer({ default: WORK_DEFAULTS.concurrency, minimum: 1, maximum: 1024 })
+export const WorkQueueSetting = Type.Integer({ default: WORK_DEFAULTS.queue, minimum: 0, maximum: 100_000 })
+
 /** Response header naming the instance that answered. */
 export const INSTANCE_HEADER = 'x-instance'
 

@@ -285,6 +285,8 @@ export class Fleet {
       retryNonIdempotent: true,
       passiveHealth: true,
       retryShed: false,
+      // The instances run WORK_SHED=0 here: no bound at the edge either.
+      workMaxConns: 0,
       accessLogFile: topology.accessLog ? join(prefix, 'logs', 'access.log') : null,
       // The template's stub_status listener needs a port of its own; nothing scrapes it here.
       statusListen: `127.0.0.1:${await this.port()}`,

@@ -17,6 +17,8 @@ export interface NginxTemplateValues {
   SL_BALANCE: string
   /** One `server host:port max_fails=1 fail_timeout=1s;` per instance. */
   SL_UPSTREAM_SERVERS: string
+  /** The same instances for GET /work, each with its `max_conns` bound (docs/gray-failures.md, "Shedding at the edge"). */
+  SL_WORK_UPSTREAM_SERVERS: string
   SL_UPSTREAM_KEEPALIVE: string
   SL_NEXT_UPSTREAM: string
   SL_NEXT_UPSTREAM_TRIES: string
@@ -86,6 +88,11 @@ export interface BalancerOptions {
   passiveHealth: boolean
   /** Retry 502 and 503 answers too, 4 tries (the old policy). */
   retryShed: boolean
+  /**
+   * GET /work requests nginx lets one instance hold at once (`max_conns`); with every
+   * instance at it, nginx refuses the request itself: 503 SL_OVERLOADED at once. 0: no bound.
+   */
+  workMaxConns: number
   /** File for the (buffered) access log, or null for `access_log off`. */
   accessLogFile: string | null
   /** Where stub_status listens (for the nginx exporter): a local address only. */
@@ -121,6 +128,21 @@ export const PASSIVE_HEALTH = { readTimeout: '1s', slowReadTimeout: '5s', failTi
 /** The "before" picture: every route waits 10 s, no instance is ever taken out, 4 tries. */
 export const LEGACY_UPSTREAM = { readTimeout: '10s', slowReadTimeout: '10s', tries: 4 } as const
 
+/**
+ * An upstream's `server` lines: each instance, then (passiveHealth) each again as a
+ * panic backup. With `maxConns` (GET /work's bound) a backup holds one at most: it is
+ * used whenever every instance above is out *or full*, and unbounded it would take
+ * all the load nginx means to refuse. A dead instance's backup refuses at once, never
+ * full: "every instance dead" still ends in addresses tried, 502 SL_NO_INSTANCE.
+ */
+export function upstreamServers (options: BalancerOptions, health: string, maxConns = 0): string {
+  const [bound, backupBound] = maxConns > 0 ? [` max_conns=${maxConns}`, ' max_conns=1'] : ['', '']
+  return [
+    ...options.upstreams.map((address) => `    server ${address} ${health}${bound};`),
+    ...(options.passiveHealth ? options.upstreams.map((address) => `    server ${address} backup max_fails=0${backupBound};`) : [])
+  ].join('\n')
+}
+
 export function templateValues (options: BalancerOptions): NginxTemplateValues {
   const health = options.passiveHealth ? `max_fails=1 fail_timeout=${PASSIVE_HEALTH.failTimeout}` : 'max_fails=0'
   const limits = options.passiveHealth ? PASSIVE_HEALTH : LEGACY_UPSTREAM
@@ -131,13 +153,11 @@ export function templateValues (options: BalancerOptions): NginxTemplateValues {
     // given, so it stops getting new ones within a few, long before its first read
     // timeout takes it out of rotation (round robin kept giving it a quarter).
     SL_BALANCE: options.passiveHealth ? 'least_conn;' : '# round robin (nginx\'s default)',
-    SL_UPSTREAM_SERVERS: [
-      ...options.upstreams.map((address) => `    server ${address} ${health};`),
-      // Panic routing: the same instances again as backups that are never taken out,
-      // used only while every one above is out of rotation (a machine so busy that all
-      // of them missed the read timeout at once): slow answers, not "no live upstreams".
-      ...(options.passiveHealth ? options.upstreams.map((address) => `    server ${address} backup max_fails=0;`) : [])
-    ].join('\n'),
+    // Panic routing: the same instances again as backups that are never taken out,
+    // used only while every one above is out of rotation (a machine so busy that all
+    // of them missed the read timeout at once): slow answers, not "no live upstreams".
+    SL_UPSTREAM_SERVERS: upstreamServers(options, health),
+    SL_WORK_UPSTREAM_SERVERS: upstreamServers(options, health, options.workMaxConns),
     SL_UPSTREAM_KEEPALIVE: options.keepalive > 0
       ? `keepalive ${options.keepalive};`
       : '# keepalive off: a new connection to an instance for every request',

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
 import envSchema from 'env-schema'
 import { Type, type Static, type TSchema } from 'typebox'
-import { LogLevelSetting, RedisDurableSetting, RedisModeSetting, StoreSetting } from '../../shared/contract.js'
+import { LogLevelSetting, RedisDurableSetting, RedisModeSetting, StoreSetting, WorkConcurrencySetting, WorkQueueSetting } from '../../shared/contract.js'
 import { DEFAULT_STACK_DIR } from '../paths.js'
 import { TOPOLOGY_DEFAULTS } from '../system/redis-topology.js'
 import { EDGE_DEFAULTS } from './nginx.js'
@@ -51,6 +51,9 @@ const ENV_SETTINGS = {
   store: fromEnv('STORE', StoreSetting),
   /** The instances' LOG_LEVEL (warn: info logs every request, at half the throughput). */
   logLevel: fromEnv('LOG_LEVEL', LogLevelSetting('warn')),
+  /** GET /work at once per instance, and how many more may wait: the instances' admission, and nginx's bound (parts/nginx.ts). */
+  workConcurrency: fromEnv('WORK_CONCURRENCY', WorkConcurrencySetting),
+  workQueue: fromEnv('WORK_QUEUE', WorkQueueSetting),
   /** Redis's appendfsync: everysec (default) or always. */
   appendfsync: fromEnv('REDIS_APPENDFSYNC', Type.Enum([...APPENDFSYNC_POLICIES], { default: 'everysec' })),
   /** nginx access log on (buffered), or off with BENCH=1. */

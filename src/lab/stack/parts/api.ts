@@ -36,6 +36,9 @@ function appEnv (settings: StackSettings, logDir: string): Record<string, string
     SHOW_INTERNALS: '1',
     // Load shedding on GET /work (off only for the overload drill's "before" picture).
     WORK_SHED: settings.workShed ? '1' : '0',
+    // What nginx's bound per instance is derived from (parts/nginx.ts): the same numbers on both.
+    WORK_CONCURRENCY: String(settings.workConcurrency),
+    WORK_QUEUE: String(settings.workQueue),
     SCALE_LAB_LOG_DIR: logDir,
     // A lesson's limit (drill rate-limit); otherwise the environment's RATE_LIMIT_* pass through.
     ...(settings.rateLimit
@@ -45,7 +48,7 @@ function appEnv (settings: StackSettings, logDir: string): Record<string, string
 }
 
 /** The settings the apps run with: a change replaces them. */
-const APP_SETTINGS = ['instances', 'store', 'logLevel', 'redisMode', 'durable', 'workShed', 'rateLimit'] as const
+const APP_SETTINGS = ['instances', 'store', 'logLevel', 'redisMode', 'durable', 'workShed', 'workConcurrency', 'workQueue', 'rateLimit'] as const
 
 /** Whether a setting is unchanged (compared by value: some are objects; a state file written before a setting existed lacks it). */
 const sameSetting = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null)

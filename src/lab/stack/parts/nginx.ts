@@ -12,6 +12,18 @@ export function accessLogFile (settings: StackSettings): string {
   return join(stackPaths(settings.dir).nginx, 'logs', 'access.log')
 }
 
+/**
+ * GET /work requests nginx lets one instance hold at once: WORK_CONCURRENCY running
+ * and as many waiting (fewer if WORK_QUEUE is shorter), never more than it admits.
+ * Not the whole WORK_QUEUE: measured, with 4 + 16 per instance the queue's own time
+ * bound (WORK_QUEUE_MS) refused first, every refusal through a busy event loop, and
+ * nginx shed nothing (docs/gray-failures.md, "Shedding at the edge"). 0 (no bound)
+ * with workShed off: the overload's "before" picture.
+ */
+export function workMaxConns (settings: StackSettings): number {
+  return settings.workShed ? settings.workConcurrency + Math.min(settings.workQueue, settings.workConcurrency) : 0
+}
+
 /** The balancer of a local stack: nginx on 127.0.0.1:LB_PORT over the instances' ports. */
 export function balancerOptions (settings: StackSettings): BalancerOptions {
   return {
@@ -21,6 +33,7 @@ export function balancerOptions (settings: StackSettings): BalancerOptions {
     retryNonIdempotent: settings.retryNonIdempotent,
     passiveHealth: settings.passiveHealth,
     retryShed: settings.retryShed,
+    workMaxConns: workMaxConns(settings),
     accessLogFile: settings.accessLog ? accessLogFile(settings) : null,
     statusListen: `127.0.0.1:${settings.nginxStatusPort}`,
     edge: {
