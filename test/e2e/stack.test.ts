@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { isListening } from '../../src/lab/system/ports.js'
@@ -120,6 +121,10 @@ t.test('the stack on Redis', async (t) => {
     const after = (await pm2Apps(stackPaths(settings.dir).pm2Home)).find((a) => a.name === 'api-2')!
     t.not(after.pid, victim.pid, 'a new process')
     t.equal(after.restarts, victim.restarts + 1, 'PM2 counted one restart')
+    // What keeps a restart short (docs/stack.md): PM2's wrapper loads neither its agent nor the source map.
+    const environ = readFileSync(`/proc/${after.pid}/environ`, 'utf8').split('\0')
+    t.ok(environ.includes('pmx=false'), 'the restarted worker boots without PM2\'s metrics agent')
+    t.ok(environ.includes('disable_source_map_support=true'), 'and without source maps')
     t.ok(statuses.length > 100, `${statuses.length} GETs during the kill`)
     t.strictSame(statuses.filter((s) => s !== 200), [], 'not one GET failed')
   })
