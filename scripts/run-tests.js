@@ -2,12 +2,11 @@
 //
 // tap runs one file at a time on a 2-core machine (its default keeps a core
 // free), so the suite's ~50 files paid ~5 s of process start-up each, in a row.
-// Files that judge no timing run two at a time: test/*.test.ts and test/unit/
-// (at most a Redis, an nginx or a server each), and the end-to-end files that
-// bring a whole stack up only to check what it answers, never how fast. The
-// other end-to-end files, whose drills judge latencies and recovery times and
-// load the machine themselves, still run one at a time and alone, after them.
-// Each pass keeps its own coverage; the report reads both.
+// Files that start at most a Redis, an nginx or a server and judge no timing
+// (test/*.test.ts, test/unit/) run two at a time; the end-to-end files
+// (test/e2e/), whose drills judge latencies and recovery times on a whole
+// stack and load the machine themselves, still run one at a time and alone,
+// after them. Each pass keeps its own coverage; the report reads both.
 import { spawnSync } from 'node:child_process'
 import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -16,19 +15,10 @@ import { join } from 'node:path'
 const TAP = join('node_modules', '.bin', 'tap')
 const COVERAGE = join('.tap', 'coverage')
 const testsIn = (dir) => readdirSync(dir).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(dir, f))
-// End-to-end files that assert answers, shapes, counts and clean teardown, no
-// latency or recovery bound: Ctrl-C at every step, the stack's error paths, the
-// balancer's split, the scrape targets and series, the rate limit's counts
-// (its ±5% rows are printed, not asserted), k6's scripts.
-const UNTIMED_E2E = ['interrupt', 'k6', 'observe', 'rate-limit', 'stack', 'stack-errors']
-  .map((name) => join('test', 'e2e', `${name}.test.ts`))
-const e2e = testsIn(join('test', 'e2e'))
 const PASSES = [
-  { name: 'two at a time', jobs: 2, files: [...testsIn('test'), ...testsIn(join('test', 'unit')), ...UNTIMED_E2E] },
-  { name: 'end to end with timing verdicts, one at a time', jobs: 1, files: e2e.filter((f) => !UNTIMED_E2E.includes(f)) }
+  { name: 'two at a time', jobs: 2, files: [...testsIn('test'), ...testsIn(join('test', 'unit'))] },
+  { name: 'end to end, one at a time', jobs: 1, files: testsIn(join('test', 'e2e')) }
 ]
-const missing = UNTIMED_E2E.filter((f) => !e2e.includes(f))
-if (missing.length > 0) throw new Error(`scripts/run-tests.js names test files that do not exist: ${missing.join(', ')}`)
 
 function run (args) {
   const child = spawnSync(TAP, args, { stdio: 'inherit' })
