@@ -7,8 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { askNode, primaryPortFrom } from '../system/redis-topology-status.js'
-import { nodeOnPort, nodeSpec, sentinelAddresses, type Topology, type TopologyNode } from '../system/redis-topology.js'
-import type { Supervisor } from '../system/supervisor.js'
+import { nodeOnPort, sentinelAddresses, type Topology, type TopologyNode } from '../system/redis-topology.js'
 
 /** The primary a majority of the Sentinels name now, or null. */
 export async function agreedPrimary (topology: Topology): Promise<TopologyNode | null> {
@@ -124,11 +123,4 @@ export async function probeStalePrimary (port: number, key: string, done: () => 
 export async function keyExists (port: number, key: string, password?: string): Promise<boolean | null> {
   const found = await askNode(port, (client) => client.exists(key), 1000, password)
   return found === null ? null : found > 0
-}
-
-/** Starts a node again from its config file under `supervisor` (the stack's: state.json names it at once); its PID. */
-export async function restartNode (supervisor: Supervisor, node: TopologyNode, password?: string): Promise<number> {
-  const record = await supervisor.start(nodeSpec(node, password))
-  node.pid = record.pid
-  return record.pid
 }

@@ -3,14 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { secondsSince } from '../load/progress.js'
 import type { DrillResult, VerdictCheck } from '../results.js'
 import { onInterrupt } from '../system/interrupt.js'
-import { waitWhole, type Topology, type TopologyNode } from '../system/redis-topology.js'
+import { startNode, waitWhole, type Topology, type TopologyNode } from '../system/redis-topology.js'
 import type { Supervisor } from '../system/supervisor.js'
 import { percentile } from '../stats.js'
 import { stackTopology } from '../stack/parts/redis-ha.js'
 import type { RunningStack } from '../stack/running-stack.js'
 import { stackSupervisor } from '../stack/state.js'
 import { atRiskMutations, phaseLoss, windowOf, type PhaseLoss, type StoreAnswer, type Window } from './failover-audit.js'
-import { agreedPrimary, keyExists, probeStalePrimary, PromotionWatch, restartNode, type StaleWrites } from './failover-store.js'
+import { agreedPrimary, keyExists, probeStalePrimary, PromotionWatch, type StaleWrites } from './failover-store.js'
 import { FAILURE_P99_BOUND_MS } from './redis.js'
 import type { Fault, FaultContext } from './run-drill.js'
 
@@ -126,8 +126,9 @@ export function failoverFault (stack: RunningStack, options: FailoverOptions): F
     }
     await resumed
     if (!options.pause) {
-      // As a machine that reboots would: from its own config, still believing it is the primary.
-      const newPid = await restartNode(supervisor, from, topology.password)
+      // As a machine that reboots would: from its own config, still believing it is the primary
+      // (under the stack's supervisor, the topology's: state.json names it at once).
+      const newPid = await startNode(topology, from)
       f.resumedAtMs = now()
       mark('primary-restart', from.name, `pid ${newPid}, from its config`, f.resumedAtMs)
     }
