@@ -1,4 +1,5 @@
 import { createServer, connect } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 /** True when nothing listens on host:port and we may bind it. */
 export async function canBind (port: number, host = '127.0.0.1'): Promise<boolean> {
@@ -25,11 +26,28 @@ export function isListening (port: number, host = '127.0.0.1'): Promise<boolean>
   })
 }
 
-/** The ports something still listens on (none, once everything stopped). */
+/**
+ * How long a port may stay held by a process that already looks gone. A killed
+ * multi-threaded process (redis-server) shows its main thread as a zombie while
+ * another of its threads still closes the listening socket: `up` right after a
+ * SIGKILL once saw the port of a node it was about to start again still taken.
+ */
+const RELEASE_GRACE_MS = 1000
+
+/** The ports something still listens on after RELEASE_GRACE_MS (none, once everything stopped). */
 export async function busyPorts (ports: readonly number[]): Promise<number[]> {
-  const busy: number[] = []
-  for (const port of ports) if (await isListening(port)) busy.push(port)
-  return busy
+  const deadline = Date.now() + RELEASE_GRACE_MS
+  for (;;) {
+    const busy: number[] = []
+    for (const port of ports) if (await isListening(port)) busy.push(port)
+    if (busy.length === 0 || Date.now() >= deadline) return busy
+    await sleep(50)
+  }
+}
+
+/** True when something listens on `port` and still does after RELEASE_GRACE_MS. */
+export async function isTaken (port: number): Promise<boolean> {
+  return (await busyPorts([port])).length > 0
 }
 
 /** A port the OS says is free right now. */

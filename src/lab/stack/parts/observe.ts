@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { requireBinary } from '../../system/binaries.js'
-import { isListening } from '../../system/ports.js'
+import { isTaken } from '../../system/ports.js'
 import { waitFor } from '../../system/process.js'
 import { probe } from '../probe.js'
 import { prometheusAnswers, prometheusSpec, scrapeHealth, writePrometheusConfig, type TargetHealth } from '../prometheus.js'
@@ -13,7 +13,7 @@ export const OBSERVE_BINARIES = ['prometheus', 'prometheus-nginx-exporter', 'pro
 
 /** Refuses a port that something this stack did not start listens on, naming the variable that moves it. */
 async function checkFree (port: number, variable: string): Promise<void> {
-  if (await isListening(port)) {
+  if (await isTaken(port)) {
     throw new StackError(`port ${port} is taken by a server this stack did not start. Stop it, or choose another port: ${variable}=<port> npm start (or OBSERVE=0 npm start)`)
   }
 }

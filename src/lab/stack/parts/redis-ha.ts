@@ -1,4 +1,4 @@
-import { isListening } from '../../system/ports.js'
+import { isTaken } from '../../system/ports.js'
 import { applyTunables, type TopologyTunables } from '../../system/redis-topology-config.js'
 import { nodeView, sentinelView, topologyHealth, type SentinelView } from '../../system/redis-topology-status.js'
 import { dataPorts, nodeSpec, planTopology, sentinelAddresses, startNode, startTopology, stopTopology, TOPOLOGY_DEFAULTS, waitWhole, type Topology, type TopologyNode, type TopologyOptions } from '../../system/redis-topology.js'
@@ -76,7 +76,7 @@ export interface ReplicatedStatus {
 /** A node's port must be free (or its own): never clobber a Redis or a Sentinel someone else runs there. */
 async function checkPorts (topology: Topology, names: readonly string[]): Promise<void> {
   for (const node of topology.nodes.filter((n) => names.includes(n.name))) {
-    if (await isListening(node.port)) {
+    if (await isTaken(node.port)) {
       const variable = node.kind === 'sentinel' ? 'REDIS_SENTINEL_PORTS' : node.name === 'redis-1' ? 'REDIS_PORT' : 'REDIS_REPLICA_PORTS'
       throw new StackError(`port ${node.port} (${node.name}) is taken by something this stack did not start; refusing to clobber it. ` +
         `Stop it, or choose other ports: ${variable}=... npm start`)

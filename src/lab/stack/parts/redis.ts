@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { isListening } from '../../system/ports.js'
+import { isTaken } from '../../system/ports.js'
 import { redisCredentials, storedCredentials } from '../../system/redis-acl.js'
 import { pingRedis, withRedis } from '../../system/redis-client.js'
 import { redisServerSpec } from '../../system/redis-server.js'
@@ -48,7 +48,7 @@ export const redisPart = daemonPart({
   spec: ({ settings }) => stackRedisSpec(settings),
   answers: (settings) => pingRedis(settings.redisPort, stackRedisPassword(settings)),
   async checkPort (settings) {
-    if (await isListening(settings.redisPort)) {
+    if (await isTaken(settings.redisPort)) {
       throw new StackError(`port ${settings.redisPort} is taken by a Redis (or another server) this stack did not start; ` +
         'refusing to clobber it. Stop it, or choose another port: REDIS_PORT=6380 npm start')
     }
