@@ -3,26 +3,22 @@
  * reader needs computed once, when the bench ran (ratios, cost per request,
  * hot-path effects, targets, notes): the report shows these, never recomputes.
  */
-import { Type, type Static } from 'typebox'
-import { LoadSummarySchema, Nullable, RunMetaSchema } from './common.js'
+import { Type, type Static, type TSchema } from 'typebox'
+import { LatencySchema, LoadSummarySchema, Nullable, ResultSchema } from './common.js'
 
 const NullableNumber = Nullable(Type.Number())
 
-export const CpuSecondsSchema = Type.Object({
-  loadgen: Type.Number(),
-  nginx: Type.Number(),
-  api: Type.Number(),
-  redis: Type.Number()
-})
+/** The process groups that serve a request, each with its figure. */
+const perServerGroup = <T extends TSchema>(figure: T) => ({ nginx: figure, api: figure, redis: figure })
+
+export const CpuSecondsSchema = Type.Object({ loadgen: Type.Number(), ...perServerGroup(Type.Number()) })
 /** CPU seconds per process group during one run, from /proc. */
 export type CpuSeconds = Static<typeof CpuSecondsSchema>
 
 export const CpuCostSchema = Type.Object({
   /** nginx + API + Redis: what serving a request cost the machine (the load generator and softirqs left out). */
   server: NullableNumber,
-  nginx: NullableNumber,
-  api: NullableNumber,
-  redis: NullableNumber
+  ...perServerGroup(NullableNumber)
 })
 /** Server CPU µs per request, split by process group (medians over the repetitions; null: no response). */
 export type CpuCost = Static<typeof CpuCostSchema>
@@ -48,7 +44,7 @@ export const BenchCellSchema = Type.Object({
   /** Medians over the repetitions. */
   median: Type.Object({
     rps: Type.Number(),
-    latencyMs: Type.Object({ p50: Type.Number(), p90: Type.Number(), p99: Type.Number() }),
+    latencyMs: Type.Pick(LatencySchema, ['p50', 'p90', 'p99']),
     errors: Type.Number()
   }),
   /** Median CPU seconds per repetition, per process group. */
@@ -100,9 +96,7 @@ export const HotPathEffectSchema = Type.Object({
 /** One hot-path choice undone, against the stack measured in the same run. */
 export type HotPathEffect = Static<typeof HotPathEffectSchema>
 
-export const BenchResultSchema = Type.Object({
-  kind: Type.Literal('bench'),
-  meta: RunMetaSchema,
+export const BenchResultSchema = ResultSchema('bench', {
   engine: Type.Union([Type.Literal('wrk'), Type.Literal('autocannon')]),
   repetitions: Type.Number(),
   durationSeconds: Type.Number(),

@@ -1,10 +1,8 @@
 /** reports/<run>/check-<store>.json: writes read back through the balancer, counters asked of every instance. */
 import { Type, type Static } from 'typebox'
-import { AuditResultSchema, LoadSummarySchema, RunMetaSchema, VerdictSchema } from './common.js'
+import { AuditResultSchema, LoadSummarySchema, ResultSchema, VerdictSchema } from './common.js'
 
-export const CheckResultSchema = Type.Object({
-  kind: Type.Literal('check'),
-  meta: RunMetaSchema,
+export const CheckResultSchema = ResultSchema('check', {
   store: Type.Union([Type.Literal('redis'), Type.Literal('memory')]),
   keys: Type.Number(),
   concurrency: Type.Number(),

@@ -4,7 +4,7 @@
  * type of the same name (`Static<>`), so the contract is written once and both
  * checked at run time (report/read-run.ts) and at compile time.
  */
-import { Type, type Static, type TSchema } from 'typebox'
+import { Type, type Static, type TProperties, type TSchema } from 'typebox'
 
 /** A value, or null where the run could not measure it. */
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
@@ -32,6 +32,11 @@ export const RunMetaSchema = Type.Object({
 /** Where and when a result was measured. */
 export type RunMeta = Static<typeof RunMetaSchema>
 
+/** A result file's schema: the `kind` read-run.ts recognises it by, where and when it was measured, then what it measured. */
+export function ResultSchema<Kind extends string, Properties extends TProperties> (kind: Kind, properties: Properties) {
+  return Type.Object({ kind: Type.Literal(kind), meta: RunMetaSchema, ...properties })
+}
+
 export const LatencySchema = Type.Object({
   p50: Type.Number(),
   p90: Type.Number(),
@@ -50,7 +55,7 @@ export const TimelinePointSchema = Type.Object({
   /** Client-visible errors in that second: non-2xx answers, socket errors, timeouts. */
   errors: Type.Number(),
   /** Latency of the responses received in that second, when the load generator records it. */
-  latencyMs: Type.Optional(Type.Object({ p50: Type.Number(), p99: Type.Number(), max: Type.Number() }))
+  latencyMs: Type.Optional(Type.Pick(LatencySchema, ['p50', 'p99', 'max']))
 })
 /** One second of a load run (for timelines). */
 export type TimelinePoint = Static<typeof TimelinePointSchema>

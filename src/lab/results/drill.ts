@@ -1,7 +1,7 @@
 /** reports/<run>/<drill>.json: a fault injected under load, what clients saw, the write audit and the verdict. */
 import { Type, type Static } from 'typebox'
 import { AbusePhaseSchema } from './abuse.js'
-import { AuditResultSchema, LoadSummarySchema, Nullable, RunMetaSchema, Scalar, Slug, VerdictSchema } from './common.js'
+import { AuditResultSchema, LoadSummarySchema, Nullable, ResultSchema, Scalar, Slug, VerdictSchema } from './common.js'
 import { PrometheusViewSchema } from './prometheus.js'
 
 export const DrillEventSchema = Type.Object({
@@ -20,11 +20,9 @@ export const DrillEventSchema = Type.Object({
 /** An event on a drill's timeline. */
 export type DrillEvent = Static<typeof DrillEventSchema>
 
-export const DrillResultSchema = Type.Object({
-  kind: Type.Literal('drill'),
+export const DrillResultSchema = ResultSchema('drill', {
   /** The drill's name (kill, reload, redis...): any slug, so a new drill needs no contract change. */
   drill: Slug,
-  meta: RunMetaSchema,
   options: Type.Record(Type.String(), Scalar),
   load: LoadSummarySchema,
   events: Type.Array(DrillEventSchema),

@@ -5,7 +5,7 @@
  * nginx did for them (tries per request), and the verdict at the highest level.
  */
 import { Type, type Static } from 'typebox'
-import { LoadSummarySchema, Nullable, RunMetaSchema, VerdictSchema } from './common.js'
+import { LatencySchema, LoadSummarySchema, Nullable, ResultSchema, VerdictSchema } from './common.js'
 
 export const OverloadLevelSchema = Type.Object({
   /** The multiple of the measured capacity offered (0.5, 1, 1.5, 2). */
@@ -28,7 +28,7 @@ export const OverloadLevelSchema = Type.Object({
   shedRps: Type.Number(),
   failedRps: Type.Number(),
   /** Latency (from the schedule) of the goodput answers, or null when there were none. */
-  answeredMs: Nullable(Type.Object({ p50: Type.Number(), p99: Type.Number() })),
+  answeredMs: Nullable(Type.Pick(LatencySchema, ['p50', 'p99'])),
   /** p99 of the shed answers, or null when none was shed. */
   shedP99Ms: Nullable(Type.Number()),
   /** Upstream tries per client request in nginx's access log, or null when the log had none of these requests. */
@@ -39,9 +39,7 @@ export const OverloadLevelSchema = Type.Object({
 /** One level of offered load. */
 export type OverloadLevel = Static<typeof OverloadLevelSchema>
 
-export const OverloadResultSchema = Type.Object({
-  kind: Type.Literal('overload'),
-  meta: RunMetaSchema,
+export const OverloadResultSchema = ResultSchema('overload', {
   options: Type.Object({
     /** GET path and query loaded (/work?ms=5). */
     path: Type.String(),

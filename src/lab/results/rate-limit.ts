@@ -1,6 +1,6 @@
 /** reports/<run>/rate-limit.json: one client over its limit through nginx, once per rate-limit store. */
 import { Type, type Static } from 'typebox'
-import { LoadSummarySchema, RunMetaSchema, VerdictSchema } from './common.js'
+import { LoadSummarySchema, ResultSchema, VerdictSchema } from './common.js'
 
 export const RateLimitPhaseSchema = Type.Object({
   /** Where the instances counted the client's budget: each alone (instance), or in Redis (shared). */
@@ -31,9 +31,7 @@ export const RateLimitPhaseSchema = Type.Object({
 /** One store's run. */
 export type RateLimitPhase = Static<typeof RateLimitPhaseSchema>
 
-export const RateLimitResultSchema = Type.Object({
-  kind: Type.Literal('rate-limit'),
-  meta: RunMetaSchema,
+export const RateLimitResultSchema = ResultSchema('rate-limit', {
   options: Type.Object({
     /** RATE_LIMIT_MAX: requests per client and window. */
     limit: Type.Number(),
