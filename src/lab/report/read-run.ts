@@ -10,7 +10,7 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { TSchema } from 'typebox'
-import { BenchResultSchema, CheckResultSchema, DrillResultSchema, LoadResultSchema, OverloadResultSchema, problemsOf, RateLimitResultSchema, type BenchResult, type CheckResult, type DrillResult, type LoadResult, type OverloadResult, type RateLimitResult } from '../results.js'
+import { BenchResultSchema, CheckResultSchema, DrillResultSchema, LoadResultSchema, OverloadResultSchema, problemsOf, RateLimitResultSchema, type AnyResult, type BenchResult, type CheckResult, type DrillResult, type LoadResult, type OverloadResult, type RateLimitResult } from '../results.js'
 
 /** A result and the file it came from (chart names and headings use the file). */
 export interface FromFile<T> {
@@ -39,6 +39,19 @@ export class NothingToReportError extends Error {
 
 const K6_FILE = /^k6-(.+)\.json$/
 
+/** The schema a file claiming each `kind` is validated against: every kind of results.ts, once. */
+const SCHEMAS = {
+  bench: BenchResultSchema,
+  drill: DrillResultSchema,
+  check: CheckResultSchema,
+  load: LoadResultSchema,
+  overload: OverloadResultSchema,
+  'rate-limit': RateLimitResultSchema
+} satisfies Record<AnyResult['kind'], TSchema>
+type ResultKind = keyof typeof SCHEMAS
+
+const isResultKind = (kind: unknown): kind is ResultKind => typeof kind === 'string' && Object.hasOwn(SCHEMAS, kind)
+
 /** The order a newcomer meets them in: kill first, the store last; drills not listed come after, by name. */
 const DRILL_ORDER = ['kill', 'reload', 'redis']
 const STORE_ORDER = ['memory', 'redis']
@@ -58,6 +71,10 @@ export async function readRun (dir: string): Promise<RunData> {
   const names = (await readdir(dir)).filter((name) => name.endsWith('.json')).sort()
   const run = emptyRun(dir)
   const benches: Array<FromFile<BenchResult>> = []
+  /** Where each kind goes: its list in the run (every bench until one is chosen, below). */
+  const lists: { [Kind in ResultKind]: Array<FromFile<Extract<AnyResult, { kind: Kind }>>> } = {
+    bench: benches, drill: run.drills, check: run.checks, load: run.loads, overload: run.overloads, 'rate-limit': run.rateLimits
+  }
 
   for (const file of names) {
     let data: unknown
@@ -69,52 +86,18 @@ export async function readRun (dir: string): Promise<RunData> {
     }
     if (!isPlainObject(data)) continue
 
-    // Validates against the contract; on failure records why and returns null.
-    const accept = <T>(schema: TSchema): T | null => {
-      const problems = problemsOf(schema, data)
-      if (problems.length === 0) return data as T
-      run.skipped.push(`${file}: ${summarise(problems)}`)
-      return null
+    const kind = data.kind
+    if (isResultKind(kind)) {
+      // Validated against the contract; one that does not fit is set aside, with why.
+      const problems = problemsOf(SCHEMAS[kind], data)
+      if (problems.length > 0) run.skipped.push(`${file}: ${summarise(problems)}`)
+      else (lists[kind] as Array<FromFile<AnyResult>>).push({ file, result: data as AnyResult })
+      continue
     }
-
-    switch (data.kind) {
-      case 'bench': {
-        const result = accept<BenchResult>(BenchResultSchema)
-        if (result !== null) benches.push({ file, result })
-        break
-      }
-      case 'drill': {
-        const result = accept<DrillResult>(DrillResultSchema)
-        if (result !== null) run.drills.push({ file, result })
-        break
-      }
-      case 'check': {
-        const result = accept<CheckResult>(CheckResultSchema)
-        if (result !== null) run.checks.push({ file, result })
-        break
-      }
-      case 'load': {
-        const result = accept<LoadResult>(LoadResultSchema)
-        if (result !== null) run.loads.push({ file, result })
-        break
-      }
-      case 'overload': {
-        const result = accept<OverloadResult>(OverloadResultSchema)
-        if (result !== null) run.overloads.push({ file, result })
-        break
-      }
-      case 'rate-limit': {
-        const result = accept<RateLimitResult>(RateLimitResultSchema)
-        if (result !== null) run.rateLimits.push({ file, result })
-        break
-      }
-      default: {
-        const k6 = K6_FILE.exec(file)
-        if (k6 === null || data.kind !== undefined) break
-        if (isPlainObject(data.metrics)) run.k6.push({ file, script: k6[1] as string, result: data })
-        else run.skipped.push(`${file}: named like a k6 summary but has no "metrics" object`)
-      }
-    }
+    const k6 = K6_FILE.exec(file)
+    if (k6 === null || kind !== undefined) continue
+    if (isPlainObject(data.metrics)) run.k6.push({ file, script: k6[1] as string, result: data })
+    else run.skipped.push(`${file}: named like a k6 summary but has no "metrics" object`)
   }
 
   // A run is one bench: prefer bench.json, and say which others were left out.
