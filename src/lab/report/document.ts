@@ -45,3 +45,9 @@ export const heading = (value: string): Block => ({ type: 'heading', text: value
 export const table = (columns: string[], rows: string[][]): Block => ({ type: 'table', columns, rows })
 export const chart = (name: string, title: string, spec: TopLevelSpec): Block => ({ type: 'chart', chart: { name, title, spec } })
 export const why = (first: string, second: string): Block => ({ type: 'why', lines: [first, second] })
+
+/** A section of one list of blocks per result file, closed by its why; null when the run holds none. */
+export function resultsSection<T> (id: string, title: string, results: T[], blocksOf: (result: T) => Block[], whyLines: [string, string]): Section | null {
+  if (results.length === 0) return null
+  return { id, title, blocks: [...results.flatMap((result) => blocksOf(result)), why(...whyLines)] }
+}

@@ -6,7 +6,7 @@
 import type { AbusePhase, DrillResult } from '../../results.js'
 import { ABUSE_BOUNDS, statusSummary } from '../../drills/abuse-phases.js'
 import { chartName, COLORS } from '../chart-style.js'
-import { chart, heading, table, text, why, type Block, type Section } from '../document.js'
+import { chart, heading, resultsSection, table, text, type Block, type Section } from '../document.js'
 import { formatCount, formatMs, formatNumber } from '../format.js'
 import type { FromFile, RunData } from '../read-run.js'
 
@@ -57,16 +57,8 @@ function abuseBlocks ({ file, result }: FromFile<DrillResult>): Block[] {
 
 export function abuseSection (run: RunData): Section | null {
   const drills = run.drills.filter((d) => d.result.phases !== undefined && d.result.phases.length > 0)
-  if (drills.length === 0) return null
-  return {
-    id: 'abuse',
-    title: 'Abuse: one client against the stack',
-    blocks: [
-      ...drills.flatMap(abuseBlocks),
-      why(
-        'nginx holds one client at the edge: it drops half-sent headers after 5 s and refuses a client past its rate with a 429 before any instance is asked.',
-        'Past the edge, the service bounds what one request may cost (JSON values per body, CPU work admitted at once) and Redis refuses writes past its maxmemory with a fast 503 instead of evicting what it acknowledged.'
-      )
-    ]
-  }
+  return resultsSection('abuse', 'Abuse: one client against the stack', drills, abuseBlocks, [
+    'nginx holds one client at the edge: it drops half-sent headers after 5 s and refuses a client past its rate with a 429 before any instance is asked.',
+    'Past the edge, the service bounds what one request may cost (JSON values per body, CPU work admitted at once) and Redis refuses writes past its maxmemory with a fast 503 instead of evicting what it acknowledged.'
+  ])
 }

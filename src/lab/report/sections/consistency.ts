@@ -4,9 +4,10 @@
  * are the split-brain picture: each instance holds its own partial count.
  */
 import type { CheckResult } from '../../results.js'
-import { chartName, COLORS } from '../chart-style.js'
-import { chart, heading, table, text, why, type Block, type Section } from '../document.js'
+import { COLORS } from '../chart-style.js'
+import { heading, resultsSection, table, text, type Block, type Section } from '../document.js'
 import { formatCount, passFail } from '../format.js'
+import { groupedBarChart } from '../grouped-bars.js'
 import type { FromFile, RunData } from '../read-run.js'
 import { auditBlocks, verdictBlock } from '../verdict-blocks.js'
 
@@ -23,26 +24,15 @@ function counterChart (file: string, check: CheckResult): Block | null {
     { counter: c.name, bar: ACKNOWLEDGED, value: c.acknowledged }
   ])
   const palette = [COLORS.blue, COLORS.teal, COLORS.purple, COLORS.yellow, COLORS.brown, COLORS.orange]
-  const title = `STORE=${check.store}: each counter as every instance sees it (${file})`
-  return chart(chartName('counters', file.replace(/\.json$/, '')), title, {
-    data: { values },
-    title,
-    width: { step: 26 },
-    height: 220,
-    mark: { type: 'bar' },
-    encoding: {
-      x: { field: 'counter', type: 'nominal', title: null, axis: { labelAngle: 0 } },
-      xOffset: { field: 'bar', type: 'nominal', sort: bars },
-      y: { field: 'value', type: 'quantitative', title: 'counter value' },
-      color: {
-        field: 'bar',
-        type: 'nominal',
-        title: null,
-        sort: bars,
-        scale: { domain: bars, range: [...instances.map((_, i) => palette[i % palette.length] as string), COLORS.orange, COLORS.grey] }
-      },
-      tooltip: [{ field: 'counter' }, { field: 'bar' }, { field: 'value' }]
-    }
+  return groupedBarChart({
+    name: ['counters', file.replace(/\.json$/, '')],
+    title: `STORE=${check.store}: each counter as every instance sees it (${file})`,
+    values,
+    group: { field: 'counter', title: null },
+    bars,
+    colors: [...instances.map((_, i) => palette[i % palette.length] as string), COLORS.orange, COLORS.grey],
+    yTitle: 'counter value',
+    step: 26
   })
 }
 
@@ -68,12 +58,8 @@ function checkBlocks ({ file, result: check }: FromFile<CheckResult>): Block[] {
 }
 
 export function consistencySection (run: RunData): Section | null {
-  if (run.checks.length === 0) return null
-  const blocks: Block[] = []
-  for (const check of run.checks) blocks.push(...checkBlocks(check))
-  blocks.push(why(
+  return resultsSection('consistency', 'Consistency check', run.checks, checkBlocks, [
     'With STORE=memory each instance keeps its own private copy, and nginx sends each request to the next instance in turn: a read usually lands on an instance that never saw the write, and every counter splits into one partial count per instance.',
     'With Redis all instances read and write the same store, so every read sees the last acknowledged write and every counter equals the increments that were acknowledged.'
-  ))
-  return { id: 'consistency', title: 'Consistency check', blocks }
+  ])
 }

@@ -5,7 +5,7 @@
  * stored), the write audit and the verdict.
  */
 import type { DrillResult } from '../../results.js'
-import { heading, table, text, why, type Block, type Section } from '../document.js'
+import { heading, resultsSection, table, text, type Block, type Section } from '../document.js'
 import { formatCount, formatMs, formatNumber, passFail, NOT_MEASURED } from '../format.js'
 import type { FromFile, RunData } from '../read-run.js'
 import { auditBlocks, verdictBlock } from '../verdict-blocks.js'
@@ -73,15 +73,11 @@ function drillBlocks ({ file, result: drill }: FromFile<DrillResult>): Block[] {
 }
 
 export function drillsSection (run: RunData): Section | null {
-  if (run.drills.length === 0) return null
-  const blocks: Block[] = []
-  for (const drill of run.drills) blocks.push(...drillBlocks(drill))
   const failover = run.drills.some((d) => d.result.drill === 'failover')
-  blocks.push(why(
+  return resultsSection('drills', 'Drill timelines', run.drills, drillBlocks, [
     'A killed or reloading worker drops what it was doing, but nginx retries those requests on another instance and the idempotency key makes a retried POST apply only once: no client error, and no write counted twice.',
     failover
       ? 'When the Redis primary dies, the Sentinels promote a replica within seconds and the instances follow it by themselves; replication is asynchronous, so what the old primary acknowledged last can be lost (its idempotency records with it) unless durable mode waits for a replica first.'
       : 'When Redis stops, the service answers 503 at once instead of hanging and reconnects by itself when Redis is back, and Redis\'s append-only file keeps every write it acknowledged.'
-  ))
-  return { id: 'drills', title: 'Drill timelines', blocks }
+  ])
 }

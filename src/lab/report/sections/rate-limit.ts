@@ -4,9 +4,10 @@
  * beside what got through, per store, with N × the limit for scale.
  */
 import type { RateLimitResult } from '../../results.js'
-import { chartName, COLORS } from '../chart-style.js'
-import { chart, heading, table, text, why, type Block, type Section } from '../document.js'
+import { COLORS } from '../chart-style.js'
+import { heading, resultsSection, table, text, type Block, type Section } from '../document.js'
 import { formatCount, formatNumber, formatRatio, passFail } from '../format.js'
+import { groupedBarChart } from '../grouped-bars.js'
 import type { FromFile, RunData } from '../read-run.js'
 import { verdictBlock } from '../verdict-blocks.js'
 
@@ -22,20 +23,16 @@ function admittedChart (file: string, result: RateLimitResult): Block {
     { store: p.store, bar: ADMITTED, value: p.admittedPerSecond },
     { store: p.store, bar: timesN, value: p.configuredPerSecond * n }
   ])
-  const title = `One client over its limit: configured vs admitted, per store (${file})`
-  return chart(chartName('rate-limit', file.replace(/\.json$/, '')), title, {
-    data: { values },
-    title,
-    width: { step: 34 },
-    height: 220,
-    mark: { type: 'bar' },
-    encoding: {
-      x: { field: 'store', type: 'nominal', title: 'RATE_LIMIT_STORE', sort: ['instance', 'shared'], axis: { labelAngle: 0 } },
-      xOffset: { field: 'bar', type: 'nominal', sort: bars },
-      y: { field: 'value', type: 'quantitative', title: 'requests per second' },
-      color: { field: 'bar', type: 'nominal', title: null, sort: bars, scale: { domain: bars, range: [COLORS.grey, COLORS.blue, COLORS.orange] } },
-      tooltip: [{ field: 'store' }, { field: 'bar' }, { field: 'value', format: ',.1f' }]
-    }
+  return groupedBarChart({
+    name: ['rate-limit', file.replace(/\.json$/, '')],
+    title: `One client over its limit: configured vs admitted, per store (${file})`,
+    values,
+    group: { field: 'store', title: 'RATE_LIMIT_STORE', sort: ['instance', 'shared'] },
+    bars,
+    colors: [COLORS.grey, COLORS.blue, COLORS.orange],
+    yTitle: 'requests per second',
+    step: 34,
+    valueFormat: ',.1f'
   })
 }
 
@@ -57,16 +54,8 @@ function resultBlocks ({ file, result }: FromFile<RateLimitResult>): Block[] {
 }
 
 export function rateLimitSection (run: RunData): Section | null {
-  if (run.rateLimits.length === 0) return null
-  return {
-    id: 'rate-limit',
-    title: 'Rate limit: per instance or for the cluster',
-    blocks: [
-      ...run.rateLimits.flatMap(resultBlocks),
-      why(
-        'Counted by each instance alone, a limit is per instance: nginx spreads one client over N instances, and each lets the whole limit through, so the client gets N times it.',
-        'Counted in Redis, the budget is one for the cluster: the instances lease parts of it, and together they admit the limit once.'
-      )
-    ]
-  }
+  return resultsSection('rate-limit', 'Rate limit: per instance or for the cluster', run.rateLimits, resultBlocks, [
+    'Counted by each instance alone, a limit is per instance: nginx spreads one client over N instances, and each lets the whole limit through, so the client gets N times it.',
+    'Counted in Redis, the budget is one for the cluster: the instances lease parts of it, and together they admit the limit once.'
+  ])
 }
