@@ -84,7 +84,7 @@ t.test('Ctrl-C during `up`, while Redis is still booting, leaves nothing running
   t.equal(readState(settings.dir), null, 'no stack recorded as up')
 })
 
-t.test('Ctrl-C: the work interrupted starts nothing more while the cleanups run; the cleanups still do', async (t) => {
+t.test('Ctrl-C: the work interrupted starts and stops nothing more while the cleanups run; the cleanups still do', async (t) => {
   // drill failover SIGINTed in its kill phase, on a stack it brought up, restarted the old
   // primary after `down` had read state.json: left running, unrecorded, on REDIS_PORT.
   // test/fixtures/interrupted-start.ts is that shape without the stack.
@@ -100,7 +100,7 @@ t.test('Ctrl-C: the work interrupted starts nothing more while the cleanups run;
     rmSync(dir, { recursive: true, force: true })
   })
 
-  await waitFor('the fixture to start its first process', () => started().has('first'), 30_000, 20)
+  await waitFor('the fixture to start its processes', () => started().has('kept'), 30_000, 20)
   child.kill('SIGINT')
   const [code] = await once(child, 'exit')
   t.equal(code, 130, `exits 130, as after Ctrl-C: ${output}`)
@@ -110,4 +110,6 @@ t.test('Ctrl-C: the work interrupted starts nothing more while the cleanups run;
   const leftover = pids.get('restarted')
   t.ok(leftover === undefined || !isAlive(leftover), `nothing the interrupted work started runs on (restarted: pid ${leftover ?? 'none'})`)
   t.ok(isAlive(pids.get('put-back') ?? 0), 'a cleanup still starts what it puts back')
+  t.match(output, new RegExp(`^still running ${pids.get('kept')}$`, 'm'), 'the interrupted work\'s stop stops nothing')
+  t.ok(isAlive(pids.get('kept')!), 'what the cleanups left running runs on')
 })

@@ -7,11 +7,12 @@
  *   (system/interrupt.ts) or a failure while it boots still finds it to stop.
  * - start() resolves once the process says it is ready, fails at once if it exits
  *   first (quoting the end of its log), and stops it on any failure.
- * - Once Ctrl-C is being handled, only the cleanups start processes
+ * - Once Ctrl-C is being handled, only the cleanups start and stop processes
  *   (interrupt.ts): the work interrupted, which runs on until the exit, spawns
- *   nothing more and writes no records. Otherwise it could start a process after
- *   a cleanup read the records (`down` reads state.json once), and that cleanup
- *   would never stop it. What it spawned before is recorded: the cleanups find it.
+ *   nothing more, stops nothing and writes no records. Otherwise it could start a
+ *   process after a cleanup read the records (`down` reads state.json once), that
+ *   the cleanup would never stop, or stop one a cleanup putting the stack back
+ *   has just seen running. What it spawned before is recorded: the cleanups find it.
  * - stop() goes by role (ROLES), then sweeps the children seen (nginx workers,
  *   cluster workers) that outlive their parent: the same PID and start time only,
  *   never a PID the kernel has handed to another process since.
@@ -156,11 +157,13 @@ export class Supervisor {
   /**
    * Stops the processes named (all by default), role by role in ROLES order,
    * each with its own graceful signal (or `signal`: the Redis drill's SIGKILL).
-   * Resolves with the PIDs still running afterwards: none, unless SIGKILL failed.
+   * Resolves with the PIDs still running afterwards: none, unless SIGKILL failed
+   * (or this is the work a Ctrl-C interrupted: it stops nothing).
    * The records stay: a stopped process is one that no longer runs.
    */
   async stop (names: readonly string[] = [...this.#records.keys()], { signal }: { signal?: NodeJS.Signals } = {}): Promise<number[]> {
     const chosen = names.map((name) => this.#records.get(name)).filter((r) => r !== undefined)
+    if (interruptedWork()) return chosen.filter(isSameProcess).map((r) => r.pid)
     this.#refreshChildren(chosen.filter(isSameProcess))
     for (const role of ROLES) {
       await Promise.all(chosen.filter((r) => r.role === role).map((r) => this.#stopOne(r, signal)))
