@@ -14,6 +14,7 @@ import { registerReportCommand } from './report/command.js'
 import { SettingsError } from './stack/settings.js'
 import { StackError } from './stack/stack.js'
 import { MissingBinaryError } from './system/binaries.js'
+import { interruptedWork } from './system/interrupt.js'
 
 /**
  * scale-lab: the lab's one command. Each lesson (lessons/index.ts) is a
@@ -36,8 +37,11 @@ const EXPECTED = [StackError, SettingsError, MissingBinaryError, InvalidArgument
 try {
   await program.parseAsync()
 } catch (err) {
-  // Expected failures get their message only; anything else keeps its stack.
-  if (EXPECTED.some((kind) => err instanceof kind)) console.error(`scale-lab: ${(err as Error).message}`)
-  else console.error(err)
-  process.exitCode = 1
+  // A failure Ctrl-C caused (a start refused) is not reported: the cleanups say what they stop, then exit with 130.
+  if (!interruptedWork()) {
+    // Expected failures get their message only; anything else keeps its stack.
+    if (EXPECTED.some((kind) => err instanceof kind)) console.error(`scale-lab: ${(err as Error).message}`)
+    else console.error(err)
+    process.exitCode = 1
+  }
 }

@@ -15,7 +15,8 @@ import { childEnv, isAlive, waitFor } from '../../src/lab/system/process.js'
 
 // Ctrl-C in the middle of a drill that brought its own stack up, or of `up` while a
 // process it spawned is still booting: everything it started — Redis, the PM2 daemon
-// and apps, nginx — is stopped before it exits.
+// and apps, nginx — is stopped before it exits. And the work interrupted, which runs on
+// while the cleanups do, starts nothing they would not know to stop.
 
 /** Runs the CLI on a stack of free ports; output() is everything it printed so far. Killed at teardown if still running. */
 function startCli (t: Test, settings: StackSettings, args: string[]): { child: ChildProcess, output: () => string } {
@@ -81,4 +82,34 @@ t.test('Ctrl-C during `up`, while Redis is still booting, leaves nothing running
   t.notOk(isAlive(redisPid!), `the Redis it had just spawned (pid ${redisPid}) is gone`)
   t.notOk(await isListening(settings.redisPort), `port ${settings.redisPort} is free`)
   t.equal(readState(settings.dir), null, 'no stack recorded as up')
+})
+
+t.test('Ctrl-C: the work interrupted starts and stops nothing more while the cleanups run; the cleanups still do', async (t) => {
+  // drill failover SIGINTed in its kill phase, on a stack it brought up, restarted the old
+  // primary after `down` had read state.json: left running, unrecorded, on REDIS_PORT.
+  // test/fixtures/interrupted-start.ts is that shape without the stack.
+  const dir = mkdtempSync(join(tmpdir(), 'sl-interrupted-'))
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/interrupted-start.ts', dir], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.on('data', (chunk) => { output += chunk })
+  child.stderr.on('data', (chunk) => { output += chunk })
+  const started = () => new Map([...output.matchAll(/^started (\S+) (\d+)$/gm)].map(([, name, pid]) => [name!, Number(pid)]))
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL')
+    for (const pid of started().values()) if (isAlive(pid)) process.kill(pid, 'SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  await waitFor('the fixture to start its processes', () => started().has('kept'), 30_000, 20)
+  child.kill('SIGINT')
+  const [code] = await once(child, 'exit')
+  t.equal(code, 130, `exits 130, as after Ctrl-C: ${output}`)
+  t.match(output, /^refused restarted: stopped while starting$/m, 'the interrupted work\'s start is refused')
+  const pids = started()
+  t.notOk(isAlive(pids.get('first')!), 'what was recorded before Ctrl-C is stopped')
+  const leftover = pids.get('restarted')
+  t.ok(leftover === undefined || !isAlive(leftover), `nothing the interrupted work started runs on (restarted: pid ${leftover ?? 'none'})`)
+  t.ok(isAlive(pids.get('put-back') ?? 0), 'a cleanup still starts what it puts back')
+  t.match(output, new RegExp(`^still running ${pids.get('kept')}$`, 'm'), 'the interrupted work\'s stop stops nothing')
+  t.ok(isAlive(pids.get('kept')!), 'what the cleanups left running runs on')
 })

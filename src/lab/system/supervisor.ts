@@ -7,6 +7,12 @@
  *   (system/interrupt.ts) or a failure while it boots still finds it to stop.
  * - start() resolves once the process says it is ready, fails at once if it exits
  *   first (quoting the end of its log), and stops it on any failure.
+ * - Once Ctrl-C is being handled, only the cleanups start and stop processes
+ *   (interrupt.ts): the work interrupted, which runs on until the exit, spawns
+ *   nothing more, stops nothing and writes no records. Otherwise it could start a
+ *   process after a cleanup read the records (`down` reads state.json once), that
+ *   the cleanup would never stop, or stop one a cleanup putting the stack back
+ *   has just seen running. What it spawned before is recorded: the cleanups find it.
  * - stop() goes by role (ROLES), then sweeps the children seen (nginx workers,
  *   cluster workers) that outlive their parent: the same PID and start time only,
  *   never a PID the kernel has handed to another process since.
@@ -16,6 +22,7 @@
  */
 import { spawn } from 'node:child_process'
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs'
+import { interruptedWork } from './interrupt.js'
 import { parentMap, startTimeOf, withDescendants } from './proc.js'
 import { isSameProcess, stopPid, waitFor, type ProcessId } from './process.js'
 
@@ -72,7 +79,7 @@ export class StartError extends Error {
   override name = 'StartError'
 }
 
-/** What start() fails with once close() was called. */
+/** What start() fails with once close() was called, or in the work a Ctrl-C interrupted. */
 export const STOPPED_WHILE_STARTING = 'stopped while starting'
 
 export interface SupervisorOptions {
@@ -116,7 +123,7 @@ export class Supervisor {
    */
   async start (spec: DaemonSpec): Promise<ProcessRecord> {
     const title = spec.title ?? spec.name
-    if (this.#closed) throw new StartError(STOPPED_WHILE_STARTING)
+    if (this.#closed || interruptedWork()) throw new StartError(STOPPED_WHILE_STARTING)
     if (this.isRunning(spec.name)) throw new StartError(`${title} already runs (pid ${this.#records.get(spec.name)?.pid})`)
     const pid = spawnLogged(spec, this.#options.detached)
     const record: ProcessRecord = {
@@ -150,11 +157,13 @@ export class Supervisor {
   /**
    * Stops the processes named (all by default), role by role in ROLES order,
    * each with its own graceful signal (or `signal`: the Redis drill's SIGKILL).
-   * Resolves with the PIDs still running afterwards: none, unless SIGKILL failed.
+   * Resolves with the PIDs still running afterwards: none, unless SIGKILL failed
+   * (or this is the work a Ctrl-C interrupted: it stops nothing).
    * The records stay: a stopped process is one that no longer runs.
    */
   async stop (names: readonly string[] = [...this.#records.keys()], { signal }: { signal?: NodeJS.Signals } = {}): Promise<number[]> {
     const chosen = names.map((name) => this.#records.get(name)).filter((r) => r !== undefined)
+    if (interruptedWork()) return chosen.filter(isSameProcess).map((r) => r.pid)
     this.#refreshChildren(chosen.filter(isSameProcess))
     for (const role of ROLES) {
       await Promise.all(chosen.filter((r) => r.role === role).map((r) => this.#stopOne(r, signal)))
@@ -196,6 +205,8 @@ export class Supervisor {
   }
 
   #changed (): void {
+    // The cleanups own the records now: the interrupted work's copy would write back what they stopped or changed.
+    if (interruptedWork()) return
     this.#options.onChange?.(Object.fromEntries(this.#records))
   }
 }
