@@ -10,6 +10,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { onInterrupt } from '../system/interrupt.js'
 import { runAttack, type AttackOutcome, type AttackSpec, type FloodStats, type HalfOpenOptions, type HalfOpenStats } from './abuse-attacks.js'
@@ -22,6 +23,9 @@ export interface Attacker {
   pid: number
 }
 
+/** How long the attacker may take to exit once its channel is closed, before SIGTERM. */
+const STOP_GRACE_MS = 1000
+
 /** Marks the attacker's own process (this file, run by fork). */
 const ATTACKER_ENV = 'SL_ABUSE_ATTACKER'
 
@@ -31,8 +35,12 @@ export async function startAttacker (): Promise<Attacker> {
   // Ctrl-C from the terminal, so the drill stops it on an interrupt itself.
   const child = fork(fileURLToPath(import.meta.url), [], { detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, [ATTACKER_ENV]: '1' } })
   const exited = once(child, 'exit')
+  const running = () => child.exitCode === null && child.signalCode === null
+  // Closing the channel ends it (as a drill that died would); SIGTERM by its PID if it lingers.
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
+    if (child.connected) child.disconnect()
+    if (running()) await Promise.race([exited, sleep(STOP_GRACE_MS, undefined, { ref: false })])
+    if (running()) {
       child.kill('SIGTERM')
       await exited
     }
