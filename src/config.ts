@@ -59,8 +59,8 @@ export const ConfigSchema = Type.Object({
   // GET /work: at most this many run at once per instance, this many more wait, each
   // at most WORK_QUEUE_MS; the rest get 503 SL_OVERLOADED at once. WORK_SHED=0
   // admits everything (the "before" picture of an overload).
-  // nginx sends an instance at most WORK_CONCURRENCY + min(WORK_QUEUE, WORK_CONCURRENCY)
-  // at once, and sheds the rest itself (the local stack and the container).
+  // nginx sends an instance at most WORK_CONCURRENCY at once (plus one from its panic
+  // backup, which the queue holds), and sheds the rest itself (the local stack and the container).
   WORK_CONCURRENCY: WorkConcurrencySetting,
   WORK_QUEUE: WorkQueueSetting,
   WORK_QUEUE_MS: Type.Integer({ default: 250, minimum: 1, maximum: 60_000 }),

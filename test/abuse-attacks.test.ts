@@ -1,15 +1,17 @@
 // The abuse drill's attacker against a plain Node server on 127.0.0.1 (no stack):
 // its requests come from the addresses it says, at the rate it says, within its
 // time; its half-sent headers are held, and renewed when the server drops them;
-// and its thread runs an attack and gives back what it saw.
+// and its process runs an attack and gives back what it saw.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net'
 import t, { type Test } from 'tap'
 import { flood, halfOpenFlood, runAttack } from '../src/lab/drills/abuse-attacks.js'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { MessageChannel } from 'node:worker_threads'
 import { floodIn, halfOpenIn, serveAttacks, startAttacker } from '../src/lab/drills/abuse-worker.js'
 import { wireConnection } from '../src/lab/drills/abuse-wire.js'
+import { isAlive } from '../src/lab/system/process.js'
 
 async function server (t: Test, handle: (req: IncomingMessage, res: ServerResponse) => void) {
   const peers: string[] = []
@@ -66,20 +68,27 @@ t.test('halfOpenFlood: holds its sockets, renews the ones the server drops', asy
   t.ok(stats.opened > 50, `renewed: ${stats.opened} opened`)
 })
 
-t.test('the attacker\'s thread runs attacks one after another', async (t) => {
+t.test('the attacker\'s process runs attacks one after another, in a session of its own, and stops', async (t) => {
   const { url, peers } = await server(t, (_req, res) => { res.statusCode = 404; res.end('{}') })
   const attacker = await startAttacker()
   t.teardown(() => attacker.stop())
+  // /proc/<pid>/stat: "pid (comm) state ppid pgrp session ...".
+  const sessionOf = (pid: number | 'self') => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[3])
+  t.equal(sessionOf(attacker.pid), attacker.pid, 'a session of its own (so a scheduling group of its own)')
+  t.not(sessionOf('self'), attacker.pid)
   const first = await floodIn(attacker, { url, concurrency: 2, rate: 50, durationMs: 200, from: '127.0.0.3', method: 'GET', path: '/x{i}' })
   t.equal(first.stats.byStatus['404'], first.stats.sent)
   const second = await halfOpenIn(attacker, { url, from: '127.0.0.3', sockets: 3, durationMs: 100 })
   t.equal(second.peakHeld, 3)
-  await t.rejects(halfOpenIn({ run: async () => ({ kind: 'flood' as const, ...first }), stop: async () => {} }, { url, from: '127.0.0.3', sockets: 1, durationMs: 10 }), /another attack/)
-  await t.rejects(floodIn({ run: async () => ({ kind: 'half-open', stats: second }), stop: async () => {} }, { url, concurrency: 1, durationMs: 10, from: '127.0.0.3', method: 'GET', path: '/' }), /another attack/)
+  await t.rejects(halfOpenIn({ run: async () => ({ kind: 'flood' as const, ...first }), stop: async () => {}, pid: 0 }, { url, from: '127.0.0.3', sockets: 1, durationMs: 10 }), /another attack/)
+  await t.rejects(floodIn({ run: async () => ({ kind: 'half-open', stats: second }), stop: async () => {}, pid: 0 }, { url, concurrency: 1, durationMs: 10, from: '127.0.0.3', method: 'GET', path: '/' }), /another attack/)
   t.ok(peers.length > 0 && peers.every((p) => p === '127.0.0.3'))
+  await attacker.stop()
+  t.notOk(isAlive(attacker.pid), 'stopped by its pid')
+  await t.rejects(attacker.run({ kind: 'half-open', url, from: '127.0.0.3', sockets: 1, durationMs: 10 }), /has stopped/, 'no attack once stopped')
 })
 
-t.test('serveAttacks: the thread\'s side, over a message channel', async (t) => {
+t.test('serveAttacks: the attacker\'s side, over a message channel', async (t) => {
   const { url } = await server(t, (_req, res) => { res.end('{}') })
   const { port1, port2 } = new MessageChannel()
   t.teardown(() => { port1.close(); port2.close() })

@@ -134,7 +134,7 @@ t.test("nginx: the container's values are what the renderer gives for the contai
     passiveHealth: true,
     retryShed: false,
     // The api container runs with the service's defaults.
-    workMaxConns: WORK_DEFAULTS.concurrency + Math.min(WORK_DEFAULTS.queue, WORK_DEFAULTS.concurrency),
+    workMaxConns: WORK_DEFAULTS.concurrency,
     accessLogFile: '/var/log/nginx/access.log',
     statusListen: '127.0.0.1:8081',
     edge: { ...EDGE_DEFAULTS, knownHosts: [...EDGE_DEFAULTS.knownHosts, 'nginx'], upstreamHeader: false }

@@ -39,10 +39,13 @@ export const STORE_UNAVAILABLE_CODE = 'SL_STORE_UNAVAILABLE'
 /**
  * WORK_CONCURRENCY and WORK_QUEUE: how many GET /work run at once per instance, and
  * how many more may wait. One definition for the service (its admission) and the
- * stack (nginx's bound on the GET /work requests in flight per instance: WORK_CONCURRENCY
- * running and at most as many waiting, src/lab/stack/parts/nginx.ts).
+ * stack (nginx's bound on the GET /work requests in flight per instance is
+ * WORK_CONCURRENCY, src/lab/stack/parts/nginx.ts). Two: 4 instances × 2 keep the
+ * 2 cores busy, and a served work shares its instance with one other instead of
+ * seven (measured: served p99 at 2× capacity 2.4× its 0.5× value, against 5.2×
+ * at 8; docs/gray-failures.md, "Shedding at the edge").
  */
-export const WORK_DEFAULTS = { concurrency: 4, queue: 16 } as const
+export const WORK_DEFAULTS = { concurrency: 2, queue: 16 } as const
 export const WorkConcurrencySetting = Type.Integer({ default: WORK_DEFAULTS.concurrency, minimum: 1, maximum: 1024 })
 export const WorkQueueSetting = Type.Integer({ default: WORK_DEFAULTS.queue, minimum: 0, maximum: 100_000 })
 

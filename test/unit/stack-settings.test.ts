@@ -77,13 +77,13 @@ t.test('the nginx template renders every placeholder, with the switches the lab 
   t.match(conf, /keepalive 256;/)
   const work = /upstream scale_lab_work \{[^}]*\}/.exec(conf)?.[0] ?? ''
   for (const port of [3001, 3002, 3003, 3004]) {
-    t.match(work, new RegExp(`server 127\\.0\\.0\\.1:${port} max_fails=1 fail_timeout=1s max_conns=8;`), 'GET /work: WORK_CONCURRENCY running and as many waiting, per instance')
+    t.match(work, new RegExp(`server 127\\.0\\.0\\.1:${port} max_fails=1 fail_timeout=1s max_conns=2;`), 'GET /work: WORK_CONCURRENCY per instance, nothing waiting in it')
     t.match(work, new RegExp(`server 127\\.0\\.0\\.1:${port} backup max_fails=0 max_conns=1;`), 'a bounded backup')
   }
   t.match(conf, /location = \/work \{[\s\S]*?proxy_pass http:\/\/scale_lab_work;/)
   const bound = (env: NodeJS.ProcessEnv, overrides = {}) => renderTemplate(templateValues(balancerOptions(stackSettings({ dir: '/tmp/s', ...overrides }, env))))
-  t.match(bound({ WORK_CONCURRENCY: '6', WORK_QUEUE: '3' }), /max_conns=9;/, 'never more than an instance admits')
-  t.match(bound({ WORK_CONCURRENCY: '2', WORK_QUEUE: '16' }), /max_conns=4;/, 'follows the instances\' settings')
+  t.match(bound({ WORK_CONCURRENCY: '6', WORK_QUEUE: '3' }), /max_conns=6;/, 'what an instance runs at once, not what it queues')
+  t.match(bound({ WORK_CONCURRENCY: '3', WORK_QUEUE: '0' }), /max_conns=3;/, 'follows the instances\' settings')
   t.notMatch(bound({}, { workShed: false }), /max_conns=/, '--no-shed: no bound at the edge either')
   t.match(conf, new RegExp(`proxy_next_upstream ${NEXT_UPSTREAM_WITH_RETRY};`))
   t.match(conf, /access_log \/tmp\/s\/nginx\/logs\/access\.log scale_lab buffer=64k flush=1s;/)

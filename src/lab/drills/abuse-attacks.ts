@@ -153,7 +153,7 @@ export function manyAddresses (n: number): string {
   return `127.0.${1 + Math.floor(n / 250)}.${1 + (n % 250)}`
 }
 
-/** The bodies an attack sends, by name (a worker thread gets names, not 64 KiB strings). */
+/** The bodies an attack sends, by name (the attacker's process gets names, not 64 KiB strings). */
 export const ATTACK_BODIES = {
   /** POST /kv of a 64 KiB value: the service's body limit, envelope included. */
   value64k: `{"value":"${'x'.repeat(64 * 1024 - '{"value":""}'.length)}"}`,
@@ -161,7 +161,7 @@ export const ATTACK_BODIES = {
   smallObjects64k: manySmallObjectsBody(64 * 1024)
 }
 
-/** An attack as data, for the worker thread that runs it (abuse-worker.ts). */
+/** An attack as data, for the attacker's process that runs it (abuse-worker.ts). */
 export type AttackSpec =
   | ({ kind: 'half-open' } & HalfOpenOptions)
   | {
@@ -182,7 +182,7 @@ export type AttackOutcome =
   | { kind: 'half-open', stats: HalfOpenStats }
   | { kind: 'flood', stats: FloodStats, acknowledged: number[] }
 
-/** Runs one attack described as data (in the worker thread, or in-process). */
+/** Runs one attack described as data (in the attacker's process, or in-process). */
 export async function runAttack (spec: AttackSpec): Promise<AttackOutcome> {
   if (spec.kind === 'half-open') return { kind: 'half-open', stats: await halfOpenFlood(spec) }
   const acknowledged: number[] = []

@@ -17,6 +17,7 @@ import type { OverloadLevel, OverloadResult, RunMeta } from '../results.js'
 import { accessLogOffset, readAccessLogWhenFlushed } from '../stack/access-log.js'
 import { accessLogFile } from '../stack/parts/nginx.js'
 import type { RunningStack } from '../stack/running-stack.js'
+import type { StackSettings } from '../stack/settings.js'
 import { verdictOf } from '../verdict.js'
 import { errorCode, levelSummary, OVERLOAD_BOUNDS, overloadChecks, triesPerRequest, type LevelAnswer, type LevelSpec, type OverloadBounds } from './overload-levels.js'
 
@@ -32,11 +33,14 @@ export interface OverloadOptions {
 }
 
 /**
- * The capacity run's clients: as many as the instances run at once (4 × WORK_CONCURRENCY 4,
- * four times the 2 cores), so the CPU is always busy and nothing waits in an
- * instance's queue long enough to be shed (32 were shed at a load average of 15).
+ * The capacity run's clients: as many as the instances run at once (INSTANCES ×
+ * WORK_CONCURRENCY, nginx's bound), so the CPU is always busy and nothing is shed:
+ * more would be refused at the edge at once and sent again, a loop of 503s on the
+ * same two cores.
  */
-const CAPACITY_CONNECTIONS = 16
+function capacityConnections (settings: StackSettings): number {
+  return settings.instances * settings.workConcurrency
+}
 /**
  * Unmeasured 1 s rounds before the capacity run, until two in a row agree within
  * WARM_WITHIN (at most WARMUP_ROUNDS). Just after a stack started, the first
@@ -54,10 +58,10 @@ const SOCKETS_UNDER_EDGE_LIMIT = 24
 const MAX_SOCKETS = 4096
 
 /** Closed-model rounds of 1 s until two in a row agree: the 2xx per second of each. */
-async function warmUp (base: string, requests: Array<{ method: 'GET', path: string }>): Promise<number[]> {
+async function warmUp (base: string, connections: number, requests: Array<{ method: 'GET', path: string }>): Promise<number[]> {
   const rounds: number[] = []
   for (let i = 0; i < WARMUP_ROUNDS; i++) {
-    const { summary } = await runAutocannon({ label: 'warm-up', url: base, connections: CAPACITY_CONNECTIONS, durationSeconds: 1, requests })
+    const { summary } = await runAutocannon({ label: 'warm-up', url: base, connections, durationSeconds: 1, requests })
     rounds.push(Math.round((summary.requests - summary.errors.total) / summary.durationSeconds))
     const [previous, last] = rounds.slice(-2)
     if (rounds.length >= 2 && Math.abs(last! - previous!) <= WARM_WITHIN * Math.max(last!, previous!)) break
@@ -69,13 +73,14 @@ async function warmUp (base: string, requests: Array<{ method: 'GET', path: stri
 export async function runOverload (stack: RunningStack, options: OverloadOptions, meta: RunMeta, io: LessonIo): Promise<OverloadResult> {
   const { path, timeoutMs } = options
   const request = [{ method: 'GET' as const, path }]
-  io.say(`Capacity of GET ${path}: closed model, ${CAPACITY_CONNECTIONS} connections, ${options.capacitySeconds} s, once 1 s rounds agree within ${WARM_WITHIN * 100} %`)
-  const rounds = await warmUp(stack.base, request)
+  const connections = capacityConnections(stack.settings)
+  io.say(`Capacity of GET ${path}: closed model, ${connections} connections, ${options.capacitySeconds} s, once 1 s rounds agree within ${WARM_WITHIN * 100} %`)
+  const rounds = await warmUp(stack.base, connections, request)
   io.say(`  warm-up rounds: ${rounds.join(', ')} req/s`)
   const { summary: capacityLoad } = await runAutocannon({
-    label: `capacity: GET ${path}, ${CAPACITY_CONNECTIONS} connections (closed model)`,
+    label: `capacity: GET ${path}, ${connections} connections (closed model)`,
     url: stack.base,
-    connections: CAPACITY_CONNECTIONS,
+    connections,
     durationSeconds: options.capacitySeconds,
     requests: request,
     onTick: progressPrinter(io.say)

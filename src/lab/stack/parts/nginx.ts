@@ -13,15 +13,15 @@ export function accessLogFile (settings: StackSettings): string {
 }
 
 /**
- * GET /work requests nginx lets one instance hold at once: WORK_CONCURRENCY running
- * and as many waiting (fewer if WORK_QUEUE is shorter), never more than it admits.
- * Not the whole WORK_QUEUE: measured, with 4 + 16 per instance the queue's own time
- * bound (WORK_QUEUE_MS) refused first, every refusal through a busy event loop, and
- * nginx shed nothing (docs/gray-failures.md, "Shedding at the edge"). 0 (no bound)
- * with workShed off: the overload's "before" picture.
+ * GET /work requests nginx lets one instance hold at once: WORK_CONCURRENCY, what it
+ * runs at once, so that nothing waits inside an instance (a work waiting there only
+ * adds its wait to the served latency) and nginx sheds the rest in a millisecond.
+ * The instance's panic backup in scale_lab_work may add one more, which its
+ * WORK_QUEUE holds. 0 (no bound) with workShed off: the overload's "before" picture
+ * (docs/gray-failures.md, "Shedding at the edge").
  */
 export function workMaxConns (settings: StackSettings): number {
-  return settings.workShed ? settings.workConcurrency + Math.min(settings.workQueue, settings.workConcurrency) : 0
+  return settings.workShed ? settings.workConcurrency : 0
 }
 
 /** The balancer of a local stack: nginx on 127.0.0.1:LB_PORT over the instances' ports. */
