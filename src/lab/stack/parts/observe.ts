@@ -57,8 +57,8 @@ export const redisExporterPart = exporterPart('redis-exporter', 'prometheus-redi
   // INFO anyway), -redis-only-metrics the exporter's own Go runtime series, and
   // -set-client-name=false one command on the connection it opens for each scrape.
   (s) => [`-redis.addr=redis://127.0.0.1:${s.redisPort}`, '-config-command=-', '-redis-only-metrics', '-set-client-name=false'],
-  // Redis has a password in either mode (its admin's, the exporter runs INFO and CONFIG
-  // GET); in the environment, never on the command line that `ps` shows.
+  // Redis has a password in either mode (its admin's, the exporter runs INFO, SLOWLOG
+  // and LATENCY); in the environment, never on the command line that `ps` shows.
   (s): Record<string, string> => {
     const password = stackRedisPassword(s)
     return password === undefined ? {} : { REDIS_PASSWORD: password }
