@@ -7,7 +7,7 @@ import { isAlive, waitFor } from '../../src/lab/system/process.js'
 import { freshStackSettings } from '../../src/lab/stack/fresh.js'
 import { down, status, up } from '../../src/lab/stack/stack.js'
 import { daemonPid, readState, stackPaths } from '../../src/lab/stack/state.js'
-import { instantQuery, prometheusAnswers, scrapeHealth, SCRAPE_INTERVAL_S } from '../../src/lab/stack/prometheus.js'
+import { GO_IDLE_ENV, instantQuery, prometheusAnswers, scrapeHealth, SCRAPE_INTERVAL_S } from '../../src/lab/stack/prometheus.js'
 import { apiPortsOf, stackPorts } from '../../src/lab/stack/settings.js'
 import { parseMix } from '../../src/lab/drills/mix.js'
 import { runDrill, type Fault } from '../../src/lab/drills/run-drill.js'
@@ -74,6 +74,18 @@ t.test('the observed stack: Prometheus scrapes each instance, both exporters and
     t.strictSame((await instantQuery(prom, 'redis_up')).map((s) => s.value), [1])
     const stub = await fetch(`http://127.0.0.1:${settings.nginxStatusPort}/stub_status`)
     t.match(await stub.text(), /^Active connections: \d+/, 'stub_status on its own local listener')
+  })
+
+  t.test('the idle cost: the Go daemons run with one P and a lazier GC, the Redis exporter exports Redis alone', async (t) => {
+    const state = readState(settings.dir)
+    for (const name of ['prometheus', 'nginx-exporter', 'redis-exporter']) {
+      const environ = readFileSync(`/proc/${daemonPid(state, name)}/environ`, 'utf8').split('\0')
+      for (const [variable, value] of Object.entries(GO_IDLE_ENV)) t.ok(environ.includes(`${variable}=${value}`), `${name}: ${variable}=${value}`)
+    }
+    const exported = await (await fetch(`http://127.0.0.1:${settings.redisExporterPort}/metrics`)).text()
+    t.match(exported, /^redis_commands_processed_total \d+/m, 'what the drills read')
+    t.notMatch(exported, /^(go|process)_/m, 'no Go runtime series of its own')
+    t.notMatch(exported, /^redis_config_/m, 'no CONFIG GET at every scrape')
   })
 
   t.test('requests through nginx: one series per instance, counts equal to what was sent; 10,000 distinct keys add no series', async (t) => {

@@ -8,6 +8,17 @@ import { apiPortsOf, appNames, type StackSettings } from './settings.js'
 /** How often Prometheus scrapes every target: a drill's seconds are visible one by one. */
 export const SCRAPE_INTERVAL_S = 1
 
+/**
+ * The Go runtime's settings for Prometheus and the two exporters. Idle, each wakes
+ * every second for a scrape, and with a second P (GOMAXPROCS, one per core) the
+ * runtime can wake a second thread to look for work each time; one P serves a
+ * handful of scrapes a second easily. GOGC=400 lets the heap grow to 5× its live
+ * size before a collection: the Redis exporter's ~2 MB heap was collected every
+ * few seconds. The price is memory: a few MB for an exporter; Prometheus's next
+ * collection, idle, at ~90 MB of heap instead of ~35. (Measured: docs/observability.md.)
+ */
+export const GO_IDLE_ENV: Readonly<Record<string, string>> = { GOMAXPROCS: '1', GOGC: '400' }
+
 /** One thing Prometheus scrapes: its job, the `instance` label it gets, where it answers. */
 export interface ScrapeTarget {
   job: 'api' | 'nginx' | 'redis' | 'prometheus'
@@ -69,7 +80,7 @@ export function prometheusSpec (dir: string, port: number): DaemonSpec {
       `--web.listen-address=127.0.0.1:${port}`,
       '--storage.tsdb.retention.time=7d'
     ],
-    env: { PATH: process.env.PATH },
+    env: { PATH: process.env.PATH, ...GO_IDLE_ENV },
     logFile: join(dir, 'prometheus.log'),
     port,
     ready: () => prometheusAnswers(port),
