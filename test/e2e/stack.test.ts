@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { promisify } from 'node:util'
 import t from 'tap'
+import { CLI_SCRIPT } from '../../src/lab/paths.js'
 import { isListening } from '../../src/lab/system/ports.js'
 import { childEnv, isAlive, waitFor } from '../../src/lab/system/process.js'
 import { apiPortsOf, stackPorts } from '../../src/lab/stack/settings.js'
@@ -130,7 +131,7 @@ t.test('the stack on Redis', async (t) => {
   })
 
   t.test('`status` lists the four apps and says nginx reaches all of them', async (t) => {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/lab/cli.ts', 'status'], {
+    const { stdout } = await run(process.execPath, [CLI_SCRIPT, 'status'], {
       env: childEnv({ STACK_DIR: settings.dir })
     })
     for (const name of ['api-1', 'api-2', 'api-3', 'api-4']) t.match(stdout, new RegExp(`^${name}\\s+online`, 'm'))
