@@ -1,7 +1,8 @@
 // Runs the tap suite in two passes and reports their coverage as one.
 //
 // tap runs one file at a time on a 2-core machine (its default keeps a core
-// free), so the suite's ~50 files paid ~5 s of process start-up each, in a row.
+// free), so the suite's ~50 files paid ~5 s of process start-up each, in a row
+// (less since ts-node transpiles with esbuild: scripts/ts-node-esbuild.cjs).
 // Files that start at most a Redis, an nginx or a server and judge no timing
 // (test/*.test.ts, test/unit/) run two at a time; the end-to-end files
 // (test/e2e/), whose drills judge latencies and recovery times on a whole

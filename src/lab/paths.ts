@@ -6,6 +6,8 @@ export const PROJECT_DIR = fileURLToPath(new URL('../..', import.meta.url))
 
 export const ECOSYSTEM_FILE = join(PROJECT_DIR, 'ecosystem.config.js')
 export const SERVER_SCRIPT = join(PROJECT_DIR, 'dist', 'server.js')
+/** The scale-lab command (src/lab/cli.ts, compiled): package.json's bin. */
+export const CLI_SCRIPT = join(PROJECT_DIR, 'dist', 'lab', 'cli.js')
 /** The liveness watchdog's entry point (src/lab/watchdog/main.ts, compiled). */
 export const WATCHDOG_SCRIPT = join(PROJECT_DIR, 'dist', 'lab', 'watchdog', 'main.js')
 /** The one nginx configuration, shared with docker-compose.yml. */

@@ -10,6 +10,7 @@ import { parseMix } from '../../src/lab/drills/mix.js'
 import { redisFault } from '../../src/lab/drills/redis.js'
 import { runDrill } from '../../src/lab/drills/run-drill.js'
 import { runMeta } from '../../src/lab/run.js'
+import { CLI_SCRIPT } from '../../src/lab/paths.js'
 import { isListening } from '../../src/lab/system/ports.js'
 import { SERVICE_REDIS_USER, storedCredentials } from '../../src/lab/system/redis-acl.js'
 import { pingRedis, withRedis } from '../../src/lab/system/redis-client.js'
@@ -101,7 +102,7 @@ t.test('the stack in sentinel mode', async (t) => {
   })
 
   t.test('`status` prints the primary, each replica\'s lag and the Sentinels\' view', async (t) => {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/lab/cli.ts', 'status'], { env: childEnv({ STACK_DIR: settings.dir }) })
+    const { stdout } = await run(process.execPath, [CLI_SCRIPT, 'status'], { env: childEnv({ STACK_DIR: settings.dir }) })
     t.match(stdout, new RegExp(`sentinel mode \\(REDIS_DURABLE=0\\): primary ${settings.redisPort}, whole; the primary's memory [\\d.]+ MB of 512\\.0 MB`))
     t.match(stdout, new RegExp(`^redis-1\\s+primary\\s+\\d+\\s+${settings.redisPort}`, 'm'))
     t.match(stdout, /^redis-2\s+replica\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+/m, 'a replica with its offset, lag in bytes and seconds')

@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { Command, InvalidArgumentError } from 'commander'
 import t from 'tap'
 import { Type, type TSchema } from 'typebox'
@@ -10,9 +8,7 @@ import { addFlags, flagOf, parseFlags } from '../../src/lab/lessons/flags.js'
 import { LESSONS } from '../../src/lab/lessons/index.js'
 import { Choice, Count, Duration, MixOption, OptionalList, Rate, SignalName, Switch } from '../../src/lab/lessons/options.js'
 import { PROJECT_DIR } from '../../src/lab/paths.js'
-import { childEnv } from '../../src/lab/system/process.js'
 
-const run = promisify(execFile)
 const scripts = (JSON.parse(readFileSync(join(PROJECT_DIR, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts
 
 t.test('every lesson is declared whole: a unique name, defaults that parse, a result file, an npm script', async (t) => {
@@ -96,15 +92,4 @@ t.test('switches: off by default → --name, on by default → --no-name', async
   const command = addFlags(new Command('x').exitOverride(), options)
   command.parse(['--no-retry', '--every', '3s', '--store', 'memory'], { from: 'user' })
   t.match(parseFlags(options, command.opts()), { retry: false, every: 3, store: 'memory', hard: false })
-})
-
-t.test('the CLI refuses bad flags before it touches any stack, and says why', async (t) => {
-  const cli = (args: string[]) => run(process.execPath, ['--import', 'tsx', 'src/lab/cli.ts', ...args], { cwd: PROJECT_DIR, env: childEnv({ STACK_DIR: '/nonexistent/scale-lab-test' }) })
-    .then(() => ({ code: 0, stderr: '' }), (err: { code: number, stderr: string }) => ({ code: err.code, stderr: err.stderr }))
-  const bad = await cli(['drill', 'kill', '--every', 'soon'])
-  t.equal(bad.code, 1)
-  t.match(bad.stderr, /scale-lab: --every: "soon" is not a duration/)
-  const clash = await cli(['load', '--requests', '5', '--connections', '10'])
-  t.equal(clash.code, 1)
-  t.match(clash.stderr, /--requests must be at least --connections/)
 })
