@@ -1,4 +1,4 @@
-// The TypeScript transpiler tap's test processes use (tsconfig.test.json's
+// The TypeScript transpiler tap's test processes use (tsconfig.json's
 // "ts-node" section): esbuild's, instead of ts-node's own. Why: tap loads each
 // test file through ts-node, which transpiled every module a test imports with
 // the TypeScript compiler, in every test process: ~4 s of CPU per file before
