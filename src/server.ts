@@ -24,7 +24,7 @@ async function main (): Promise<void> {
       level: config.LOG_LEVEL,
       base: { instance: config.INSTANCE_ID, pid: process.pid },
       // Pretty only for a person at a terminal; JSON for PM2, Docker and files.
-      ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty' } } : {})
+      ...(process.stdout.isTTY ? { stream: await prettyStream() } : {})
     }
   })
 
@@ -39,6 +39,16 @@ async function main (): Promise<void> {
   await app.listen({ host: config.HOST, port: config.PORT })
   if (config.SOCKET_PATH !== '') socket = await listenOnSocket(app.server, config.SOCKET_PATH)
   process.send?.('ready')
+}
+
+/**
+ * pino-pretty as the logger's stream, in this thread: pino itself is bundled into
+ * dist/server.js (its worker-thread transports would look for their files beside the
+ * bundle), and pino-pretty is loaded only when someone is watching.
+ */
+async function prettyStream () {
+  const { default: pretty } = await import('pino-pretty')
+  return pretty()
 }
 
 await main()

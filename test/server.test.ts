@@ -1,10 +1,12 @@
 import { once } from 'node:events'
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
 import { createServer, request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { freePort } from '../src/lab/system/ports.js'
+import { childEnv } from '../src/lab/system/process.js'
 import { startTestRedis } from './helper.js'
 import { startServer } from './server-process.js'
 
@@ -53,6 +55,26 @@ t.test('at warn there are no per-request logs', async (t) => {
   const [code] = await once(server.child, 'exit')
   t.equal(code, 0)
   t.equal(server.output().trim(), '', 'nothing at all was logged')
+})
+
+t.test('at a terminal the log is pino-pretty\'s lines, not JSON', async (t) => {
+  // script(1) gives the server a pseudo-terminal as stdout; it exits when the server does.
+  const port = await freePort()
+  const terminal = spawn('script', ['-q', '-e', '-c', `${process.execPath} --import tsx src/server.ts`, '/dev/null'], {
+    env: childEnv({ PORT: String(port), HOST: '127.0.0.1', INSTANCE_ID: 'tty-1', STORE: 'memory', LOG_LEVEL: 'info', SHOW_INTERNALS: '1' }),
+    stdio: ['pipe', 'pipe', 'pipe']
+  })
+  t.teardown(() => { if (terminal.exitCode === null) terminal.kill('SIGKILL') })
+  let output = ''
+  terminal.stdout.on('data', (chunk) => { output += chunk })
+  while (!output.includes('Server listening')) await new Promise((resolve) => setTimeout(resolve, 20))
+  t.match(output, /INFO.*\(\d+\):.*Server listening at http:\/\/127\.0\.0\.1:\d+/, 'a pretty line')
+  t.match(output, /instance.*"tty-1"/)
+  t.notMatch(output, /"level":30/, 'no JSON line')
+  const { pid } = await (await fetch(`http://127.0.0.1:${port}/`)).json() as { pid: number }
+  process.kill(pid, 'SIGTERM')
+  const [code] = await once(terminal, 'exit')
+  t.equal(code, 0, 'the server drained and exited 0 (script -e passes its code on)')
 })
 
 t.test('it starts while Redis is down (ready 503), instead of crashing', async (t) => {
