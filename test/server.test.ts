@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { freePort } from '../src/lab/system/ports.js'
-import { childEnv } from '../src/lab/system/process.js'
+import { childEnv, waitFor } from '../src/lab/system/process.js'
 import { startTestRedis } from './helper.js'
 import { startServer } from './server-process.js'
 
@@ -60,14 +60,15 @@ t.test('at warn there are no per-request logs', async (t) => {
 t.test('at a terminal the log is pino-pretty\'s lines, not JSON', async (t) => {
   // script(1) gives the server a pseudo-terminal as stdout; it exits when the server does.
   const port = await freePort()
-  const terminal = spawn('script', ['-q', '-e', '-c', `${process.execPath} --import tsx src/server.ts`, '/dev/null'], {
+  // The bundle, as PM2 runs it: pino is inside it, pino-pretty is not.
+  const terminal = spawn('script', ['-q', '-e', '-c', `${process.execPath} dist/server.js`, '/dev/null'], {
     env: childEnv({ PORT: String(port), HOST: '127.0.0.1', INSTANCE_ID: 'tty-1', STORE: 'memory', LOG_LEVEL: 'info', SHOW_INTERNALS: '1' }),
     stdio: ['pipe', 'pipe', 'pipe']
   })
   t.teardown(() => { if (terminal.exitCode === null) terminal.kill('SIGKILL') })
   let output = ''
   terminal.stdout.on('data', (chunk) => { output += chunk })
-  while (!output.includes('Server listening')) await new Promise((resolve) => setTimeout(resolve, 20))
+  await waitFor('the server\'s first log line at the terminal', () => output.includes('Server listening'), 15_000, 20)
   t.match(output, /INFO.*\(\d+\):.*Server listening at http:\/\/127\.0\.0\.1:\d+/, 'a pretty line')
   t.match(output, /instance.*"tty-1"/)
   t.notMatch(output, /"level":30/, 'no JSON line')
