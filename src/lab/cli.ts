@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { BenchError } from './bench/run.js'
 import { CellSelectionError } from './bench/matrix.js'
 import { FleetError } from './bench/fleet.js'
+import { VariantError } from './bench/variant.js'
 import { registerContainerCommands } from './commands/containers.js'
 import { registerLabCommand } from './commands/lab.js'
 import { registerLessonCommands } from './commands/lessons.js'
@@ -32,7 +33,7 @@ registerLabCommand(program, LESSONS)
 registerContainerCommands(program)
 
 /** Failures that are the user's to fix or the lab's to report: their message is enough. */
-const EXPECTED = [StackError, SettingsError, MissingBinaryError, InvalidArgumentError, LessonOptionsError, BenchError, CellSelectionError, FleetError, EngineError]
+const EXPECTED = [StackError, SettingsError, MissingBinaryError, InvalidArgumentError, LessonOptionsError, BenchError, CellSelectionError, FleetError, VariantError, EngineError]
 
 try {
   await program.parseAsync()

@@ -5,7 +5,7 @@
  * to this process's group through the lab's supervisor, stopped by PID at the end
  * (and on failure half-way). They stay up for the whole run.
  */
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DEFAULT_TRUST_PROXY } from '../../shared/contract.js'
 import { PROJECT_DIR, SERVER_SCRIPT } from '../paths.js'
@@ -19,6 +19,7 @@ import { EDGE_DEFAULTS, nginxSpec, writeNginxConfig } from '../stack/nginx.js'
 import { isReady, probe } from '../stack/probe.js'
 import { POOLS, topologyId, type CellSpec, type Needs, type PoolId, type PoolSpec, type Topology } from './matrix.js'
 import { replicatedStoreEnv, startReplicatedStore } from './replicated-store.js'
+import { prepareVariant } from './variant.js'
 
 export type Group = 'nginx' | 'api' | 'redis'
 
@@ -42,35 +43,6 @@ export const SEED_CLUSTER_SCRIPT = join(PROJECT_DIR, 'dist', 'lab', 'bench', 'se
 
 export class FleetError extends Error {
   override name = 'FleetError'
-}
-
-/**
- * A scratch copy of dist/ (the service only) with one hot-path choice undone,
- * to measure what it is worth without touching src/. Fails loudly when the
- * compiled code no longer has the line it patches.
- */
-export function prepareVariant (root: string, patch: NonNullable<PoolSpec['patch']>): string {
-  const dir = join(root, `variant-${patch}`)
-  cpSync(join(PROJECT_DIR, 'dist'), join(dir, 'dist'), { recursive: true, filter: (src) => !src.startsWith(join(PROJECT_DIR, 'dist', 'lab')) })
-  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n')
-  symlinkSync(join(PROJECT_DIR, 'node_modules'), join(dir, 'node_modules'), 'dir')
-  const edit = (file: string, find: string, replace: string) => {
-    const path = join(dir, 'dist', file)
-    const text = readFileSync(path, 'utf8')
-    if (!text.includes(find)) throw new FleetError(`cannot build the ${patch} variant: dist/${file} has no "${find}" (rebuild, or update src/lab/bench/fleet.ts)`)
-    writeFileSync(path, text.replace(find, replace))
-  }
-  // dist/server.js is the esbuild bundle of the whole service (scripts/bundle-server.js): patch it.
-  if (patch === 'no-pipelining') {
-    edit('server.js', 'enableAutoPipelining: true', 'enableAutoPipelining: false')
-  } else if (patch === 'parse-kv') {
-    // GET /kv as it was: the stored text parsed, then serialised again from the response schema.
-    edit('server.js', 'return reply.type(JSON_CONTENT_TYPE).send(kvEntryJson(key, stored));', 'return { key, value: JSON.parse(stored.valueJson), version: stored.version };')
-  } else {
-    // Strip every route's response schemas as routes are declared: Fastify then serialises with JSON.stringify.
-    edit('server.js', '}).withTypeProvider();', '}).withTypeProvider();\n  app.addHook("onRoute", (route) => { if (route.schema) { const { response, ...rest } = route.schema; route.schema = rest; } });')
-  }
-  return join(dir, 'dist', 'server.js')
 }
 
 export class Fleet {
