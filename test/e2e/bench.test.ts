@@ -7,6 +7,7 @@ import { Fleet, type StartedProcess } from '../../src/lab/bench/fleet.js'
 import { runBench } from '../../src/lab/bench/run.js'
 import { DURABLE_INCR_CELL, needsOf, NO_METRICS_CELL, NO_RATE_LIMIT_CELL, REPLICATED_INCR_CELL, selectCells, STACK_CELL, TRIVIAL_STACK_CELL } from '../../src/lab/bench/matrix.js'
 import { parentMap, withDescendants } from '../../src/lab/bench/proc-cpu.js'
+import { readProcStat } from '../../src/lab/system/proc.js'
 import { findBinary } from '../../src/lab/system/binaries.js'
 import { busyPorts } from '../../src/lab/system/ports.js'
 import { isAlive } from '../../src/lab/system/process.js'
@@ -184,8 +185,13 @@ t.test('autocannon engine: the seed baselines, nothing left running', async (t) 
 })
 
 /** This process's live children (zombies excluded: dead, only not yet reaped). */
+/**
+ * This process's live descendants, but for the esbuild service that tap's TypeScript
+ * loader starts at its first transform and keeps (scripts/ts-node-esbuild.cjs): the
+ * tests' own, not the bench's.
+ */
 function liveChildren (): number[] {
-  return withDescendants([process.pid], parentMap()).filter((pid) => pid !== process.pid && isAlive(pid))
+  return withDescendants([process.pid], parentMap()).filter((pid) => pid !== process.pid && isAlive(pid) && readProcStat(pid)?.comm !== 'esbuild')
 }
 
 t.test('an interrupt while the fleet starts leaves nothing running, whenever it lands', async (t) => {
