@@ -57,9 +57,12 @@ export interface WriteEvent { at: number, ms: number, status: number }
 
 /**
  * `writers` loops that POST increments of `counter`, each with its own
- * Idempotency-Key, until stopped; the ledger the audit reads.
+ * Idempotency-Key, until stopped; the ledger the audit reads. A test that fails
+ * before it stops the loop has it stopped in teardown, before the app closes
+ * (tap runs teardowns last-in first-out): else the loop's next request meets a
+ * closed app.
  */
-export function writeLoop (app: App, counter: string, writers = 4) {
+export function writeLoop (t: Test, app: App, counter: string, writers = 4) {
   const events: WriteEvent[] = []
   const started = performance.now()
   const state = { running: true, seq: 0 }
@@ -72,6 +75,10 @@ export function writeLoop (app: App, counter: string, writers = 4) {
     }
   }
   const loops = Array.from({ length: writers }, loop)
+  t.teardown(async () => {
+    state.running = false
+    await Promise.all(loops)
+  })
   return {
     /** ms since the loop began */
     now: () => performance.now() - started,

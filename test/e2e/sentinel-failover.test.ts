@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { isAlive, waitFor } from '../../src/lab/system/process.js'
-import { nodeOnPort } from '../../src/lab/system/redis-topology.js'
+import { nodeOnPort, TOPOLOGY_DEFAULTS } from '../../src/lab/system/redis-topology.js'
 import { buildOnTopology, counterOnPrimary, primaryPort, startTestTopology, writeLoop } from '../topology-helper.js'
 
 // Failovers under a small write loop, against a real primary + 2 replicas + 3
@@ -8,13 +8,15 @@ import { buildOnTopology, counterOnPrimary, primaryPort, startTestTopology, writ
 // leaves the old primary, with room for a busy machine; the targets (kill ≤ 3 s,
 // pause ≤ 5 s) are the failover drill's verdicts, not these tests'.
 const HANG_MS = 1500
-const RECOVERY_MS = 10_000
+// Room for one failed election: when the Sentinels' votes split (CI saw it once, on a
+// busy machine), Sentinel tries again only 2× failover-timeout after the first try.
+const RECOVERY_MS = 2 * TOPOLOGY_DEFAULTS.failoverTimeoutMs + 5000
 
 /** A topology, the service on it under a write loop, then `signal` to the primary. */
 async function faultUnderWrites (t: Test, durable: boolean, counter: string, signal: NodeJS.Signals) {
   const topology = await startTestTopology(t)
   const app = await buildOnTopology(t, topology, { REDIS_DURABLE: durable ? '1' : '0' })
-  const loop = writeLoop(app, counter)
+  const loop = writeLoop(t, app, counter)
   await waitFor('some writes before the fault', () => loop.events.filter((e) => e.status === 200).length >= 50, 5000)
   const old = nodeOnPort(topology, await primaryPort(topology))
   const faultAt = loop.now()
