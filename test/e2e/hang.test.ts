@@ -29,7 +29,8 @@ const bounds = { p99Ms: 10_000, maxMs: 15_000, detectedWithinMs: 3000, replacedW
 
 t.test('drill hang against one stack', async (t) => {
   const test = await startTestStack(t, { accessLog: true })
-  const io = { say: () => {} }
+  const said: string[] = []
+  const io = { say: (line: string) => { said.push(line) } }
   const stack = await useStack({ accessLog: true }, io.say, test.settings.dir)
   t.teardown(() => stack.release())
   const meta = await runMeta(mkdtempSync(join(tmpdir(), 'sl-hang-')))
@@ -43,6 +44,9 @@ t.test('drill hang against one stack', async (t) => {
     t.ok(row(result.verdict, 'a pause is ridden out').pass)
     t.strictSame(result.events.map((e) => e.type).filter((type) => ['freeze', 'detected', 'thaw'].includes(type)), ['freeze', 'detected', 'thaw'])
     t.ok(row(result.verdict, 'strict').pass, 'every write exactly once')
+    t.ok(said.some((line) => line.startsWith('Warm-up')), 'an unmeasured warm-up ran first')
+    // 8 s of load and 1 s of drain at 300 req/s; the warm-up's 2 s + 1 s would add 900.
+    t.ok(result.load.requests <= load.rate * 9 * 1.05, `the warm-up's requests are not the run's (${result.load.requests})`)
   })
 
   // Its verdict's time bounds (replaced within 15 s, one paid timeout per fail_timeout)

@@ -17,7 +17,7 @@ import type { StackTarget } from '../target.js'
 import { verdictOf } from '../verdict.js'
 import type { DrillLoad } from './load-options.js'
 import { readPrometheusView, waitForScrape } from './prometheus-view.js'
-import { runTraffic, type Observation, type Traffic } from './traffic.js'
+import { runTraffic, type Observation, type Traffic, type TrafficOptions } from './traffic.js'
 
 type Scalar = string | number | boolean
 
@@ -38,6 +38,12 @@ export interface Fault {
   label: string
   /** How long the load runs, at most. */
   durationSeconds: number
+  /**
+   * The same load runs this long first, unmeasured and unaudited (keys of its own): a
+   * stack just started answers its first second several times slower (cold code, new
+   * connections), which is not what a drill judges.
+   */
+  warmUpSeconds?: number
   /** The load stops this long after the timeline resolves, if that is sooner (a rollout that ends by itself). */
   endAfterTimelineSeconds?: number
   /** The options as the result records them. */
@@ -77,6 +83,10 @@ export async function runDrill (stack: StackTarget, fault: Fault, load: DrillLoa
       events.push({ t: secondsSince(atMs ?? context.now()), type, ...(target !== undefined ? { target } : {}), ...(detail !== undefined ? { detail } : {}) })
     }
   }
+  if (fault.warmUpSeconds !== undefined) {
+    io.say(`Warm-up: the same load for ${fault.warmUpSeconds} s, not measured`)
+    await runTraffic({ ...trafficOf(load), label: `${fault.label} (warm-up)`, url: stack.base, runId: newRunId(), durationSeconds: fault.warmUpSeconds })
+  }
   await fault.prepare?.(context)
 
   // Started with the load, awaited after it: a failure is kept until then (an unhandled
@@ -88,12 +98,9 @@ export async function runDrill (stack: StackTarget, fault: Fault, load: DrillLoa
     ? undefined
     : timelineStarted.then(() => timeline).then(() => sleep(fault.endAfterTimelineSeconds! * 1000))
   const traffic = await runTraffic({
+    ...trafficOf(load),
     label: fault.label,
     url: stack.base,
-    ...(load.model !== undefined ? { model: load.model } : {}),
-    connections: load.connections,
-    rate: load.rate,
-    mix: load.mix,
     runId: newRunId(),
     ...(fault.phases ? { phases: fault.phases } : {}),
     // The seeding's writes are scraped before the load starts: Prometheus' counts of the load start at zero.
@@ -131,6 +138,11 @@ export async function runDrill (stack: StackTarget, fault: Fault, load: DrillLoa
     audit,
     verdict: verdictOf(checks)
   }
+}
+
+/** The load's shape as runTraffic takes it. */
+function trafficOf (load: DrillLoad): Pick<TrafficOptions, 'model' | 'connections' | 'rate' | 'mix'> {
+  return { ...(load.model !== undefined ? { model: load.model } : {}), connections: load.connections, rate: load.rate, mix: load.mix }
 }
 
 /** The client-visible errors of a run, by reads and writes: the rows most drills judge first. */
