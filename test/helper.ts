@@ -80,3 +80,20 @@ export async function build (t: Test, overrides: Partial<Record<keyof Config, st
 export function postJson (app: App, url: string, body: unknown, headers: Record<string, string> = {}) {
   return app.inject({ method: 'POST', url, payload: body as object, headers: { 'content-type': 'application/json', ...headers } })
 }
+
+/** The settings an app on one store is built with: the store, and the test's Redis. */
+export interface StoreConfig { STORE: 'redis' | 'memory', REDIS_URL: string }
+
+/**
+ * Declares `tests` once per store, each store a subtest of its own: what a route
+ * does must hold on Redis and on the memory store alike. Redis is flushed before
+ * every test, so each starts from nothing, as an app on the memory store does.
+ */
+export function onEachStore (t: Test, redis: TestRedis, tests: (t: Test, config: StoreConfig) => void): void {
+  for (const store of ['redis', 'memory'] as const) {
+    t.test(`${store} store`, async (t) => {
+      t.beforeEach(() => redis.flush())
+      tests(t, { STORE: store, REDIS_URL: redis.url })
+    })
+  }
+}

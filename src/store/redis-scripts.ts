@@ -17,39 +17,38 @@
  * through this write, which follows it in the replication stream.
  */
 
-/** ARGV: value JSON, fingerprint, record TTL (s). Answer: the new version. */
-export const KV_SET = `
+/**
+ * Every script's start: a repeat of a key already applied answers from its
+ * record (rewritten, see above) and changes nothing.
+ */
+const REPLAY = `
 if #KEYS == 2 then
   local record = redis.call('GET', KEYS[2])
   if record then
     redis.call('SET', KEYS[2], record, 'KEEPTTL')
     return {1, record}
   end
-end
-local version = redis.call('HINCRBY', KEYS[1], 'ver', 1)
-redis.call('HSET', KEYS[1], 'v', ARGV[1])
+end`
+
+/** Every script's end: the new number (a Lua expression) formatted once, kept as the key's record when there is one, and answered. */
+const answerWith = (number: string) => `
+local answer = string.format('%d', ${number})
 if #KEYS == 2 then
-  redis.call('SET', KEYS[2], ARGV[2] .. '|' .. string.format('%d', version), 'EX', ARGV[3])
+  redis.call('SET', KEYS[2], ARGV[2] .. '|' .. answer, 'EX', ARGV[3])
 end
-return {0, string.format('%d', version)}
+return {0, answer}`
+
+/** ARGV: value JSON, fingerprint, record TTL (s). Answer: the new version. */
+export const KV_SET = `${REPLAY}
+local version = redis.call('HINCRBY', KEYS[1], 'ver', 1)
+redis.call('HSET', KEYS[1], 'v', ARGV[1])${answerWith('version')}
 `
 
 /** ARGV: by, fingerprint, record TTL (s), limit. Answer: the counter's new value. */
-export const COUNTER_INCR = `
-if #KEYS == 2 then
-  local record = redis.call('GET', KEYS[2])
-  if record then
-    redis.call('SET', KEYS[2], record, 'KEEPTTL')
-    return {1, record}
-  end
-end
+export const COUNTER_INCR = `${REPLAY}
 local by = tonumber(ARGV[1])
 local limit = tonumber(ARGV[4])
 local next = tonumber(redis.call('GET', KEYS[1]) or '0') + by
 if next > limit or next < -limit then return {2, 0} end
-local value = redis.call('INCRBY', KEYS[1], ARGV[1])
-if #KEYS == 2 then
-  redis.call('SET', KEYS[2], ARGV[2] .. '|' .. string.format('%d', value), 'EX', ARGV[3])
-end
-return {0, string.format('%d', value)}
+local value = redis.call('INCRBY', KEYS[1], ARGV[1])${answerWith('value')}
 `

@@ -44,6 +44,37 @@ const WHY: Record<string, [string, string]> = {
   k6: ['k6 is the load tool you run yourself', 'Its percentiles are measured from the client']
 }
 
+/** What both the HTML and the Markdown report of the full fixture show, and what it is. */
+const IN_BOTH: Array<[string | RegExp, string]> = [
+  ['71,500', 'the nginx ceiling, formatted'],
+  ['16,300', 'one instance direct'],
+  ['4,300', 'Express'],
+  ['1.95', 'a target value: the stack\'s GET /kv ÷ the seed\'s Express'],
+  ['cost through the stack: GET /kv ÷ GET /', 'the store target'],
+  ['nginx-4-kv-redis 194 (60 + 102 + 32); nginx-4-trivial 141 (56 + 85 + 0)', 'CPU per request beside the ratio, by group'],
+  [NOT_MEASURED, 'a figure not measured'],
+  ['0.69×', 'nginx → 4 vs 1 direct'],
+  ['1,497', 'the memory check\'s missed reads'],
+  [/drill kill: PASS/, 'a drill\'s verdict'],
+  [/STORE=memory: FAIL/, 'the memory check\'s verdict'],
+  ['1 of 7 verdicts failed.', 'the verdicts counted'],
+  ['limit 100 per 1,000 ms; the client got 4× the limit with the instance store, 1× the limit with the shared store', 'the rate-limit lesson in the summary'],
+  [/RATE_LIMIT_STORE=instance: admitted ÷ configured \(4 instances\)/, 'its verdict rows'],
+  ['PASS (informational)', 'a row that does not decide the verdict'],
+  ['4,200', 'the open model\'s target rate'],
+  ['open model, GET /kv via nginx → 1 at the same rate #1', 'the other open-model runs'],
+  ['per-request logging', 'a hot-path choice'],
+  ['1.5×', 'what it is worth'],
+  ['What a request costs, and where else the cores went', 'the CPU cost\'s heading'],
+  ['Whole bench: 700 s.', 'the bench\'s notes'],
+  ['api-1 27.0 %', 'a load run\'s per-instance share'],
+  ['8.9', 'k6 p(95)'],
+  ['the load generator 210,672: +0.0%, within the 2% target', 'the kill drill\'s requests, as the instances counted them'],
+  ['Counters back at zero (a restarted process): api-1 1×, api-2 2×', 'the kills, in the counters'],
+  ['went down 14 times in 30 scrapes', 'the same counters through the balancer'],
+  ['No Prometheus series: Prometheus did not run with the stack', 'a drill without Prometheus says so']
+]
+
 t.test('the fixture files are what the typed fixture module builds, and fit results.ts', async (t) => {
   const built = fixtureFiles()
   const onDisk = readdirSync(FIXTURE_DIR).filter((f) => f.endsWith('.json')).sort()
@@ -152,33 +183,7 @@ t.test('a full run renders every section, with charts, numbers and the why of ea
   t.match(html, '2 CPU cores, Node v20.20.0, nginx 1.22.1, Redis 7.0.15')
 
   for (const doc of [html, md]) {
-    t.match(doc, '71,500', 'the nginx ceiling, formatted')
-    t.match(doc, '16,300', 'one instance direct')
-    t.match(doc, '4,300', 'Express')
-    t.match(doc, '1.95', 'a target value: the stack\'s GET /kv ÷ the seed\'s Express')
-    t.match(doc, 'cost through the stack: GET /kv ÷ GET /', 'the store target')
-    t.match(doc, 'nginx-4-kv-redis 194 (60 + 102 + 32); nginx-4-trivial 141 (56 + 85 + 0)', 'CPU per request beside the ratio, by group')
-    t.match(doc, NOT_MEASURED, 'a figure not measured')
-    t.match(doc, '0.69×', 'nginx → 4 vs 1 direct')
-    t.match(doc, '1,497', 'the memory check\'s missed reads')
-    t.match(doc, /drill kill: PASS/)
-    t.match(doc, /STORE=memory: FAIL/)
-    t.match(doc, '1 of 7 verdicts failed.')
-    t.match(doc, 'limit 100 per 1,000 ms; the client got 4× the limit with the instance store, 1× the limit with the shared store', 'the rate-limit lesson in the summary')
-    t.match(doc, /RATE_LIMIT_STORE=instance: admitted ÷ configured \(4 instances\)/, 'its verdict rows')
-    t.match(doc, 'PASS (informational)')
-    t.match(doc, '4,200', 'the open model\'s target rate')
-    t.match(doc, 'open model, GET /kv via nginx → 1 at the same rate #1', 'the other open-model runs')
-    t.match(doc, 'per-request logging', 'a hot-path choice')
-    t.match(doc, '1.5×', 'what it is worth')
-    t.match(doc, 'What a request costs, and where else the cores went')
-    t.match(doc, 'Whole bench: 700 s.', 'the bench\'s notes')
-    t.match(doc, 'api-1 27.0 %', 'a load run\'s per-instance share')
-    t.match(doc, '8.9', 'k6 p(95)')
-    t.match(doc, 'the load generator 210,672: +0.0%, within the 2% target', 'the kill drill\'s requests, as the instances counted them')
-    t.match(doc, 'Counters back at zero (a restarted process): api-1 1×, api-2 2×', 'the kills, in the counters')
-    t.match(doc, 'went down 14 times in 30 scrapes', 'the same counters through the balancer')
-    t.match(doc, 'No Prometheus series: Prometheus did not run with the stack', 'a drill without Prometheus says so')
+    for (const [text, what] of IN_BOTH) t.match(doc, text, what)
     for (const [section, [first, second]] of Object.entries(WHY)) {
       t.match(doc, first, `the ${section} why, line 1`)
       t.match(doc, second, `the ${section} why, line 2`)

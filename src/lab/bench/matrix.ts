@@ -3,7 +3,7 @@
  * serves it, and the request it sends. The processes a run needs are derived
  * from the cells chosen, so a subset starts only what it uses.
  */
-import type { BenchCell } from '../results.js'
+import type { BenchCell, HotPathChoice } from '../results.js'
 
 /** A set of API instances started alike (`node dist/server.js`), shared by the cells that use it. */
 export type PoolId = 'redis' | 'memory' | 'log-info' | 'no-pipelining' | 'no-schemas' | 'parse-kv' | 'no-metrics' | 'no-rate-limit' | 'unix-socket' | 'replicated' | 'durable'
@@ -70,7 +70,7 @@ export interface CellSpec extends Pick<BenchCell, 'id' | 'label' | 'group' | 'vi
   /** Part of the short matrix (`--quick`). */
   quick?: boolean
   /** A hot-path variant of the stack's GET /kv: the choice it undoes. */
-  hotPath?: { choice: string, with: string, without: string }
+  hotPath?: HotPathChoice
 }
 
 /** The key every GET /kv cell reads (written before the runs) and the counter the POSTs increment. */

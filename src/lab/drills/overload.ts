@@ -21,14 +21,9 @@ import type { StackSettings } from '../stack/settings.js'
 import { verdictOf } from '../verdict.js'
 import { errorCode, levelSummary, OVERLOAD_BOUNDS, overloadChecks, triesPerRequest, type LevelAnswer, type LevelSpec, type OverloadBounds } from './overload-levels.js'
 
-export interface OverloadOptions {
-  /** GET path and query to load (/work?ms=5). */
-  path: string
-  /** Multiples of the measured capacity, ascending. */
-  levels: number[]
-  levelSeconds: number
+/** What the result records of the run's options (the shedding policy is the stack's), and how long the capacity is measured, and the verdict's bounds. */
+export interface OverloadOptions extends Pick<OverloadResult['options'], 'path' | 'levels' | 'levelSeconds' | 'timeoutMs'> {
   capacitySeconds: number
-  timeoutMs: number
   bounds?: Partial<OverloadBounds>
 }
 
@@ -136,7 +131,7 @@ export async function runOverload (stack: RunningStack, options: OverloadOptions
   return {
     kind: 'overload',
     meta: { ...meta, endedAt: new Date().toISOString() },
-    options: { path, shed: stack.settings.workShed, retryShed: stack.settings.retryShed, levels: options.levels, levelSeconds: options.levelSeconds, timeoutMs },
+    options: { path, levels: options.levels, levelSeconds: options.levelSeconds, timeoutMs, shed: stack.settings.workShed, retryShed: stack.settings.retryShed },
     capacity: { load: capacityLoad, goodputRps: capacityRps },
     levels,
     verdict: verdictOf(overloadChecks(capacityRps, levels, { ...OVERLOAD_BOUNDS, ...options.bounds }))

@@ -7,7 +7,7 @@
  */
 import type { OpenAnswer } from '../load/open-model.js'
 import { runOpenModel } from '../load/open-model.js'
-import type { RateLimitPhase, VerdictCheck } from '../results.js'
+import type { RateLimitPhase, RateLimitResult, VerdictCheck } from '../results.js'
 import { round } from '../stats.js'
 import type { StackTarget } from '../target.js'
 
@@ -25,14 +25,9 @@ export const WARMUP_ADDRESS = '127.0.0.4'
 export const INSTANCE_TOLERANCE = 0.25
 export const SHARED_TOLERANCE = 0.05
 
-export interface PhaseOptions {
+/** One store's run: the result's options (RATE_LIMIT_MAX the stack's instances run with, the client sending `over` times it) but the instances, which the stack has. */
+export interface PhaseOptions extends Omit<RateLimitResult['options'], 'instances'> {
   store: RateLimitPhase['store']
-  /** RATE_LIMIT_MAX the stack's instances run with. */
-  limit: number
-  windowMs: number
-  /** Send this many times the limit. */
-  over: number
-  windows: number
 }
 
 /**

@@ -37,7 +37,8 @@ export const rateLimitLesson = defineLesson({
     const instances = stack.instances.length
     // Each instance must see more than its limit, with room for the 2xx bursts to end well before the window does.
     if (o.over < 2 * instances) throw new Error(`--over must be at least twice the instances (${2 * instances}): each instance has to see more than its limit`)
-    const phase = (store: PhaseOptions['store']): PhaseOptions => ({ store, limit: o.limit, windowMs: o.window * 1000, over: o.over, windows: o.windows })
+    const options: RateLimitResult['options'] = { limit: o.limit, windowMs: o.window * 1000, over: o.over, windows: o.windows, instances }
+    const phase = (store: PhaseOptions['store']): PhaseOptions => ({ ...options, store })
     const tick = (store: string) => (second: number, admitted: number) => io.say(`  ${store}: ${second} s, ${admitted} admitted`)
 
     io.say(`RATE_LIMIT_STORE=instance: ${o.over * o.limit} requests per window from ${instances} instances' point of view`)
@@ -50,7 +51,7 @@ export const rateLimitLesson = defineLesson({
     const result: RateLimitResult = {
       kind: 'rate-limit',
       meta,
-      options: { limit: o.limit, windowMs: o.window * 1000, over: o.over, windows: o.windows, instances },
+      options,
       phases,
       verdict: verdictOf(rateLimitVerdictChecks(phases, instances))
     }

@@ -77,13 +77,14 @@ export const BenchTargetSchema = Type.Object({
 /** A target the bench reports against (measured in the same run). */
 export type BenchTarget = Static<typeof BenchTargetSchema>
 
+export const HotPathChoiceSchema = Type.Object({ choice: Type.String(), with: Type.String(), without: Type.String() })
+/** A choice the stack makes on its hot path: what it does (`with`), and what a bench variant does instead (`without`). */
+export type HotPathChoice = Static<typeof HotPathChoiceSchema>
+
 export const HotPathEffectSchema = Type.Object({
   /** The variant's cell id. */
   cell: Type.String(),
-  choice: Type.String(),
-  /** What the stack does, and what the variant does instead. */
-  with: Type.String(),
-  without: Type.String(),
+  ...HotPathChoiceSchema.properties,
   /** The stack's req/s ÷ the variant's: what the stack's choice is worth (> 1: it helps). */
   gain: NullableNumber,
   stackRps: NullableNumber,

@@ -40,16 +40,19 @@ export const OverloadLevelSchema = Type.Object({
 export type OverloadLevel = Static<typeof OverloadLevelSchema>
 
 export const OverloadResultSchema = ResultSchema('overload', {
+  /** What the run was asked for, then the policy of the stack it ran against. */
   options: Type.Object({
     /** GET path and query loaded (/work?ms=5). */
     path: Type.String(),
+    /** Multiples of the measured capacity offered, ascending. */
+    levels: Type.Array(Type.Number()),
+    levelSeconds: Type.Number(),
+    /** How long a client waited for an answer. */
+    timeoutMs: Type.Number(),
     /** The instances shed past their admission bound (WORK_SHED=1); false: the "before" picture. */
     shed: Type.Boolean(),
     /** nginx retried 502/503 answers on other instances (the old policy). */
-    retryShed: Type.Boolean(),
-    levels: Type.Array(Type.Number()),
-    levelSeconds: Type.Number(),
-    timeoutMs: Type.Number()
+    retryShed: Type.Boolean()
   }),
   /** The closed-model run that measured the capacity, and its goodput (2xx per second). */
   capacity: Type.Object({ load: LoadSummarySchema, goodputRps: Type.Number() }),
