@@ -9,7 +9,8 @@ ARG NODE_IMAGE=node:20.20-bookworm-slim
 # Build with the dev dependencies (esbuild)... The image runs dist/server.js only (the
 # esbuild bundle, with its source map and licence file): the bundle alone is built, not
 # `npm run build`, whose tsc would emit the lab too and type-check all of src/ (npm
-# test's job) at every change of src/. tsconfig.json: esbuild reads its settings (target).
+# test's job) at every change of src/. tsconfig.json: esbuild reads its settings (the
+# bundle differs without it).
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
