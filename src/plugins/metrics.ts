@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { metricsText } from '../lib/metrics-text.js'
 import { UNMATCHED_ROUTE, type ServiceMetrics } from '../lib/service-metrics.js'
 import { metricsSchema } from '../schemas/metrics.js'
 
@@ -24,7 +25,9 @@ export const METRICS_PATH = '/metrics'
  * Fastify's own reply.elapsedTime: no timer of ours.
  *
  * GET /metrics serves while the instance drains (service_draining says 1) and is
- * not counted in the request metrics: a scrape is not traffic.
+ * not counted in the request metrics: a scrape is not traffic. Its text is
+ * prom-client's, with each histogram label set rendered once per change
+ * (metricsText): an idle instance's scrape a second then rebuilds next to nothing.
  */
 export default fp<{ metrics: ServiceMetrics }>(function metricsPlugin (app, { metrics }, done) {
   const { registry, httpDuration, inFlight, draining } = metrics
@@ -58,7 +61,7 @@ export default fp<{ metrics: ServiceMetrics }>(function metricsPlugin (app, { me
     logLevel: 'warn'
   }, async (_request, reply) => {
     reply.type(registry.contentType)
-    return registry.metrics()
+    return metricsText(registry)
   })
   done()
 }, { name: 'metrics', fastify: '5.x' })
