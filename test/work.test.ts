@@ -59,16 +59,19 @@ t.test('the answer is the same hashing as ever: SHA-256 rounds, ROUNDS_PER_MS pe
   t.strictSame(res.json(), { instance: 'test-1', ms: 3, rounds: 3 * ROUNDS_PER_MS, digest: digest.toString('hex') })
 })
 
-t.test('the works run in a thread of their own, reniced below the event loop, started with the first work and stopped with the app', async (t) => {
+t.test('the works run in a thread of their own, reniced below the event loop, started with the first work and stopped after the app closes', async (t) => {
   const before = workThreads()
-  const app = await build(t, { STORE: 'memory' })
+  const { app, url } = await listening(t)
   t.strictSame(workThreads(), before, 'no thread at boot')
-  t.equal((await app.inject('/work?ms=1')).statusCode, 200)
+  t.equal((await fetch(`${url}/work?ms=1`)).status, 200)
   const started = workThreads().filter((tid) => !before.includes(tid))
   t.equal(started.length, 1, 'one work thread, at nice 19')
   t.equal(niceOf(process.pid), 0, 'the event loop keeps its priority')
+  const inFlight = fetch(`${url}/work?ms=300`).then((r) => r.status)
+  await sleep(50)
   await app.close()
-  t.notOk(existsSync(`/proc/${process.pid}/task/${started[0]}`), 'the thread ended with the app')
+  t.equal(await inFlight, 200, 'a work in flight when the app closes is finished (graceful shutdown)')
+  t.notOk(existsSync(`/proc/${process.pid}/task/${started[0]}`), 'then the thread ended with the app')
 })
 
 t.test('a work thread that dies answers its works with 503 SL_WORK_FAILED, and the next work gets a new thread', async (t) => {
