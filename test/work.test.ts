@@ -6,7 +6,7 @@ import t, { type Test } from 'tap'
 import { waitFor } from '../src/lab/system/process.js'
 import type { App } from '../src/app.js'
 import { WorkThread } from '../src/lib/work-thread.js'
-import { ROUNDS_PER_MS, WORK_THREAD_NICE } from '../src/lib/work-thread-script.js'
+import { ROUNDS_PER_MS } from '../src/lib/work-thread-script.js'
 import { build, startTestRedis } from './helper.js'
 import { startServer } from './server-process.js'
 
@@ -20,10 +20,10 @@ function niceOf (tid: number): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])
 }
 
-/** This process's threads at the work thread's nice value. */
-function workThreads (): number[] {
+/** This process's threads at a nice value. */
+function threadsAt (nice: number): number[] {
   return readdirSync(`/proc/${process.pid}/task`).map(Number).filter((tid) => {
-    try { return niceOf(tid) === WORK_THREAD_NICE } catch { return false } // a thread that just ended
+    try { return niceOf(tid) === nice } catch { return false } // a thread that just ended
   })
 }
 
@@ -60,12 +60,12 @@ t.test('the answer is the same hashing as ever: SHA-256 rounds, ROUNDS_PER_MS pe
 })
 
 t.test('the works run in a thread of their own, reniced below the event loop, started with the first work and stopped after the app closes', async (t) => {
-  const before = workThreads()
+  const before = threadsAt(19)
   const { app, url } = await listening(t)
-  t.strictSame(workThreads(), before, 'no thread at boot')
+  t.strictSame(threadsAt(19), before, 'no thread at boot')
   t.equal((await fetch(`${url}/work?ms=1`)).status, 200)
-  const started = workThreads().filter((tid) => !before.includes(tid))
-  t.equal(started.length, 1, 'one work thread, at nice 19')
+  const started = threadsAt(19).filter((tid) => !before.includes(tid))
+  t.equal(started.length, 1, 'one work thread, at nice 19 (WORK_NICE\'s default)')
   t.equal(niceOf(process.pid), 0, 'the event loop keeps its priority')
   const inFlight = fetch(`${url}/work?ms=300`).then((r) => r.status)
   await sleep(50)
@@ -75,10 +75,10 @@ t.test('the works run in a thread of their own, reniced below the event loop, st
 })
 
 t.test('a work thread that dies answers its works with 503 SL_WORK_FAILED, and the next work gets a new thread', async (t) => {
-  const thread = new WorkThread()
+  const thread = new WorkThread({ nice: 7 })
   t.teardown(() => thread.close())
   const first = await thread.tid()
-  t.equal(niceOf(first!), WORK_THREAD_NICE)
+  t.equal(niceOf(first!), 7, 'at the nice value it was given')
   const never = new AbortController().signal
   const beside = thread.run(2000, never)
   // A work of NaN ms throws in the thread (the route never sends one): the thread dies as on a bug.

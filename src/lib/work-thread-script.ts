@@ -5,17 +5,14 @@
  */
 export const ROUNDS_PER_MS = 230
 
-/** The nice value the work thread gives itself: the lowest priority, below its own event loop's 0. */
-export const WORK_THREAD_NICE = 19
-
 /**
  * The work thread's program (CommonJS, run with `new Worker(script, { eval: true })`).
  * A string, not a file: the same code then runs from src/ under tap's TypeScript
  * loader, from the bundled dist/server.js and in the image, with no file to find
  * beside the bundle.
  *
- * It renices itself (Linux: a thread has its own id, and setpriority() on it changes
- * that thread only), then hashes every work it is given in ~1 ms slices, one slice per
+ * It renices itself to `workerData.nice` (Linux: a thread has its own id, and
+ * setpriority() on it changes that thread only), then hashes every work it is given in ~1 ms slices, one slice per
  * turn of its own event loop across all of them (a work admitted second does not wait
  * for the first to end), and reads its messages between slices: a `stop` for a work
  * whose client has gone takes effect within a slice. Messages in: `{ type: 'start',
@@ -26,7 +23,7 @@ export const WORK_THREAD_NICE = 19
  * error and starts another thread).
  */
 export const WORK_THREAD_SCRIPT = `'use strict'
-const { parentPort } = require('node:worker_threads')
+const { parentPort, workerData } = require('node:worker_threads')
 const { createHash } = require('node:crypto')
 const { readlinkSync } = require('node:fs')
 const { setPriority } = require('node:os')
@@ -35,7 +32,7 @@ const block = Buffer.alloc(1024, 0x5a)
 let tid = null
 try {
   tid = Number(readlinkSync('/proc/thread-self').split('/').pop())
-  setPriority(tid, ${WORK_THREAD_NICE})
+  setPriority(tid, workerData.nice)
 } catch {
   tid = null
 }

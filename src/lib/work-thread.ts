@@ -16,7 +16,7 @@ interface Pending { worker: Worker, settle: (outcome: WorkOutcome) => void, fail
 
 /**
  * Runs CPU-bound works in one thread below the event loop's priority
- * (work-thread-script.ts: it renices itself to 19). The instance's event loop then
+ * (work-thread-script.ts: it renices itself, to 19 by default: WORK_NICE). The instance's event loop then
  * comes before its own works whenever both want a core: requests, health checks and
  * Redis replies are not served between slices of hashing any more, but before them.
  *
@@ -28,10 +28,16 @@ interface Pending { worker: Worker, settle: (outcome: WorkOutcome) => void, fail
  * WorkFailedError (503), never left waiting. Its id (TID) shows once it runs.
  */
 export class WorkThread {
+  readonly #nice: number
   readonly #pending = new Map<number, Pending>()
   #worker: Worker | undefined
   #tid: Promise<number | null> | undefined
   #nextId = 0
+
+  /** `nice`: the thread's nice value (19: the lowest priority; WORK_NICE). */
+  constructor ({ nice }: { nice: number }) {
+    this.#nice = nice
+  }
 
   /** Hashes for `ms` slices; stops early once `clientGone` aborts. Rejects with WorkFailedError if the thread dies. */
   run (ms: number, clientGone: AbortSignal): Promise<WorkOutcome> {
@@ -72,7 +78,7 @@ export class WorkThread {
   #thread (): Worker {
     if (this.#worker !== undefined) return this.#worker
     // No execArgv: the thread needs none of the process's flags (nor tap's loader).
-    const worker = new Worker(WORK_THREAD_SCRIPT, { eval: true, execArgv: [], name: 'work' })
+    const worker = new Worker(WORK_THREAD_SCRIPT, { eval: true, execArgv: [], name: 'work', workerData: { nice: this.#nice } })
     worker.unref()
     this.#tid = new Promise((resolve) => {
       worker.once('message', (message: ThreadMessage) => { resolve(message.type === 'ready' ? message.tid : null) })

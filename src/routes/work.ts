@@ -20,9 +20,9 @@ const RETRY_AFTER_SECONDS = '1'
  * stops when the client has gone; and at most WORK_CONCURRENCY run per instance,
  * with a short queue (Admission).
  */
-const workRoutes: FastifyPluginAsyncTypebox<AdmissionOptions> = async (app, opts) => {
+const workRoutes: FastifyPluginAsyncTypebox<AdmissionOptions & { nice: number }> = async (app, opts) => {
   const admission = new Admission(opts)
-  const thread = new WorkThread()
+  const thread = new WorkThread({ nice: opts.nice })
   app.addHook('onClose', async () => { await thread.close() })
 
   app.get('/work', { schema: workSchema }, async (request, reply) => {
