@@ -94,7 +94,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
     concurrency: config.WORK_CONCURRENCY,
     queue: config.WORK_QUEUE,
     queueMs: config.WORK_QUEUE_MS,
-    shed: config.WORK_SHED === 1
+    shed: config.WORK_SHED === 1,
+    nice: config.WORK_NICE
   })
 
   return app
