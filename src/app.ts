@@ -94,8 +94,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
     concurrency: config.WORK_CONCURRENCY,
     queue: config.WORK_QUEUE,
     queueMs: config.WORK_QUEUE_MS,
-    shed: config.WORK_SHED === 1,
-    nice: config.WORK_NICE
+    shed: config.WORK_SHED === 1
   })
 
   return app

@@ -65,9 +65,6 @@ export const ConfigSchema = Type.Object({
   WORK_QUEUE: WorkQueueSetting,
   WORK_QUEUE_MS: Type.Integer({ default: 250, minimum: 1, maximum: 60_000 }),
   WORK_SHED: Switch(1),
-  // The nice value of the thread that runs GET /work's hashing (19: below everything
-  // else in the instance; 0: the event loop's own). docs/hardening.md, "The works below the event loop".
-  WORK_NICE: Type.Integer({ default: 19, minimum: 0, maximum: 19 }),
   // 1: GET /metrics and the hooks that feed it. 0: neither (the bench measures their cost).
   METRICS: Switch(1)
 })

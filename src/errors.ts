@@ -91,14 +91,6 @@ export const OverloadedError = createError(
   503
 )
 
-// The thread that runs GET /work's hashing died (lib/work-thread.ts): another one
-// takes the next work, so a retry is fine.
-export const WorkFailedError = createError(
-  'SL_WORK_FAILED',
-  'The work could not be finished here; retry',
-  503
-)
-
 export const RateLimitedError = createError(
   'SL_RATE_LIMITED',
   'Too many requests from this client; retry in %d s',

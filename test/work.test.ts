@@ -1,31 +1,14 @@
-import { createHash } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { Writable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import { waitFor } from '../src/lab/system/process.js'
 import type { App } from '../src/app.js'
-import { WorkThread } from '../src/lib/work-thread.js'
-import { ROUNDS_PER_MS } from '../src/lib/work-thread-script.js'
 import { build, startTestRedis } from './helper.js'
 import { startServer } from './server-process.js'
 
-// Finding 4 of issue 15: GET /work must not be a weapon. Its hashing runs in a thread
-// below the event loop's priority, stops when the client has gone, and runs with bounded
-// concurrency and a short queue: what cannot start soon enough is refused at once (503 SL_OVERLOADED).
-
-/** A thread's nice value (field 19 of /proc/<pid>/task/<tid>/stat; the name before it may hold spaces). */
-function niceOf (tid: number): number {
-  const stat = readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8')
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])
-}
-
-/** This process's threads at a nice value. */
-function threadsAt (nice: number): number[] {
-  return readdirSync(`/proc/${process.pid}/task`).map(Number).filter((tid) => {
-    try { return niceOf(tid) === nice } catch { return false } // a thread that just ended
-  })
-}
+// Finding 4 of issue 15: GET /work must not be a weapon. Its hashing yields to the
+// event loop, stops when the client has gone, and runs with bounded concurrency and
+// a short queue: what cannot start soon enough is refused at once (503 SL_OVERLOADED).
 
 /** The app listening on a free port (work is abandoned only when a real socket closes). */
 async function listening (t: Test, overrides: Record<string, string> = {}, logLines?: string[]): Promise<{ app: App, url: string }> {
@@ -47,48 +30,6 @@ t.test('other requests are answered while a long piece of work runs', async (t) 
   t.equal(live.status, 200)
   t.equal(await work, 200)
   t.strictSame(finished, ['live', 'work'], 'the liveness check did not wait for the hashing')
-})
-
-t.test('the answer is the same hashing as ever: SHA-256 rounds, ROUNDS_PER_MS per ms', async (t) => {
-  const app = await build(t, { STORE: 'memory' })
-  const block = Buffer.alloc(1024, 0x5a)
-  let digest = block
-  for (let i = 0; i < 3 * ROUNDS_PER_MS; i++) digest = createHash('sha256').update(digest).update(block).digest()
-  const res = await app.inject('/work?ms=3')
-  t.equal(res.statusCode, 200)
-  t.strictSame(res.json(), { instance: 'test-1', ms: 3, rounds: 3 * ROUNDS_PER_MS, digest: digest.toString('hex') })
-})
-
-t.test('the works run in a thread of their own, reniced below the event loop, started with the first work and stopped after the app closes', async (t) => {
-  const before = threadsAt(19)
-  const { app, url } = await listening(t)
-  t.strictSame(threadsAt(19), before, 'no thread at boot')
-  t.equal((await fetch(`${url}/work?ms=1`)).status, 200)
-  const started = threadsAt(19).filter((tid) => !before.includes(tid))
-  t.equal(started.length, 1, 'one work thread, at nice 19 (WORK_NICE\'s default)')
-  t.equal(niceOf(process.pid), 0, 'the event loop keeps its priority')
-  const inFlight = fetch(`${url}/work?ms=300`).then((r) => r.status)
-  await sleep(50)
-  await app.close()
-  t.equal(await inFlight, 200, 'a work in flight when the app closes is finished (graceful shutdown)')
-  t.notOk(existsSync(`/proc/${process.pid}/task/${started[0]}`), 'then the thread ended with the app')
-})
-
-t.test('a work thread that dies answers its works with 503 SL_WORK_FAILED, and the next work gets a new thread', async (t) => {
-  const thread = new WorkThread({ nice: 7 })
-  t.teardown(() => thread.close())
-  const first = await thread.tid()
-  t.equal(niceOf(first!), 7, 'at the nice value it was given')
-  const never = new AbortController().signal
-  const beside = thread.run(2000, never)
-  // A work of NaN ms throws in the thread (the route never sends one): the thread dies as on a bug.
-  await t.rejects(thread.run(Number.NaN, never), { statusCode: 503, code: 'SL_WORK_FAILED' })
-  await t.rejects(beside, { statusCode: 503, code: 'SL_WORK_FAILED' }, 'the work beside it is answered too, not left waiting')
-  t.match(await thread.run(2, never), { done: true, doneMs: 2, digest: /^[0-9a-f]{64}$/ })
-  t.not(await thread.tid(), first, 'a new thread')
-  const cut = thread.run(2000, never)
-  await thread.close()
-  await t.rejects(cut, { code: 'SL_WORK_FAILED' }, 'a work still running when the thread is stopped fails')
 })
 
 t.test('work beyond the concurrency and the queue is refused at once with 503 and Retry-After', async (t) => {
