@@ -14,7 +14,7 @@ import type { RunningStack } from '../stack/running-stack.js'
 import { onInterrupt } from '../system/interrupt.js'
 import { isAlive } from '../system/process.js'
 import { frozenTries, shortestGap, type FrozenTries } from './frozen-tries.js'
-import { clientErrorChecks, type Fault } from './run-drill.js'
+import { clientErrorChecks, WARM_UP_SECONDS, type Fault } from './run-drill.js'
 
 export interface HangOptions {
   /** How long the instance stays frozen (unless `forever`). */
@@ -46,11 +46,6 @@ export const HANG_BOUNDS: HangBounds = { p99Ms: 100, maxMs: 1500, detectedWithin
 
 /** The load runs this long before the freeze. */
 const FREEZE_AT_MS = 2000
-/**
- * Unmeasured load first: on a stack just started, the first second's p50 was 60 ms
- * (3 ms after), enough to carry the whole run's p99 past 100 ms with no freeze in it.
- */
-const WARM_UP_SECONDS = 2
 
 interface Frozen {
   target: string

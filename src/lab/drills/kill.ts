@@ -7,7 +7,7 @@ import { instancePid, isReady } from '../stack/probe.js'
 import { apiPortsOf, appNames } from '../stack/settings.js'
 import { stackPaths } from '../stack/state.js'
 import type { RunningStack } from '../stack/running-stack.js'
-import { clientErrorChecks, type Fault, type FaultContext } from './run-drill.js'
+import { clientErrorChecks, WARM_UP_SECONDS, type Fault, type FaultContext } from './run-drill.js'
 import type { Observation, Traffic } from './traffic.js'
 
 export interface KillOptions {
@@ -45,6 +45,7 @@ export function killFault (stack: RunningStack, options: KillOptions): Fault {
     drill: 'kill',
     label: `drill kill every ${options.everySeconds}s for ${options.durationSeconds}s`,
     durationSeconds: options.durationSeconds,
+    warmUpSeconds: WARM_UP_SECONDS,
     options: {
       every: `${options.everySeconds}s`,
       duration: `${options.durationSeconds}s`,

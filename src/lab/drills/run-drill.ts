@@ -38,11 +38,7 @@ export interface Fault {
   label: string
   /** How long the load runs, at most. */
   durationSeconds: number
-  /**
-   * The same load runs this long first, unmeasured and unaudited (keys of its own): a
-   * stack just started answers its first second several times slower (cold code, new
-   * connections), which is not what a drill judges.
-   */
+  /** The same load runs this long first, unmeasured and unaudited (keys of its own): see WARM_UP_SECONDS. */
   warmUpSeconds?: number
   /** The load stops this long after the timeline resolves, if that is sooner (a rollout that ends by itself). */
   endAfterTimelineSeconds?: number
@@ -69,6 +65,14 @@ export interface Fault {
   /** What the result carries besides the common parts (the kill drill's recoveries, PM2's restarts, per-fault rows). */
   details?: () => Pick<DrillResult, 'recoveries' | 'restarts' | 'faults' | 'phases'> | Promise<Pick<DrillResult, 'recoveries' | 'restarts' | 'faults' | 'phases'>>
 }
+
+/**
+ * A warm-up long enough for a stack just started: its first second answered several
+ * times slower (cold code, new connections; hang: p50 60 ms, then 3 ms), and its
+ * first kills restarted workers more slowly (kill: 918-1,695 ms, then 852-1,153), which
+ * is not what the drills that time the fault judge.
+ */
+export const WARM_UP_SECONDS = 2
 
 /** Runs `fault` under the drills' load against `stack`, audits every write and returns the drill's result. */
 export async function runDrill (stack: StackTarget, fault: Fault, load: DrillLoad, meta: RunMeta, io: LessonIo): Promise<DrillResult> {
