@@ -79,5 +79,11 @@ t.test("nginx's access log: tries per request, and which ones paid for a frozen 
   t.strictSame(tries.afterDetectionAtMs, [101_090, 102_190])
   t.equal(shortestGap(tries.afterDetectionAtMs), 1100)
   t.equal(shortestGap([1]), null)
+  // Frozen at 100.2 s: the request sent at 100.01 s was on it and timed out after the
+  // freeze (it counts, and is the detection); one that failed before the freeze does not.
+  const atFreeze = frozenTries(lines, '127.0.0.1:3001', 100_200, 110_000)
+  t.equal(atFreeze.detectedAtMs, 100_500, 'a request already on the instance when it froze is the detection')
+  t.equal(atFreeze.paidAtMs.length, 3)
+  t.equal(frozenTries(lines, '127.0.0.1:3001', 100_600, 110_000).detectedAtMs, 101_590, 'a try that failed before the freeze is not counted')
   t.strictSame(readAccessLog(join(tmpdir(), 'no-such-access.log'), 0), [])
 })
