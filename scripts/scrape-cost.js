@@ -15,6 +15,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { metricsText } from '../dist/lib/metrics-text.js'
 import { createServiceMetrics } from '../dist/lib/service-metrics.js'
 import { freePort } from '../dist/lab/system/ports.js'
+import { waitFor } from '../dist/lab/system/process.js'
+import { median } from '../dist/lab/stats.js'
 
 const [mode = 'registry', ...rest] = process.argv.slice(2)
 const flags = rest.filter((arg) => arg.startsWith('--'))
@@ -93,9 +95,7 @@ async function instanceCost () {
     }
     const get = (url, init) => fetch(url, init).then((response) => response.arrayBuffer())
     const everyApi = (path, init) => Promise.all(apis.map((api) => get(api.base + path, init)))
-    for (let attempt = 0; ; attempt++) {
-      try { await everyApi('/health/live'); break } catch (error) { if (attempt > 100) throw error; await sleep(100) }
-    }
+    await waitFor('every instance to answer', () => everyApi('/health/live').then(() => true, () => false), 10_000, 100)
     const json = { 'content-type': 'application/json' }
     const traffic = async () => {
       for (let i = 0; i < 30; i++) {
@@ -130,7 +130,6 @@ async function instanceCost () {
     }
     for (const api of apis) {
       const list = (values) => values.map((value) => value.toFixed(2)).join(', ')
-      const median = (values) => [...values].sort((a, b) => a - b)[1]
       console.log(`${api.server}: ms of CPU a second, probed ${list(api.probed)}; probed and scraped ${list(api.scraped)}; a scrape ~${(median(api.scraped) - median(api.probed)).toFixed(2)} ms`)
     }
   } finally {
