@@ -76,6 +76,7 @@ t.test('the attacker\'s process runs attacks one after another, in a session of 
   const sessionOf = (pid: number | 'self') => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[3])
   t.equal(sessionOf(attacker.pid), attacker.pid, 'a session of its own (so a scheduling group of its own)')
   t.not(sessionOf('self'), attacker.pid)
+  t.ok(readFileSync(`/proc/${attacker.pid}/cmdline`, 'utf8').split('\0').includes('--expose-gc'), 'each attack can start on a clean heap')
   const first = await floodIn(attacker, { url, concurrency: 2, rate: 50, durationMs: 200, from: '127.0.0.3', method: 'GET', path: '/x{i}' })
   t.equal(first.stats.byStatus['404'], first.stats.sent)
   const second = await halfOpenIn(attacker, { url, from: '127.0.0.3', sockets: 3, durationMs: 100 })

@@ -68,6 +68,30 @@ t.test('per-client connections in progress: past the limit, 429 at once', async 
   t.strictSame((await Promise.all(slow)).map((a) => a.status), [200, 200])
 })
 
+t.test('per-client GET /work in flight (EDGE_CLIENT_WORK): past it, 429 at once; other routes and other clients are served', async (t) => {
+  // One client held every work slot of the fleet (issue 15, the CPU route): its share is bounded at the edge.
+  const port = await startEdge(t, [instance.port], { clientWork: 1 })
+  const first = send(port, '/work?ms=400', { from: '127.0.0.2' })
+  await sleep(150)
+  const second = await send(port, '/work?ms=10', { from: '127.0.0.2' })
+  t.equal(second.status, 429, 'a second work from the same client is refused')
+  t.match(JSON.parse(second.body), { ...JSON_ERROR, code: 'SL_RATE_LIMITED' })
+  t.notOk(second.headers['x-instance'], 'by nginx, without asking the instance')
+  t.equal((await send(port, '/', { from: '127.0.0.2' })).status, 200, 'its other routes are not bounded')
+  t.equal((await send(port, '/work?ms=10', { from: '127.0.0.1' })).status, 200, 'another client\'s work is served')
+  t.equal((await first).status, 200)
+  t.equal((await send(port, '/work?ms=10', { from: '127.0.0.2' })).status, 200, 'once its work is answered, the client may send another')
+})
+
+t.test('GET /work still counts in the per-client connection limit beside its own bound', async (t) => {
+  // nginx: a limit_conn in a location replaces the ones it would inherit; the template repeats the connection limit there.
+  const port = await startEdge(t, [instance.port], { clientConnections: 1, clientWork: 2 })
+  const work = send(port, '/work?ms=400', { from: '127.0.0.2' })
+  await sleep(150)
+  t.equal((await send(port, '/', { from: '127.0.0.2' })).status, 429, 'the work holds the client\'s one connection')
+  t.equal((await work).status, 200)
+})
+
 t.test('a half-sent header is dropped within the header timeout (5 s), not 60 s', async (t) => {
   const { closedAfterMs } = await sendRaw(edge, 'GET / HTTP/1.1\r\nHost: localhost\r\nX-Slow: ', { end: false })
   t.ok(closedAfterMs >= 4000 && closedAfterMs < 8000, `closed after ${Math.round(closedAfterMs)} ms`)

@@ -26,7 +26,7 @@ const row = (verdict: Verdict, prefix: string) => {
 // A low edge limit (the flood at 10× it is 500 req/s): on a busy machine the
 // attacker, waiting for its answers, does not reach 2,000 req/s, and a flood that
 // never passes the limit leaves nothing to refuse. The normal load stays below it.
-const edge = { clientRate: 50, clientBurst: 50 }
+const edge = { clientRate: 50, clientBurst: 50, clientWork: 2 }
 
 t.test('drill abuse, short', async (t) => {
   const test = await startTestStack(t, edge)

@@ -79,7 +79,7 @@ t.test('manySmallObjectsBody: as many empty objects as fit, valid JSON', async (
 t.test('the lesson: its options, its stack changes, and what it refuses', async (t) => {
   const defaults = parseFlags(abuseLesson.options, {})
   t.equal(abuseLesson.invalid?.(defaults), undefined)
-  t.strictSame(abuseLesson.usesStack === true && abuseLesson.stack?.(defaults), { clientRate: 200, clientBurst: 100 })
+  t.strictSame(abuseLesson.usesStack === true && abuseLesson.stack?.(defaults), { clientRate: 200, clientBurst: 100, clientWork: 2 })
   t.match(abuseLesson.invalid?.(parseFlags(abuseLesson.options, { rate: '150' })), /at most half of --client-rate/)
   t.match(abuseLesson.invalid?.(parseFlags(abuseLesson.options, { rate: 'max' })), /--rate needs a number/)
 })

@@ -12,7 +12,7 @@ import type { RunningStack } from '../stack/running-stack.js'
 import { stackPaths } from '../stack/state.js'
 import { onInterrupt } from '../system/interrupt.js'
 import { withRedis } from '../system/redis-client.js'
-import { floodKeys, unlinkAll, usedMemory } from './abuse-store.js'
+import { aofRewrites, floodKeys, unlinkAll, usedMemory } from './abuse-store.js'
 import { ATTACK_BODIES, type FloodStats, type HalfOpenOptions } from './abuse-attacks.js'
 import { ABUSE_BOUNDS, edgeTimes, floodRefusal, normalChecks, normalStats, p99Of, statusSummary, type AbuseBounds, type NormalAnswer } from './abuse-phases.js'
 import { isLossOrDoublingRule } from './redis.js'
@@ -28,6 +28,8 @@ export interface AbuseOptions {
   clientRate: number
   /** ...and its burst. */
   clientBurst: number
+  /** The edge's GET /work in flight per client address during the drill (0: the fleet's bound only). */
+  clientWork: number
   /** Room the write flood gets in Redis above what Redis holds when it starts (bytes). */
   headroomBytes: number
   bounds?: Partial<AbuseBounds>
@@ -134,7 +136,7 @@ export function abuseFault (stack: RunningStack, options: AbuseOptions): Fault {
         const { stats } = await floodOf({ url, concurrency: 48, rate, durationMs: ms, from, method: 'GET', path: '/work?ms=999' })
         return {
           from,
-          attack: `48 concurrent GET /work?ms=999, each sent again once answered, at most ${rate} req/s`,
+          attack: `48 concurrent GET /work?ms=999, each sent again once answered, at most ${rate} req/s${options.clientWork > 0 ? ` (the edge runs ${options.clientWork} at once per client)` : ''}`,
           attacker: stats,
           detail: `answers: ${statusSummary(stats.byStatus)}`,
           checks: []
@@ -174,6 +176,7 @@ export function abuseFault (stack: RunningStack, options: AbuseOptions): Fault {
       const restore = () => withRedis(port, (r) => r.config('SET', 'maxmemory', original), 2000, password)
       const unregister = onInterrupt(async () => { await restore() })
       await redis.config('SET', 'maxmemory', String(bound))
+      const rewritesBefore = await aofRewrites(redis)
       let peak = 0
       const sampling = { on: true }
       const sampler = (async () => {
@@ -189,6 +192,7 @@ export function abuseFault (stack: RunningStack, options: AbuseOptions): Fault {
         sampling.on = false
         await sampler
         peak = Math.max(peak, await usedMemory(redis))
+        const rewrites = (await aofRewrites(redis)) - rewritesBefore
         const kept = await floodKeys(redis, `*abuse:${runId}:w*`)
         const lost = acknowledged.filter((i) => !kept.has(`abuse:${runId}:w${i}`)).length
         const refusalP99 = p99Of(stats.latenciesMs['503'])
@@ -198,7 +202,7 @@ export function abuseFault (stack: RunningStack, options: AbuseOptions): Fault {
           from,
           attack: `POST /kv of 64 KiB values at ${rate} req/s against a bound ${(options.headroomBytes / 2 ** 20).toFixed(0)} MiB above what Redis held`,
           attacker: stats,
-          detail: `maxmemory ${(bound / 2 ** 20).toFixed(1)} MiB, peak used_memory ${(peak / 2 ** 20).toFixed(1)} MiB; ${acknowledged.length} writes acknowledged, then ${full} refused 503`,
+          detail: `maxmemory ${(bound / 2 ** 20).toFixed(1)} MiB, peak used_memory ${(peak / 2 ** 20).toFixed(1)} MiB; ${acknowledged.length} writes acknowledged, then ${full} refused 503; AOF rewrites started during it: ${rewrites}`,
           fullStore: true,
           checks: [
             { name: 'write-flood: Redis\'s used_memory never past maxmemory', expected: `≤ maxmemory + one write (${ONE_WRITE_BYTES / 1024} KiB)`, actual: `peak ${peak - bound >= 0 ? '+' : '−'}${(Math.abs(peak - bound) / 1024).toFixed(0)} KiB of ${(bound / 2 ** 20).toFixed(1)} MiB`, pass: peak <= bound + ONE_WRITE_BYTES },
@@ -223,13 +227,7 @@ export function abuseFault (stack: RunningStack, options: AbuseOptions): Fault {
     endAfterTimelineSeconds: 0.2,
     // Read back and replayed on an instance: the edge's low limit would refuse the audit's pace.
     get auditUrl () { return auditUrl },
-    options: {
-      phase: `${options.phaseSeconds}s`,
-      halfOpen: options.halfOpen,
-      clientRate: options.clientRate,
-      clientBurst: options.clientBurst,
-      headroom: `${(options.headroomBytes / 2 ** 20).toFixed(0)}MiB`
-    },
+    options: { phase: `${options.phaseSeconds}s`, halfOpen: options.halfOpen, clientRate: options.clientRate, clientBurst: options.clientBurst, clientWork: options.clientWork, headroom: `${(options.headroomBytes / 2 ** 20).toFixed(0)}MiB` },
     prepare: async () => {
       if (stack.settings.redisMode !== 'single') throw new Error('drill abuse bounds the single Redis: run it with REDIS_MODE=single')
       restartsDuring = await restartsSince(stackPaths(stack.settings.dir).pm2Home)

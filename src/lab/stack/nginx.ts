@@ -35,6 +35,8 @@ export interface NginxTemplateValues {
   SL_LIMIT_REQ: string
   /** The `limit_conn` line, or a comment when it is off. */
   SL_LIMIT_CONN: string
+  /** GET /work's `limit_conn` line per client, or a comment when it is off. */
+  SL_LIMIT_WORK: string
   /** The Host allow-list, as `map` lines: "    localhost 1;". */
   SL_KNOWN_HOSTS: string
   /** `add_header x-upstream ...`, or a comment when the header is off. */
@@ -49,6 +51,8 @@ export interface EdgeOptions {
   clientBurst: number
   /** Connections with a request in progress per client address; 0 turns the limit off. */
   clientConnections: number
+  /** `GET /work` requests in flight per client address; 0: no bound but the fleet's (`max_conns`). */
+  clientWork: number
   /** Host names answered (nginx `server_name` syntax: `example.com`, `*.example.com`); others get 421. */
   knownHosts: string[]
   /** Add `x-upstream` (the instance's address:port) to answers: the lab's view, a stranger's map. */
@@ -56,15 +60,16 @@ export interface EdgeOptions {
 }
 
 /**
- * The edge's defaults, the local stack's and the container's: far above what the
- * lab's load sends from one address (the bench: up to ~30k req/s through the
- * stack on 100-400 connections), so that no drill or bench meets them, and still a
- * bound on one client. A deployment lowers them; the abuse drill does.
+ * The edge's defaults, the local stack's and the container's: far above what the lab's
+ * load sends from one address (the bench: up to ~30k req/s through the stack on 100-400
+ * connections), so no drill or bench meets them; GET /work's is off (the overload lesson's
+ * one generator stands for many clients). A deployment lowers them; the abuse drill does.
  */
 export const EDGE_DEFAULTS: EdgeOptions = {
   clientRate: 100_000,
   clientBurst: 10_000,
   clientConnections: 1000,
+  clientWork: 0,
   knownHosts: ['localhost', '127.0.0.1'],
   upstreamHeader: false
 }
@@ -171,20 +176,18 @@ export function templateValues (options: BalancerOptions): NginxTemplateValues {
   }
 }
 
+/** A directive when its setting is on, else a comment saying what is off. */
+const directiveOr = (on: boolean, directive: string, off: string) => (on ? directive : `# ${off}`)
+
 /** The edge's placeholders. A limit that is off still needs a valid zone rate: the zone is then unused. */
-export function edgeValues (edge: EdgeOptions): Pick<NginxTemplateValues, 'SL_CLIENT_RATE' | 'SL_LIMIT_REQ' | 'SL_LIMIT_CONN' | 'SL_KNOWN_HOSTS' | 'SL_UPSTREAM_HEADER'> {
+export function edgeValues (edge: EdgeOptions): Pick<NginxTemplateValues, 'SL_CLIENT_RATE' | 'SL_LIMIT_REQ' | 'SL_LIMIT_CONN' | 'SL_LIMIT_WORK' | 'SL_KNOWN_HOSTS' | 'SL_UPSTREAM_HEADER'> {
   return {
     SL_CLIENT_RATE: `${Math.max(1, edge.clientRate)}r/s`,
-    SL_LIMIT_REQ: edge.clientRate > 0
-      ? `limit_req zone=sl_client_rate burst=${edge.clientBurst} nodelay;`
-      : '# no request rate limit per client',
-    SL_LIMIT_CONN: edge.clientConnections > 0
-      ? `limit_conn sl_client_connections ${edge.clientConnections};`
-      : '# no connection limit per client',
+    SL_LIMIT_REQ: directiveOr(edge.clientRate > 0, `limit_req zone=sl_client_rate burst=${edge.clientBurst} nodelay;`, 'no request rate limit per client'),
+    SL_LIMIT_CONN: directiveOr(edge.clientConnections > 0, `limit_conn sl_client_connections ${edge.clientConnections};`, 'no connection limit per client'),
+    SL_LIMIT_WORK: directiveOr(edge.clientWork > 0, `limit_conn sl_client_work ${edge.clientWork};`, 'no bound on GET /work per client'),
     SL_KNOWN_HOSTS: edge.knownHosts.map((host) => `    ${host} 1;`).join('\n'),
-    SL_UPSTREAM_HEADER: edge.upstreamHeader
-      ? 'add_header x-upstream $upstream_addr always;'
-      : '# no x-upstream header'
+    SL_UPSTREAM_HEADER: directiveOr(edge.upstreamHeader, 'add_header x-upstream $upstream_addr always;', 'no x-upstream header')
   }
 }
 

@@ -89,6 +89,8 @@ const ENV_SETTINGS = {
   clientBurst: fromEnv('EDGE_CLIENT_BURST', Integer(EDGE_DEFAULTS.clientBurst, 0, 10_000_000)),
   /** nginx: connections with a request in progress per client address (0: no limit). */
   clientConnections: fromEnv('EDGE_CLIENT_CONNECTIONS', Integer(EDGE_DEFAULTS.clientConnections, 0, 1_000_000)),
+  /** nginx: GET /work requests in flight per client address (0: no bound but the fleet's). */
+  clientWork: fromEnv('EDGE_CLIENT_WORK', Integer(EDGE_DEFAULTS.clientWork, 0, 1_000_000)),
   /** nginx: the Host names it answers for; any other gets 421. */
   knownHosts: fromEnv('EDGE_HOSTS', HostList(EDGE_DEFAULTS.knownHosts), (list) => list.split(',')),
   /** nginx: the x-upstream header on answers (the local lab's view; off in the container). */

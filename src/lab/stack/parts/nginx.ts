@@ -40,6 +40,7 @@ export function balancerOptions (settings: StackSettings): BalancerOptions {
       clientRate: settings.clientRate,
       clientBurst: settings.clientBurst,
       clientConnections: settings.clientConnections,
+      clientWork: settings.clientWork,
       knownHosts: settings.knownHosts,
       upstreamHeader: settings.upstreamHeader
     }
