@@ -88,7 +88,7 @@ t.test('gray failures against one stack', async (t) => {
     t.strictSame(result.events.map((e) => e.type).filter((type) => ['freeze', 'detected', 'thaw'].includes(type)), ['freeze', 'detected', 'thaw'])
     t.ok(row(result.verdict, 'strict').pass, 'every write exactly once')
     t.ok(said.slice(saidBefore).some((line) => line.startsWith('Warm-up:')), 'an unmeasured warm-up ran first')
-    // 8 s of load and 1 s of drain at 300 req/s; the warm-up's 2 s + 1 s would add 900.
+    // 8 s of load and 1 s of drain at 300 req/s; the warm-up's 6 s + 1 s would add 2,100.
     t.ok(result.load.requests <= hangLoad.rate * 9 * 1.05, `the warm-up's requests are not the run's (${result.load.requests})`)
   })
 
