@@ -7,7 +7,7 @@ import { buildApp, type App } from '../src/app.js'
 import { waitFor } from '../src/lab/system/process.js'
 import { ConfigError } from '../src/config.js'
 import { ObservedStore } from '../src/store/observed-store.js'
-import { PROCESS_METRICS } from '../src/lib/service-metrics.js'
+import { HEAP_METRICS, PROCESS_METRICS } from '../src/lib/service-metrics.js'
 import { build, postJson, startTestRedis, testConfig } from './helper.js'
 
 /** The samples of a scrape: each series (name and labels, as written) and its value. */
@@ -81,7 +81,7 @@ t.test('GET /metrics: Prometheus text that Prometheus parses, with the request h
   t.equal(output.trim(), '', 'promtool has no remark')
   t.equal(code, 0)
   const processSeries = [...series.keys()].filter((name) => /^(process|nodejs)_/.test(name)).map((name) => name.replace(/(_bucket|_sum|_count)?(\{.*)?$/, ''))
-  t.strictSame([...new Set(processSeries)].filter((name) => !PROCESS_METRICS.includes(name) && name !== 'nodejs_eventloop_active_seconds_total'), [],
+  t.strictSame([...new Set(processSeries)].filter((name) => !PROCESS_METRICS.includes(name) && !(name in HEAP_METRICS) && name !== 'nodejs_eventloop_active_seconds_total'), [],
     'of the process metrics, only the ones kept (no file descriptors, handles, heap spaces or version)')
 })
 
@@ -114,6 +114,22 @@ t.test('each app has a registry of its own: two apps in one process never count 
   t.equal(requests(second, 'GET', '/counters/:name', 200), 1)
   t.equal(storeCalls(second, 'getKv', 'ok'), 0)
   t.ok(first.has('nodejs_heap_size_used_bytes') && second.has('nodejs_heap_size_used_bytes'), 'both carry the process\'s metrics')
+})
+
+t.test('the heap gauges: V8 heap statistics, read without process.memoryUsage() (its costliest call)', async (t) => {
+  const app = await build(t, { STORE: 'memory' })
+  const memoryUsage = process.memoryUsage
+  let called = 0
+  process.memoryUsage = Object.assign(() => { called++; return memoryUsage() }, { rss: memoryUsage.rss })
+  t.teardown(() => { process.memoryUsage = memoryUsage })
+  const series = await scrape(app)
+  process.memoryUsage = memoryUsage
+  t.equal(called, 0, 'a scrape never calls process.memoryUsage()')
+  const [total, used, external] = ['nodejs_heap_size_total_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_external_memory_bytes'].map((name) => series.get(name) ?? NaN) as [number, number, number]
+  const now = memoryUsage()
+  t.ok(used > 0 && used <= total, `used ${used} ≤ total ${total}`)
+  t.ok(Math.abs(total - now.heapTotal) <= 0.5 * now.heapTotal, `total ${total} is the heap process.memoryUsage() reports (${now.heapTotal})`)
+  t.ok(external > 0, `external ${external}`)
 })
 
 t.test('cardinality is bounded: 10,000 distinct keys and counter names add no series', async (t) => {
