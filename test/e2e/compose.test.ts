@@ -194,6 +194,15 @@ t.test('the compose stack on the lab engine', { skip: blocker ?? false }, async 
       replacedAt = performance.now()
       addresses = await project.replaceWithNewAddress('api')
       await waitFor('200s through nginx again', async () => (await fetch(`${base}/`).then((r) => r.status)) === 200, 60_000, 100)
+      // Then every instance of the new container answering: on a slow machine a cold one's first
+      // answers can miss nginx's 1 s read timeout (CI once: failed answers among the last 50).
+      const answered = new Set<string>()
+      await waitFor('every instance of the new container to answer', async () => {
+        const response = await fetch(`${base}/`)
+        await response.arrayBuffer()
+        if (response.status === 200) answered.add(response.headers.get('x-instance') ?? '')
+        return INSTANCES.every((instance) => answered.has(instance))
+      }, 60_000, 50)
       await sleep(1500)
     })()
     replace.catch(() => {})
