@@ -1,10 +1,10 @@
 /** What the abuse drill's write flood asks of the stack's Redis directly (as its admin user): memory, and its own keys. */
 import type { Redis } from 'ioredis'
+import { infoNumber } from '../system/redis-client.js'
 
 /** INFO memory's used_memory, in bytes. */
 export async function usedMemory (redis: Redis): Promise<number> {
-  const info = await redis.info('memory')
-  return Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? 0)
+  return infoNumber(await redis.info('memory'), 'used_memory', 0)
 }
 
 /**
@@ -13,8 +13,7 @@ export async function usedMemory (redis: Redis): Promise<number> {
  * (~10 ms for ~70 MiB here) and the rewrite then shares the cores with the stack.
  */
 export async function aofRewrites (redis: Redis): Promise<number> {
-  const info = await redis.info('persistence')
-  return Number(/^aof_rewrites:(\d+)/m.exec(info)?.[1] ?? 0)
+  return infoNumber(await redis.info('persistence'), 'aof_rewrites', 0)
 }
 
 /** The keys matching `pattern` (SCAN: never blocks Redis), by their names without the store's prefix up to `abuse:`. */

@@ -39,3 +39,9 @@ export async function pingRedis (port: number, password?: string): Promise<boole
     return false
   }
 }
+
+/** A whole-number field of an INFO answer (`used_memory:1234`), or `missing` when the answer has none. */
+export function infoNumber (info: string, name: string, missing = NaN): number {
+  const value = new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1]
+  return value === undefined ? missing : Number(value)
+}

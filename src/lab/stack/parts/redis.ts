@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { isTaken } from '../../system/ports.js'
 import { redisCredentials, storedCredentials } from '../../system/redis-acl.js'
-import { pingRedis, withRedis } from '../../system/redis-client.js'
+import { infoNumber, pingRedis, withRedis } from '../../system/redis-client.js'
 import { redisServerSpec } from '../../system/redis-server.js'
 import type { DaemonSpec } from '../../system/supervisor.js'
 import type { StackSettings } from '../settings.js'
@@ -34,8 +34,7 @@ export interface RedisMemory { usedBytes: number, maxBytes: number }
 export async function redisMemory (port: number, password?: string): Promise<RedisMemory | null> {
   try {
     const info = await withRedis(port, (redis) => redis.info('memory'), 1000, password)
-    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? NaN)
-    return { usedBytes: field('used_memory'), maxBytes: field('maxmemory') }
+    return { usedBytes: infoNumber(info, 'used_memory'), maxBytes: infoNumber(info, 'maxmemory') }
   } catch {
     return null
   }
