@@ -6,7 +6,8 @@
 //     none of that); then, three times in turn, `seconds` probed on /health/live once a second
 //     (as the watchdog does) and `seconds` probed and scraped once a second (as Prometheus
 //     does): each one's CPU (every thread, /proc schedstat) a second in each window. The
-//     difference of the medians is what a scrape costs it.
+//     difference of the medians is what a scrape costs it. --per-request: instead, one request
+//     at a time, a second apart, each one's CPU (see perRequest below).
 // Needs `npm run build`. The instance mode's timings move with the machine's load: compare
 // builds side by side (copy a build's dist/server.js aside, pass both).
 import { spawn } from 'node:child_process'
@@ -118,6 +119,7 @@ async function instanceCost () {
     // Past the JIT's first compilations of the scrape's code (on threads of their own, counted too).
     for (let i = 0; i < 20; i++) await everyApi('/metrics', scrape)
     await sleep(1000)
+    if (flags.includes('--per-request')) return await perRequest(apis, scrape)
     for (let window = 0; window < 6; window++) {
       const scraped = window % 2 === 1
       const before = apis.map((api) => threadSeconds(api.pid))
@@ -137,9 +139,34 @@ async function instanceCost () {
   }
 }
 
+/**
+ * --per-request: each instance's CPU for one request, alone, a second after its
+ * last (cold, as at one scrape a second): the threads' CPU from before it to 30 ms
+ * after its answer. 3 × `seconds` of each, /health/live and /metrics in turn; the
+ * medians are less moved by the machine's noise than a window's total.
+ */
+async function perRequest (apis, scrape) {
+  const cost = apis.map(() => ({ probe: [], scrape: [] }))
+  for (let round = 0; round < 3 * seconds; round++) {
+    for (const [kind, path, init] of [['probe', '/health/live'], ['scrape', '/metrics', scrape]]) {
+      for (const [i, api] of apis.entries()) {
+        await sleep(1000 / apis.length)
+        const before = threadSeconds(api.pid)
+        await fetch(api.base + path, init).then((response) => response.arrayBuffer())
+        await sleep(30)
+        cost[i][kind].push((threadSeconds(api.pid) - before) * 1000)
+      }
+    }
+  }
+  for (const [i, api] of apis.entries()) {
+    const [probe, scraped] = [median(cost[i].probe), median(cost[i].scrape)]
+    console.log(`${api.server}: ms of CPU for one request, median of ${3 * seconds}: GET /health/live ${probe.toFixed(2)}, GET /metrics ${scraped.toFixed(2)}; a scrape ~${(scraped - probe).toFixed(2)} ms more`)
+  }
+}
+
 if (mode === 'registry') await registryCost()
 else if (mode === 'instance') await instanceCost()
 else {
-  console.error('usage: node scripts/scrape-cost.js registry | instance [seconds] [--fresh] [--server=dist/server.js]')
+  console.error('usage: node scripts/scrape-cost.js registry | instance [seconds] [--fresh] [--per-request] [--server=dist/server.js]')
   process.exitCode = 1
 }

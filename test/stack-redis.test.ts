@@ -42,6 +42,9 @@ t.test("a full stack Redis: the service's fast 503, nothing acknowledged lost", 
   await supervisor.start(stackRedisSpec(settings))
   const admin = stackRedisPassword(settings)
   t.equal((await withRedis(redisPort, (r) => r.config('GET', 'maxmemory-policy'), 1000, admin))[1], 'noeviction')
+  await withRedis(redisPort, (r) => r.get('any'), 1000, admin)
+  t.notMatch(await withRedis(redisPort, (r) => r.info('latencystats'), 1000, admin), /latency_percentiles_usec/,
+    'no per-command latency percentiles: nothing reads them, and the exporter would make ~65 series of them')
 
   // Least privilege: a generated password, kept private; the service as a limited user.
   for (const file of [credentialsFile(settings), join(dir, 'redis', 'redis.conf')]) t.equal(statSync(file).mode & 0o777, 0o600, `${file}: 0600`)

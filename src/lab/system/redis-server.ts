@@ -51,6 +51,7 @@ export function redisServerSpec (options: RedisServerOptions): DaemonSpec {
     'auto-aof-rewrite-percentage 100',
     'auto-aof-rewrite-min-size 64mb',
     ...maxmemoryConfig(options.maxmemory),
+    ...UNREAD_STATS_OFF,
     ...(options.credentials === undefined ? [] : aclConfig(options.credentials)),
     'loglevel warning',
     ''
@@ -73,6 +74,14 @@ export function redisServerSpec (options: RedisServerOptions): DaemonSpec {
     graceMs: 10_000
   }
 }
+
+/**
+ * Statistics nothing of ours reads, off: Redis 7's per-command latency percentiles
+ * (`latency-tracking`) cost a histogram update per command, and the Redis exporter
+ * turns them into ~65 series that Prometheus parses and stores every second
+ * (docs/observability.md, "What the metrics cost").
+ */
+export const UNREAD_STATS_OFF = ['latency-tracking no']
 
 /** redis.conf's memory bound: `maxmemory` with noeviction (a full Redis refuses writes, drops nothing); none without one. */
 export function maxmemoryConfig (maxmemory: string | undefined): string[] {

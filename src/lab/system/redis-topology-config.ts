@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { aclConfig, SENTINEL_SERVICE_RULES, type RedisCredentials } from './redis-acl.js'
-import { maxmemoryConfig } from './redis-server.js'
+import { maxmemoryConfig, UNREAD_STATS_OFF } from './redis-server.js'
 import { askNode } from './redis-topology-status.js'
 
 /**
@@ -68,6 +68,7 @@ export function redisConf (node: ConfigNode, o: TopologyTunables, primaryPort?: 
     `min-replicas-to-write ${o.minReplicasToWrite}`,
     `min-replicas-max-lag ${o.minReplicasMaxLagS}`,
     ...maxmemoryConfig(o.maxmemory),
+    ...UNREAD_STATS_OFF,
     // Every node, the primary too: after a failover it rejoins as a replica of another.
     ...(credentials === undefined ? [] : [...aclConfig(credentials), 'masteruser default', `masterauth ${credentials.admin}`]),
     ...(primaryPort === undefined ? [] : [`replicaof 127.0.0.1 ${primaryPort}`]),
