@@ -33,7 +33,7 @@ export const apps = Array.from({ length: instances }, (_, i) => {
       ...passThrough([
         'HOST', 'STORE', 'REDIS_URL', 'LOG_LEVEL', 'TRUST_PROXY', 'SHOW_INTERNALS',
         'RATE_LIMIT_MAX', 'RATE_LIMIT_WINDOW_MS', 'RATE_LIMIT_STORE',
-        'WORK_CONCURRENCY', 'WORK_QUEUE', 'WORK_QUEUE_MS', 'WORK_SHED', 'METRICS',
+        'WORK_CONCURRENCY', 'WORK_QUEUE', 'WORK_QUEUE_MS', 'WORK_SHED', 'METRICS', 'METRICS_FINAL_SCRAPE_MS',
         // Sentinel mode and durable mode (docs/store-ha.md).
         'REDIS_MODE', 'REDIS_SENTINELS', 'REDIS_MASTER_NAME', 'REDIS_SENTINEL_USERNAME', 'REDIS_SENTINEL_PASSWORD',
         'REDIS_DURABLE', 'REDIS_DURABLE_TIMEOUT_MS'

@@ -66,10 +66,11 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
 
   // First, so that its hooks see every request before any other hook can refuse it.
   const metrics = config.METRICS === 1 ? createServiceMetrics() : undefined
-  if (metrics) await app.register(metricsPlugin, { metrics })
+  if (metrics) await app.register(metricsPlugin, { metrics, finalScrapeMs: config.METRICS_FINAL_SCRAPE_MS })
   await app.register(instancePlugin, { id: config.INSTANCE_ID, port: config.PORT })
   await app.register(balancerPlugin, { trust })
-  await app.register(shutdownPlugin)
+  // Draining, before the listener closes: Prometheus's last look at this process's counters.
+  await app.register(shutdownPlugin, { beforeStop: metrics ? () => app.finalScrape() : undefined })
   await app.register(errorsPlugin)
   await app.register(sensible)
   await app.register(jsonBodyPlugin)

@@ -66,7 +66,12 @@ export const ConfigSchema = Type.Object({
   WORK_QUEUE_MS: Type.Integer({ default: 250, minimum: 1, maximum: 60_000 }),
   WORK_SHED: Switch(1),
   // 1: GET /metrics and the hooks that feed it. 0: neither (the bench measures their cost).
-  METRICS: Switch(1)
+  METRICS: Switch(1),
+  // A draining instance scraped within this long waits up to this long for one more
+  // scrape once nothing is in flight: its counters die with it, and what it served
+  // since the last scrape would be missing from every rate. 0: no wait. Well below
+  // SHUTDOWN_GRACE_MS, which bounds the whole drain.
+  METRICS_FINAL_SCRAPE_MS: Type.Integer({ default: 1500, minimum: 0, maximum: 10_000 })
 })
 
 export type Config = Static<typeof ConfigSchema>

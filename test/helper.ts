@@ -65,7 +65,8 @@ export async function startTestRedis (t: Test, { start = true } = {}): Promise<T
 
 /** The configuration tests build apps with: quiet, on a given store. */
 export function testConfig (overrides: Partial<Record<keyof Config, string>> = {}): Config {
-  return loadConfig({ LOG_LEVEL: 'silent', INSTANCE_ID: 'test-1', ...overrides })
+  // No final-scrape wait (METRICS_FINAL_SCRAPE_MS): a test that scrapes and then closes its app would wait for a scrape that never comes.
+  return loadConfig({ LOG_LEVEL: 'silent', INSTANCE_ID: 'test-1', METRICS_FINAL_SCRAPE_MS: '0', ...overrides })
 }
 
 /** Builds the app (not listening), ready for inject(); closed in teardown. */

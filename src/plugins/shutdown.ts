@@ -32,16 +32,24 @@ const REAP_INTERVAL_MS = 50
  *   manager's SIGKILL (measured: 3 stops of 12 hung without this, 0 with it).
  * app.ts sets `return503OnClosing: false` so requests reach this hook.
  */
-export default fp(function shutdownPlugin (app, _opts, done) {
+export interface ShutdownOptions {
+  /**
+   * Awaited once the drain has begun (new work refused) and before the listener
+   * closes, so that a scraper can still connect: the metrics' final scrape.
+   */
+  beforeStop?: () => Promise<void>
+}
+
+export default fp<ShutdownOptions>(function shutdownPlugin (app, { beforeStop }, done) {
   let closing = false
   let reaper: NodeJS.Timeout | undefined
 
   app.decorate('isClosing', () => closing)
 
-  app.addHook('preClose', function (next) {
+  app.addHook('preClose', async function () {
     closing = true
     reaper = setInterval(() => app.server.closeIdleConnections(), REAP_INTERVAL_MS)
-    next()
+    await beforeStop?.()
   })
   app.addHook('onClose', function (_app, next) {
     clearInterval(reaper)

@@ -21,11 +21,17 @@ export { StackError, type Say }
 
 /**
  * The stack's parts in start order: each may use those before it (the apps
- * Redis, nginx and the watchdog the apps); `down` stops them in reverse: the
- * watchdog first (it would otherwise watch the instances go), then balancers
- * before servers before stores, as the supervisor orders roles.
+ * Redis, nginx and the watchdog the apps, Prometheus all of them).
  */
 const PARTS: readonly StackPart[] = [storePart, apiPart, nginxPart, watchdogPart, observePart]
+
+/**
+ * `down`'s order: the watchdog first (it would otherwise watch the instances go),
+ * then balancers before servers before stores, as the supervisor orders roles.
+ * Prometheus goes after the instances: each one's drain waits for a last scrape
+ * (METRICS_FINAL_SCRAPE_MS), which a Prometheus stopped first would never send.
+ */
+const DOWN_ORDER: readonly StackPart[] = [watchdogPart, nginxPart, apiPart, observePart, storePart]
 
 function partContext (state: StackState, supervisor: Supervisor, say: Say): PartContext {
   return { settings: state.settings, paths: stackPaths(state.settings.dir), supervisor, say }
@@ -96,7 +102,7 @@ export async function down (dir: string, { purge = false } = {}, say: Say = () =
   }
   const ctx = partContext(state, stackSupervisor(state), say)
   const stopped: string[] = []
-  for (const part of [...PARTS].reverse()) if (await part.down(ctx)) stopped.push(part.name)
+  for (const part of DOWN_ORDER) if (await part.down(ctx)) stopped.push(part.name)
   clearState(dir)
   const portsInUse = await busyPorts(stackPorts(state.settings))
   if (purge) rmSync(dir, { recursive: true, force: true })
