@@ -31,13 +31,14 @@ for pair in $wanted; do
 done
 # The compose e2e (Linux): a Docker engine of its own (npm run docker:test-env: its own
 # data root and socket, never the system's Docker) and mmdebstrap for the Debian base of
-# its stand-in images. Debian's docker.io (with iptables) only when no Docker is
-# installed at all: an existing Docker stays as it is.
+# its stand-in images. Debian's docker.io only when no Docker engine (dockerd) is
+# installed: an existing engine stays as it is, and a Docker client alone (some
+# machines have only /usr/local/bin/docker) cannot run containers. iptables: the
+# engine's networks need it.
 if [ "$(uname -s)" = Linux ]; then
   have mmdebstrap || missing+=(mmdebstrap)
-  if ! have dockerd && ! have docker; then
-    missing+=(docker.io iptables)
-  fi
+  have dockerd || missing+=(docker.io)
+  have iptables || missing+=(iptables)
 fi
 
 if [ "${#missing[@]}" -gt 0 ]; then
