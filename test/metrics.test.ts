@@ -8,6 +8,7 @@ import { waitFor } from '../src/lab/system/process.js'
 import { ConfigError } from '../src/config.js'
 import { ObservedStore } from '../src/store/observed-store.js'
 import { PROCESS_METRICS } from '../src/lib/process-metrics.js'
+import { send } from './edge-helper.js'
 import { build, postJson, startTestRedis, testConfig } from './helper.js'
 
 /** The samples of a scrape: each series (name and labels, as written) and its value. */
@@ -259,13 +260,7 @@ t.test('a scraped instance drains, then waits for one more scrape before it stop
   await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
   // A new connection each time, as a scraper whose idle one the drain has closed.
-  const scrapeOverHttp = () => new Promise<Map<string, number>>((resolve, reject) => {
-    request({ host: '127.0.0.1', port: app.instance.port, path: '/metrics', agent: false }, (res) => {
-      let text = ''
-      res.on('data', (chunk) => { text += chunk })
-      res.on('end', () => resolve(samples(text)))
-    }).on('error', reject).end()
-  })
+  const scrapeOverHttp = async () => samples((await send(app.instance.port, '/metrics')).body)
   await scrapeOverHttp()
   const slow = fetch(`http://127.0.0.1:${app.instance.port}/slow`).then((res) => res.json())
   await waitFor('/slow in flight', async () => (await scrapeOverHttp()).get('http_requests_in_flight') === 1, 5000)

@@ -73,9 +73,7 @@ export function processRegistry (): Registry {
   processStartTime(registry)
   for (const metric of [residentMemory(), ...eventLoopDelay(), eventLoopActive()]) registry.registerMetric(metric)
   gcCollector(registry)
-  for (const [name, { help, field }] of Object.entries(HEAP_METRICS)) {
-    registry.registerMetric(new Gauge({ name, help, registers: [], collect () { this.set(getHeapStatistics()[field]) } }))
-  }
+  for (const metric of heapSizes()) registry.registerMetric(metric)
   processMetrics = registry
   return registry
 }
@@ -112,6 +110,21 @@ function eventLoopDelay (): Gauge[] {
     }
   })
   return [lag, ...gauges.map(({ gauge }) => gauge)]
+}
+
+/**
+ * HEAP_METRICS's gauges from one read of the heap's statistics a scrape: the first
+ * gauge's collect sets all three, before the registry writes any of them (as
+ * nodejs_eventloop_lag_seconds does for the delay's).
+ */
+function heapSizes (): Gauge[] {
+  const gauges = Object.entries(HEAP_METRICS).map(([name, { help, field }], i) =>
+    ({ field, gauge: new Gauge({ name, help, registers: [], collect: i === 0 ? setAll : undefined }) }))
+  function setAll (): void {
+    const heap = getHeapStatistics()
+    for (const { gauge, field } of gauges) gauge.set(heap[field])
+  }
+  return gauges.map(({ gauge }) => gauge)
 }
 
 function eventLoopActive (): Counter {
