@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto'
 import Fastify from 'fastify'
 import t from 'tap'
+import { ROUNDS_PER_MS } from '../src/routes/work.js'
 import { KvEntrySchema } from '../src/schemas/kv.js'
 import { withRedis } from '../src/lab/system/redis-client.js'
 import { build, onEachStore, postJson, startTestRedis } from './helper.js'
@@ -130,7 +132,16 @@ onEachStore(t, redis, (t, config) => {
     const app = await build(t, config)
     const res = await app.inject('/work?ms=2')
     t.equal(res.statusCode, 200)
-    t.match(res.json(), { instance: 'test-1', ms: 2, rounds: Number, digest: /^[0-9a-f]{64}$/ })
+    t.match(res.json(), { instance: 'test-1', ms: 2, rounds: 2 * ROUNDS_PER_MS, digest: /^[0-9a-f]{64}$/ })
+    // The same chain, hashed the old way: each round is SHA-256 over the previous round's
+    // hex digest written over the start of 1 KiB + 64 bytes of 0x5a.
+    const input = Buffer.alloc(64 + 1024, 0x5a)
+    let digest = ''
+    for (let i = 0; i < 2 * ROUNDS_PER_MS; i++) {
+      digest = createHash('sha256').update(input).digest('hex')
+      input.write(digest, 0, 'latin1')
+    }
+    t.equal(res.json().digest, digest, 'ms × ROUNDS_PER_MS rounds of chained SHA-256, whatever API computes them')
     t.equal((await app.inject('/work')).json().ms, 5, 'defaults to 5 ms')
   })
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ClientGoneError } from '../errors.js'
 import { Admission, type AdmissionOptions } from '../lib/admission.js'
@@ -7,15 +7,17 @@ import { workSchema } from '../schemas/work.js'
 
 /**
  * SHA-256 rounds that take about 1 ms of CPU on the machine this lab was built on
- * (measured: ~230 rounds per CPU-ms on one core). The work is a fixed amount, not
+ * (measured: ~600 rounds per CPU-ms on one core). The work is a fixed amount, not
  * a wall-clock spin, so a busy machine shows up as lower throughput, not as less work.
  */
-export const ROUNDS_PER_MS = 230
+export const ROUNDS_PER_MS = 600
 
 /** How long a refused client is told to wait (Retry-After, seconds). */
 const RETRY_AFTER_SECONDS = '1'
 
-const block = Buffer.alloc(1024, 0x5a)
+/** What each round hashes: the previous round's hex digest, then 1 KiB of data. */
+const HEX_DIGEST_LENGTH = 64
+const DATA_BYTES = 1024
 
 /**
  * GET /work?ms=N — a CPU-bound request (~N ms of hashing on one core). Trivial
@@ -42,7 +44,11 @@ const workRoutes: FastifyPluginAsyncTypebox<AdmissionOptions> = async (app, opts
       throw err
     }
     try {
-      let digest: Buffer = block
+      // One-shot hashing into a hex string: no Hash object and no Buffer a round. With
+      // createHash() their collection ran on V8's helper threads and one instance used
+      // 1.13 cores, leaving a second instance on 2 cores ~0.7 of one (docs/bench.md).
+      const input = Buffer.alloc(HEX_DIGEST_LENGTH + DATA_BYTES, 0x5a)
+      let digest = ''
       for (let slice = 0; slice < ms; slice++) {
         await turns.next()
         if (request.socket.destroyed) {
@@ -50,10 +56,11 @@ const workRoutes: FastifyPluginAsyncTypebox<AdmissionOptions> = async (app, opts
           throw new ClientGoneError()
         }
         for (let i = 0; i < ROUNDS_PER_MS; i++) {
-          digest = createHash('sha256').update(digest).update(block).digest()
+          digest = hash('sha256', input, 'hex')
+          input.write(digest, 0, 'latin1')
         }
       }
-      return { instance: app.instance.id, ms, rounds: ms * ROUNDS_PER_MS, digest: digest.toString('hex') }
+      return { instance: app.instance.id, ms, rounds: ms * ROUNDS_PER_MS, digest }
     } finally {
       admission.release()
     }
