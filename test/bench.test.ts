@@ -9,7 +9,7 @@ import { benchText } from '../src/lab/bench/run.js'
 import { textTable } from '../src/lab/report/text-table.js'
 import { printVerdict, runName } from '../src/lab/run.js'
 import { median, percentile, ratio, shuffled } from '../src/lab/stats.js'
-import { computeTargets, errorRate } from '../src/lab/bench/targets.js'
+import { computeTargets, errorRate, OPEN_MODEL_COST_LABEL } from '../src/lab/bench/targets.js'
 import { runOpenModel } from '../src/lab/load/open-model.js'
 import { parseWrkReport, toLoadSummary, wrkScript, WRK_MARKER } from '../src/lab/load/wrk.js'
 
@@ -48,7 +48,8 @@ function cell (id: string, rps: number, extra: Partial<BenchCell> = {}): BenchCe
 
 /** One measured repetition of a cell, as measure() returns it. */
 function measured (rps: number, cpu: Measured['cpu'], machine: { softirq: number | null, others: number | null } = { softirq: 0.5, others: 0.1 }): Measured {
-  return { summary: summary(rps), cpu, ...machine }
+  const busy = machine.softirq === null || machine.others === null ? null : cpu.loadgen + cpu.nginx + cpu.api + cpu.redis + machine.softirq + machine.others
+  return { summary: summary(rps), cpu, ...machine, busy, seconds: 5 }
 }
 
 t.test('median: middle value, mean of the two middle ones, NaN when empty', async (t) => {
@@ -256,7 +257,11 @@ t.test('targets: the design measured against itself in one run, judged only when
   t.match(targets[1], { formula: `${STACK_CELL} req/s ÷ express-1-trivial req/s`, goal: '≥ 2.5' })
   t.strictSame(targets[0]!.cost.map((c) => c.cell), [STACK_CELL, TRIVIAL_STACK_CELL], 'the cost per request of both sides, beside the ratio')
   t.strictSame(targets[0]!.cost[0]!.cpuUsPerRequest, { server: 95, nginx: 25, api: 60, redis: 10 })
-  t.strictSame(targets[3]!.cost.map((c) => c.cell), [STACK_CELL])
+  t.strictSame(targets[3]!.cost.map((c) => c.cell), [STACK_CELL], 'without the open model\'s own cost, the stack\'s cell alone')
+  const openCost = { cpuUsPerRequest: { server: 190, nginx: 40, api: 140, redis: 10 }, busyShare: 0.93 }
+  const withOpenCost = computeTargets(cells, open, 2, openCost)[3]!
+  t.strictSame(withOpenCost.cost, [{ cell: OPEN_MODEL_COST_LABEL, cpuUsPerRequest: openCost.cpuUsPerRequest }, { cell: STACK_CELL, cpuUsPerRequest: { server: 95, nginx: 25, api: 60, redis: 10 } }],
+    'what a request cost at the open model\'s rate, first, beside the closed loop\'s')
   t.strictSame(problemsOf(BenchResultSchema.properties.targets, targets), [], 'they fit the contract')
 
   const missed = computeTargets([cells[0]!, cell(STACK_CELL, 8000), cell(TRIVIAL_STACK_CELL, 16000)], null, 2)

@@ -5,6 +5,7 @@ import t, { type Test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Fleet, type StartedProcess } from '../../src/lab/bench/fleet.js'
 import { runBench } from '../../src/lab/bench/run.js'
+import { OPEN_MODEL_COST_LABEL } from '../../src/lab/bench/targets.js'
 import { DURABLE_INCR_CELL, needsOf, NO_METRICS_CELL, NO_RATE_LIMIT_CELL, REPLICATED_INCR_CELL, selectCells, STACK_CELL, TRIVIAL_STACK_CELL } from '../../src/lab/bench/matrix.js'
 import { parentMap, withDescendants } from '../../src/lab/bench/proc-cpu.js'
 import { readProcStat } from '../../src/lab/system/proc.js'
@@ -48,7 +49,7 @@ t.test('wrk engine: bench.json in the BenchResult shape, CPU per group, open mod
   })
 
   t.strictSame(await metricsStatus, [200, 404], 'GET /metrics on the stack\'s instance, and none with METRICS=0')
-  t.strictSame(Object.keys(result).sort(), ['baselines', 'cells', 'connections', 'durationSeconds', 'engine', 'hotPath', 'kind', 'meta', 'notes', 'openModel', 'openModelOthers', 'repetitions', 'stack', 'targets'])
+  t.strictSame(Object.keys(result).sort(), ['baselines', 'cells', 'connections', 'durationSeconds', 'engine', 'hotPath', 'kind', 'meta', 'notes', 'openModel', 'openModelCost', 'openModelOthers', 'repetitions', 'stack', 'targets'])
   t.strictSame(problemsOf(BenchResultSchema, result), [], 'bench.json fits the contract the report reads')
   t.match(result, { kind: 'bench', engine: 'wrk', repetitions: 2, durationSeconds: 1, connections: 100, stack: { cell: STACK_CELL }, baselines: { direct: 'direct-1-trivial', ceiling: 'nginx-only' } })
   t.match(result.meta, { run: String, startedAt: String, endedAt: String, host: { cpus: Number, node: process.version, nginx: /^\d+\.\d+/, redis: /^\d+\.\d+/ } })
@@ -79,6 +80,13 @@ t.test('wrk engine: bench.json in the BenchResult shape, CPU per group, open mod
   t.ok(result.openModel!.requests > 0)
   t.equal(result.openModel!.targetRps, Math.round(stack!.median.rps / 2), 'at half the stack\'s median')
   t.strictSame(result.openModelOthers.length, 1, 'the stack\'s other repetition')
+  // Measured like a cell: the busy share is of the whole machine (> 0 whatever else runs, ≤ 1 by definition, with a tick's rounding).
+  const openCost = result.openModelCost!
+  t.ok(openCost.cpuUsPerRequest.server !== null && openCost.cpuUsPerRequest.server > 0, `the open model's server CPU: ${openCost.cpuUsPerRequest.server} µs a request`)
+  t.ok(openCost.cpuUsPerRequest.api! > 0 && openCost.cpuUsPerRequest.nginx! > 0, 'split by group: nginx and the API served it')
+  t.ok(openCost.busyShare !== null && openCost.busyShare > 0 && openCost.busyShare <= 1.05, `the cores busy meanwhile: ${openCost.busyShare}`)
+  t.strictSame(result.targets.find((x) => x.id === 'open-model-p99')!.cost.map((c) => c.cell), [OPEN_MODEL_COST_LABEL, STACK_CELL], 'its cost beside the target, then the closed loop\'s')
+  t.ok(lines.some((l) => /^open model #1 nginx-4-kv-redis .* server cpu [\d,]+ µs\/req {2}cores busy \d+%$/.test(l)), 'each open-model run\'s cost, printed as it ends')
   t.equal(result.targets.length, 7)
   t.match(result.targets.find((x) => x.id === 'durable-incr-cost'), { value: null, met: null }, 'durable mode\'s price: not in this run, so not measured')
   for (const [id, variant] of [['metrics-cost', NO_METRICS_CELL], ['rate-limit-cost', NO_RATE_LIMIT_CELL]] as const) {

@@ -22,6 +22,10 @@ export interface Measured {
   softirq: number | null
   /** CPU seconds the rest of the machine used meanwhile: other work on a shared machine. */
   others: number | null
+  /** CPU seconds the whole machine was busy meanwhile, everything included. */
+  busy: number | null
+  /** Wall-clock seconds the measurement spanned (the load, and starting and reaping its generator). */
+  seconds: number
 }
 
 export const HEADERS_JSON = { 'content-type': 'application/json' }
@@ -46,28 +50,39 @@ export async function load (engine: Engine, cell: CellSpec, baseUrl: string, sec
 }
 
 export async function measure (engine: Engine, cell: CellSpec, fleet: Fleet, seconds: number, connections: number, label: string, signal: AbortSignal): Promise<Measured> {
+  return measureDuring(engine, fleet, () => load(engine, cell, fleet.baseUrl(cell), seconds, connections, label, signal))
+}
+
+/**
+ * The CPU each process group, the softirqs and the rest of the machine used while
+ * `run` loaded the fleet: `engine` says where the load generator's CPU lands (wrk:
+ * in our reaped children's time; the node:http generators: in this process).
+ */
+export async function measureDuring (engine: Engine, fleet: Fleet, run: () => Promise<LoadSummary>): Promise<Measured> {
   const pids = fleet.groupPids()
   const before = Object.fromEntries((Object.keys(pids) as Group[]).map((g) => [g, snapshot(pids[g])])) as Record<Group, ReturnType<typeof snapshot>>
   const machineBefore = machineSeconds()
   const selfBefore = process.cpuUsage()
   const childrenBefore = reapedChildrenSeconds()
-  const summary = await load(engine, cell, fleet.baseUrl(cell), seconds, connections, label, signal)
+  const startedAt = performance.now()
+  const summary = await run()
+  const seconds = round((performance.now() - startedAt) / 1000, 3)
   const selfUsage = process.cpuUsage(selfBefore)
   const childrenAfter = reapedChildrenSeconds()
   const machineAfter = machineSeconds()
   const group = (g: Group) => round(cpuSecondsBetween(before[g], snapshot(pids[g])), 2)
   const cpu = {
-    // wrk's CPU time lands in ours once it is reaped; autocannon runs in this process.
     loadgen: round(engine === 'wrk' ? childrenAfter - childrenBefore : (selfUsage.user + selfUsage.system) / 1e6, 2),
     nginx: group('nginx'),
     api: group('api'),
     redis: group('redis')
   }
   const ours = cpu.loadgen + cpu.nginx + cpu.api + cpu.redis + (engine === 'wrk' ? (selfUsage.user + selfUsage.system) / 1e6 : 0)
-  if (machineBefore === null || machineAfter === null) return { summary, cpu, softirq: null, others: null }
+  if (machineBefore === null || machineAfter === null) return { summary, cpu, softirq: null, others: null, busy: null, seconds }
+  const busy = machineAfter.busy - machineBefore.busy
   const softirq = machineAfter.softirq - machineBefore.softirq
-  const others = machineAfter.busy - machineBefore.busy - softirq - ours
-  return { summary, cpu, softirq: round(softirq, 2), others: round(Math.max(0, others), 2) }
+  const others = busy - softirq - ours
+  return { summary, cpu, softirq: round(softirq, 2), others: round(Math.max(0, others), 2), busy: round(busy, 2), seconds }
 }
 
 /** Samples, SETTLE_SAMPLE_MS apart, that must all find the bench's processes idle. */

@@ -188,7 +188,7 @@ export async function runBench (options: BenchOptions = {}): Promise<BenchResult
     let open: OpenModelRuns | null = null
     if (wantOpenModel) {
       const rate = Math.max(1, Math.round(benchCells.find((c) => c.id === STACK_CELL)!.median.rps / 2))
-      open = await runOpenModelRuns({ engine, fleet, stackCell, cells, rate, seconds: openSeconds, repetitions, signal: aborter.signal, log })
+      open = await runOpenModelRuns({ engine, fleet, stackCell, cells, rate, cpus: host.cpus, seconds: openSeconds, repetitions, signal: aborter.signal, log })
     }
 
     const endedAt = new Date()
@@ -205,8 +205,9 @@ export async function runBench (options: BenchOptions = {}): Promise<BenchResult
       cells: benchCells,
       openModel,
       openModelOthers: open?.others ?? [],
+      ...(open?.cost != null ? { openModelCost: open.cost } : {}),
       hotPath: hotPathEffects(benchCells, cells),
-      targets: computeTargets(benchCells, openModel, host.cpus),
+      targets: computeTargets(benchCells, openModel, host.cpus, open?.cost ?? null),
       notes: benchNotes({ engine, warmupSeconds: warmup, generatorUsPerRequest: open?.generatorUsPerRequest ?? null, elapsedSeconds: (endedAt.getTime() - started.getTime()) / 1000 })
     }
     mkdirSync(outDir, { recursive: true })

@@ -3,7 +3,7 @@
  * the same run (so the machine's drift cancels out) that measure the design,
  * not the machine, each with what a request cost in the cells it compares.
  */
-import type { BenchCell, BenchTarget, LoadSummary } from '../results.js'
+import type { BenchCell, BenchTarget, LoadSummary, OpenModelCost } from '../results.js'
 import { ratio, round } from '../stats.js'
 import { DURABLE_INCR_CELL, NO_METRICS_CELL, NO_RATE_LIMIT_CELL, REPLICATED_INCR_CELL, SEED_PEER_CELL, STACK_CELL, TRIVIAL_STACK_CELL } from './matrix.js'
 
@@ -18,20 +18,30 @@ interface TargetSpec {
   judged?: boolean
   /** The cells whose cost per request is shown beside it. */
   cells: string[]
+  /** Costs measured outside the cells, shown first. */
+  cost?: BenchTarget['cost']
 }
 
 function target (spec: TargetSpec, cells: readonly BenchCell[]): BenchTarget {
   const { id, name, formula, value, goal, holds, judged = true } = spec
-  const cost = spec.cells.flatMap((cell) => {
+  const cost = [...spec.cost ?? [], ...spec.cells.flatMap((cell) => {
     const found = cells.find((c) => c.id === cell)
     return found === undefined ? [] : [{ cell, cpuUsPerRequest: found.cpuUsPerRequest }]
-  })
+  })]
   // Judged on the measured value; rounded only to be stored (0.796 is not "≥ 0.8").
   return { id, name, formula, value: value === null ? null : round(value, 2), goal, met: value === null || !judged ? null : holds(value), cost }
 }
 
-/** The bench's targets, from one run's cells and its open-model run. */
-export function computeTargets (cells: readonly BenchCell[], openModel: LoadSummary | null, cpus: number): BenchTarget[] {
+/** The label of the open model's cost beside its target: the stack, at the open model's rate. */
+export const OPEN_MODEL_COST_LABEL = `${STACK_CELL}, open model`
+
+/**
+ * The bench's targets, from one run's cells and its open-model run. The open
+ * model's target shows what a request cost at its rate beside the stack's cell:
+ * at a fixed rate fewer requests share each wakeup, so half the closed loop's
+ * req/s is more than half its CPU.
+ */
+export function computeTargets (cells: readonly BenchCell[], openModel: LoadSummary | null, cpus: number, openModelCost: OpenModelCost | null = null): BenchTarget[] {
   const rps = (id: string) => cells.find((c) => c.id === id)?.median.rps ?? null
   /** A throughput ratio of two cells of this run that must reach `atLeast`. */
   const throughputRatio = (id: string, name: string, [over, under]: [string, string], atLeast: number, formula = `${over} req/s ÷ ${under} req/s`, goal = `≥ ${atLeast}`): TargetSpec =>
@@ -52,7 +62,8 @@ export function computeTargets (cells: readonly BenchCell[], openModel: LoadSumm
       value: openModel === null ? null : openModel.latencyMs.p99,
       goal: '≤ 10 ms',
       holds: (v: number) => v <= 10,
-      cells: [STACK_CELL]
+      cells: [STACK_CELL],
+      ...(openModelCost !== null ? { cost: [{ cell: OPEN_MODEL_COST_LABEL, cpuUsPerRequest: openModelCost.cpuUsPerRequest }] } : {})
     },
     // What every request pays for a feature: the stack as deployed ÷ the same stack with it off.
     throughputRatio('metrics-cost', "metrics' cost: the stack's GET /kv with metrics ÷ without", [STACK_CELL, NO_METRICS_CELL], 0.95,

@@ -97,6 +97,19 @@ export const HotPathEffectSchema = Type.Object({
 /** One hot-path choice undone, against the stack measured in the same run. */
 export type HotPathEffect = Static<typeof HotPathEffectSchema>
 
+export const OpenModelCostSchema = Type.Object({
+  /**
+   * Server CPU µs per request during the stack's open-model runs (medians). At a
+   * fixed rate fewer requests share each wakeup of each process than in the
+   * closed loop, so a request can cost more here than in the stack's cell.
+   */
+  cpuUsPerRequest: CpuCostSchema,
+  /** Share of the machine's cores busy meanwhile, everything included (the load generator too), 0–1, median. */
+  busyShare: NullableNumber
+})
+/** What serving the open model's rate cost: how near the machine it is to saturation. */
+export type OpenModelCost = Static<typeof OpenModelCostSchema>
+
 export const BenchResultSchema = ResultSchema('bench', {
   engine: Type.Union([Type.Literal('wrk'), Type.Literal('autocannon')]),
   repetitions: Type.Number(),
@@ -116,6 +129,8 @@ export const BenchResultSchema = ResultSchema('bench', {
   openModel: Nullable(LoadSummarySchema),
   /** The other open-model runs at that rate: the stack's other repetitions, and fewer instances for comparison. */
   openModelOthers: Type.Array(LoadSummarySchema),
+  /** Absent without an open model (and in runs from before it was measured). */
+  openModelCost: Type.Optional(OpenModelCostSchema),
   hotPath: Type.Array(HotPathEffectSchema),
   targets: Type.Array(BenchTargetSchema),
   /** How this run was made, in sentences (warm-up, order, the open model's generator...). */

@@ -5,8 +5,9 @@
  */
 import { chartName, COLORS } from '../chart-style.js'
 import { chart, table, text, why, type Block, type Section } from '../document.js'
-import { formatCount, formatMs } from '../format.js'
+import { formatCount, formatMs, formatPercent } from '../format.js'
 import type { RunData } from '../read-run.js'
+import type { CpuCost } from '../../results.js'
 
 const PERCENTILES = ['p50', 'p90', 'p99'] as const
 
@@ -59,6 +60,14 @@ export function latencySection (run: RunData): Section | null {
       o.label, formatCount(o.targetRps), formatCount(o.rps), formatMs(o.latencyMs.p50),
       formatMs(o.latencyMs.p90), formatMs(o.latencyMs.p99), formatMs(o.latencyMs.max), formatCount(o.errors.total)
     ])))
+    const cost = bench.openModelCost
+    const closedLoop = cells.find((c) => c.id === bench.stack.cell)?.cpuUsPerRequest
+    if (cost !== undefined) {
+      const split = (c: CpuCost) => `${formatCount(c.server)} µs (nginx ${formatCount(c.nginx)} + API ${formatCount(c.api)} + Redis ${formatCount(c.redis)})`
+      blocks.push(text(`At this rate a request of the stack cost ${split(cost.cpuUsPerRequest)} of server CPU` +
+        `${closedLoop !== undefined ? `, against ${split(closedLoop)} in its closed-loop cell` : ''}, and the machine's cores were ${formatPercent(cost.busyShare)} busy, the load generator included. ` +
+        'At a fixed rate fewer requests share each wakeup of each process than when every connection is kept busy, so half the closed loop\'s req/s can be far more than half its CPU, and the tail is the queue for the cores.'))
+    }
   }
   blocks.push(why(
     'The load generator keeps every connection busy, so once the service is saturated a request mostly waits its turn in a queue: latency ≈ connections ÷ throughput, however fast the code is.',
