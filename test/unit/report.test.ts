@@ -294,6 +294,22 @@ t.test('a bench without the reference cells leaves out the ratios and says why',
   t.strictSame((await renderReport(empty)).sections, ['summary'], 'targets alone')
 })
 
+t.test('the open model\'s cost: said without a busy share when /proc/stat was unreadable, absent from older runs', async (t) => {
+  const base = bench()
+  const noShare = tempDir(t)
+  writeJson(noShare, 'bench.json', { ...base, openModelCost: { ...base.openModelCost!, busyShare: null } })
+  const md = readFileSync((await renderReport(noShare)).markdownPath, 'utf8')
+  t.match(md, 'Redis 32) in its closed-loop cell. At a fixed rate', 'the cost, without a busy share')
+  t.notMatch(md, 'cores were')
+
+  const older = tempDir(t)
+  const { openModelCost: _, ...before } = base
+  writeJson(older, 'bench.json', before)
+  const olderMd = readFileSync((await renderReport(older)).markdownPath, 'utf8')
+  t.match(olderMd, 'open model, GET /kv via nginx → 1 at the same rate #1', 'the open-model runs still shown')
+  t.notMatch(olderMd, 'At this rate a request of the stack cost', 'no cost where none was measured')
+})
+
 t.test('Prometheus\' series: a Prometheus that could not be read, one with no samples, counts off by more than 2% each say so', async (t) => {
   const kill = killDrill()
   const view = kill.prometheus!

@@ -37,9 +37,8 @@ export const OPEN_MODEL_COST_LABEL = `${STACK_CELL}, open model`
 
 /**
  * The bench's targets, from one run's cells and its open-model run. The open
- * model's target shows what a request cost at its rate beside the stack's cell:
- * at a fixed rate fewer requests share each wakeup, so half the closed loop's
- * req/s is more than half its CPU.
+ * model's target shows what a request cost at its rate (`openModelCost`) before
+ * what it cost in the stack's closed-loop cell.
  */
 export function computeTargets (cells: readonly BenchCell[], openModel: LoadSummary | null, cpus: number, openModelCost: OpenModelCost | null = null): BenchTarget[] {
   const rps = (id: string) => cells.find((c) => c.id === id)?.median.rps ?? null

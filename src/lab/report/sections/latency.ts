@@ -65,7 +65,8 @@ export function latencySection (run: RunData): Section | null {
     if (cost !== undefined) {
       const split = (c: CpuCost) => `${formatCount(c.server)} µs (nginx ${formatCount(c.nginx)} + API ${formatCount(c.api)} + Redis ${formatCount(c.redis)})`
       blocks.push(text(`At this rate a request of the stack cost ${split(cost.cpuUsPerRequest)} of server CPU` +
-        `${closedLoop !== undefined ? `, against ${split(closedLoop)} in its closed-loop cell` : ''}, and the machine's cores were ${formatPercent(cost.busyShare)} busy, the load generator included. ` +
+        `${closedLoop !== undefined ? `, against ${split(closedLoop)} in its closed-loop cell` : ''}` +
+        `${cost.busyShare !== null ? `, and the machine's cores were ${formatPercent(cost.busyShare)} busy, the load generator included` : ''}. ` +
         'At a fixed rate fewer requests share each wakeup of each process than when every connection is kept busy, so half the closed loop\'s req/s can be far more than half its CPU, and the tail is the queue for the cores.'))
     }
   }
