@@ -5,12 +5,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { errorCode, isShed, levelSummary, overloadChecks, triesPerRequest, type LevelAnswer } from '../../src/lab/drills/overload-levels.js'
+import { errorCode, isShed, levelSummary, nginxShedP99Ms, overloadChecks, triesPerRequest, type LevelAnswer } from '../../src/lab/drills/overload-levels.js'
 import { parseFlags } from '../../src/lab/lessons/flags.js'
 import { overloadLesson } from '../../src/lab/lessons/overload.js'
 import { renderReport } from '../../src/lab/report/render-report.js'
 import { OverloadResultSchema, problemsOf } from '../../src/lab/results.js'
 import { parseAccessLine, type AccessLine } from '../../src/lab/stack/access-log.js'
+import { verdictOf } from '../../src/lab/verdict.js'
 import { overloadResult } from '../fixtures/overload-run.js'
 
 const spec = { multiple: 2, offeredRps: 10, durationSeconds: 1, offered: 10, timeoutMs: 2000 }
@@ -28,15 +29,15 @@ t.test('a level: served in time, shed, failed by kind, and what never settled', 
     { status: 0, latencyMs: 2000, error: 'timeout' },
     { status: 0, latencyMs: 1 }
   ]
-  const level = levelSummary(spec, answers, { perRequest: 1.25, logged: 8 })
-  t.match(level, { goodput: 2, shed: 2, failed: 6, goodputRps: 2, shedRps: 2, failedRps: 6, triesPerRequest: 1.25, loggedRequests: 8 })
+  const level = levelSummary(spec, answers, { perRequest: 1.25, logged: 8 }, 0.5)
+  t.match(level, { goodput: 2, shed: 2, failed: 6, goodputRps: 2, shedRps: 2, failedRps: 6, triesPerRequest: 1.25, loggedRequests: 8, nginxShedP99Ms: 0.5 })
   t.strictSame(level.failedByKind, { late: 1, 'http:503 SL_STORE_UNAVAILABLE': 1, 'http:502': 1, timeout: 1, 'no answer': 1, 'never settled': 1 })
   t.equal(level.goodput + level.shed + level.failed, level.offered, 'every offered request is counted once')
   t.strictSame(level.answeredMs, { p50: 10, p99: 30 })
   t.equal(level.shedP99Ms, 4)
 
-  const empty = levelSummary(spec, [], { perRequest: null, logged: 0 })
-  t.match(empty, { goodput: 0, shed: 0, failed: 10, answeredMs: null, shedP99Ms: null, triesPerRequest: null })
+  const empty = levelSummary(spec, [], { perRequest: null, logged: 0 }, null)
+  t.match(empty, { goodput: 0, shed: 0, failed: 10, answeredMs: null, shedP99Ms: null, nginxShedP99Ms: null, triesPerRequest: null })
 })
 
 t.test('shedding is the instance\'s 503 SL_OVERLOADED or a 429, read from the error body', async (t) => {
@@ -63,23 +64,50 @@ t.test('tries per request: the route\'s requests in the window, from nginx\'s lo
   t.strictSame(triesPerRequest(lines, '/work', 300_000, 400_000), { perRequest: null, logged: 0 })
 })
 
+t.test('nginx\'s time for the refusals: the route\'s 503s and 429s in the window, read → answered', async (t) => {
+  const at = (seconds: number, path: string, status: number, took: string) =>
+    parseAccessLine(`127.0.0.1 [01/Dec/2026:20:46:00 +0000] "GET ${path} HTTP/1.1" ${status} 129 ${took} rid=a ik=- upstream=scale_lab_work ustatus=502 utime=0.000 t=${seconds}.500`)!
+  const lines: AccessLine[] = [
+    at(100, '/work?ms=5', 503, '0.000'),
+    at(100, '/work?ms=5', 429, '0.002'),
+    at(101, '/work?ms=5', 503, '0.040'), // refused by an instance after its queue
+    at(101, '/work?ms=5', 200, '0.900'), // served: not a refusal
+    at(101, '/kv/a', 503, '0.500'), // another route
+    at(200, '/work?ms=5', 503, '1.000') // outside the window
+  ]
+  t.equal(nginxShedP99Ms(lines, '/work', 100_000, 150_000), 40, 'the nearest rank: of 0, 2 and 40 ms, 40')
+  t.equal(nginxShedP99Ms(lines.slice(0, 2), '/work', 100_000, 150_000), 2)
+  t.equal(nginxShedP99Ms(lines, '/work', 300_000, 400_000), null, 'none logged')
+})
+
 const round = (v: number) => Math.round(v * 1000) / 1000
 
 t.test('the verdict at the highest level, against the lowest for latency', async (t) => {
   const after = overloadResult(true)
   t.ok(after.verdict.pass)
-  t.strictSame(after.verdict.checks.slice(0, 4).map((c) => c.name), [
-    'goodput at 2× capacity', 'p99 of answered requests at 2×', 'shed answers at 2× are fast', 'upstream tries per request at 2× (nginx\'s log)'
+  t.strictSame(after.verdict.checks.slice(0, 5).map((c) => c.name), [
+    'goodput at 2× capacity', 'p99 of answered requests at 2×', 'shed answers at 2× are fast (nginx\'s log)', 'shed answers at 2× as the client timed them',
+    'upstream tries per request at 2× (nginx\'s log)'
   ])
   const before = overloadResult(false)
-  t.strictSame(before.verdict.checks.slice(0, 4).map((c) => c.pass), [false, false, false, false], 'the before picture fails every target')
+  t.strictSame(before.verdict.checks.slice(0, 5).map((c) => c.pass), [false, false, false, false, false], 'the before picture fails every target')
   t.match(before.verdict.checks[2], { actual: 'none shed' })
+
+  // The client's time is shown, not judged: its own event loop stalls on the saturated cores.
+  const clientSlow = overloadChecks(400, after.levels.map((l) => ({ ...l, shedP99Ms: 60 })))
+  t.match(clientSlow[2], { pass: true, actual: 'p99 0.4 ms (2010 shed)' })
+  t.match(clientSlow[3], { pass: false, informational: true, actual: 'p99 60.0 ms' })
+  t.ok(verdictOf(clientSlow).pass, 'a slow client alone does not fail the drill')
+  const nginxSlow = overloadChecks(400, after.levels.map((l) => ({ ...l, nginxShedP99Ms: 35 })))
+  t.match(nginxSlow[2], { pass: false, actual: 'p99 35.0 ms (2010 shed)' })
+  const older = overloadChecks(400, after.levels.map(({ nginxShedP99Ms: _, ...l }) => l))
+  t.match(older[2], { pass: false, actual: 'none logged' }, 'a run from before nginx\'s time was kept')
 
   const unlogged = overloadChecks(400, after.levels.map((l) => ({ ...l, triesPerRequest: null, answeredMs: null })))
   t.match(unlogged[1], { actual: 'none answered', pass: false })
-  t.match(unlogged[3], { actual: 'not logged', pass: false })
+  t.match(unlogged[4], { actual: 'not logged', pass: false })
   const miscounted = overloadChecks(400, [{ ...after.levels[0]!, failed: 1 }])
-  t.notOk(miscounted[4]!.pass, 'a level whose counts do not add up fails')
+  t.notOk(miscounted[5]!.pass, 'a level whose counts do not add up fails')
   t.match(overloadChecks(0, after.levels)[0], { pass: false, actual: /\?/ })
   t.strictSame(overloadChecks(400, []).map((c) => c.pass), [false])
 })
@@ -137,6 +165,7 @@ t.test('the report: the goodput chart with before and after, each run\'s levels 
   t.ok(md.indexOf('--no-shed: FAIL') < md.indexOf('--retry-shed: FAIL') && md.indexOf('--retry-shed: FAIL') < md.indexOf('drill overload: PASS'), 'the before first, the after last')
   t.match(md, /drill overload --retry-shed \| overload-retry-shed\.json \| FAIL/, 'each run in the summary')
   t.match(md, /\| 2× \| 800 \| 398 \| 402 \| 0 \|/)
+  t.match(md, '| 6.3 | 0.4 | 1 |', 'the shed answers\' p99 as the client timed them, then as nginx did')
   const svg = readFileSync(join(dir, 'charts', 'overload-goodput.svg'), 'utf8')
   t.match(svg, /after: shedding/)
   t.match(svg, /before: no shedding/)

@@ -19,7 +19,7 @@ import { accessLogFile } from '../stack/parts/nginx.js'
 import type { RunningStack } from '../stack/running-stack.js'
 import type { StackSettings } from '../stack/settings.js'
 import { verdictOf } from '../verdict.js'
-import { errorCode, levelSummary, OVERLOAD_BOUNDS, overloadChecks, triesPerRequest, type LevelAnswer, type LevelSpec, type OverloadBounds } from './overload-levels.js'
+import { errorCode, levelSummary, nginxShedP99Ms, OVERLOAD_BOUNDS, overloadChecks, triesPerRequest, type LevelAnswer, type LevelSpec, type OverloadBounds } from './overload-levels.js'
 
 /** What the result records of the run's options (the shedding policy is the stack's), and how long the capacity is measured, and the verdict's bounds. */
 export interface OverloadOptions extends Pick<OverloadResult['options'], 'path' | 'levels' | 'levelSeconds' | 'timeoutMs'> {
@@ -123,9 +123,10 @@ export async function runOverload (stack: RunningStack, options: OverloadOptions
   const lines = await readAccessLogWhenFlushed(logFile, logOffset, windows[windows.length - 1]?.untilMs ?? Date.now())
   const route = path.split('?')[0]!
   const levels: OverloadLevel[] = measured.map(({ spec, answers }, i) => {
-    const level = levelSummary(spec, answers, triesPerRequest(lines, route, windows[i]!.fromMs, windows[i]!.untilMs))
+    const { fromMs, untilMs } = windows[i]!
+    const level = levelSummary(spec, answers, triesPerRequest(lines, route, fromMs, untilMs), nginxShedP99Ms(lines, route, fromMs, untilMs))
     io.say(`  ${level.multiple}×: offered ${level.offeredRps} req/s → served ${level.goodputRps}, shed ${level.shedRps}, failed ${level.failedRps} req/s; ` +
-      `p99 served ${level.answeredMs?.p99 ?? '–'} ms, shed ${level.shedP99Ms ?? '–'} ms; ${level.triesPerRequest ?? '–'} tries/request`)
+      `p99 served ${level.answeredMs?.p99 ?? '–'} ms, shed ${level.shedP99Ms ?? '–'} ms (nginx: ${level.nginxShedP99Ms ?? '–'} ms); ${level.triesPerRequest ?? '–'} tries/request`)
     return level
   })
   return {

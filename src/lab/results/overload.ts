@@ -29,8 +29,10 @@ export const OverloadLevelSchema = Type.Object({
   failedRps: Type.Number(),
   /** Latency (from the schedule) of the goodput answers, or null when there were none. */
   answeredMs: Nullable(Type.Pick(LatencySchema, ['p50', 'p99'])),
-  /** p99 of the shed answers, or null when none was shed. */
+  /** p99 of the shed answers as the client timed them (from the schedule), or null when none was shed. */
   shedP99Ms: Nullable(Type.Number()),
+  /** p99 of the refusals as nginx timed them (request read → answered; its access log), or null when it logged none. Absent in older runs. */
+  nginxShedP99Ms: Type.Optional(Nullable(Type.Number())),
   /** Upstream tries per client request in nginx's access log, or null when the log had none of these requests. */
   triesPerRequest: Nullable(Type.Number()),
   /** The requests nginx's log holds for this level (what triesPerRequest is over). */

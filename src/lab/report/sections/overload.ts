@@ -73,10 +73,10 @@ function runBlocks ({ file, result }: FromFile<OverloadResult>): Block[] {
     text(`GET ${options.path}: capacity ${formatCount(capacity.goodputRps)} req/s answered 2xx (${capacity.load.label}, p99 ${formatMs(capacity.load.latencyMs.p99)} ms). ` +
       `Then ${options.levelSeconds} s per level, open model, clients waiting ${formatCount(options.timeoutMs)} ms at most. ` +
       `Instances ${options.shed ? 'shed past their admission bound' : 'admit everything (WORK_SHED=0)'}; nginx ${options.retryShed ? 'retries 502/503 answers on other instances' : 'does not retry answers'}.`),
-    table(['level', 'offered req/s', 'served req/s', 'shed req/s', 'failed req/s', 'served p50 ms', 'served p99 ms', 'shed p99 ms', 'tries per request', 'failures'], result.levels.map((level) => [
+    table(['level', 'offered req/s', 'served req/s', 'shed req/s', 'failed req/s', 'served p50 ms', 'served p99 ms', 'shed p99 ms (client)', 'shed p99 ms (nginx)', 'tries per request', 'failures'], result.levels.map((level) => [
       `${formatNumber(level.multiple)}×`, formatCount(level.offeredRps), formatCount(level.goodputRps), formatCount(level.shedRps), formatCount(level.failedRps),
       level.answeredMs === null ? '–' : formatMs(level.answeredMs.p50), level.answeredMs === null ? '–' : formatMs(level.answeredMs.p99),
-      level.shedP99Ms === null ? '–' : formatMs(level.shedP99Ms), level.triesPerRequest === null ? '–' : formatNumber(level.triesPerRequest), failures(level)
+      level.shedP99Ms === null ? '–' : formatMs(level.shedP99Ms), level.nginxShedP99Ms == null ? '–' : formatMs(level.nginxShedP99Ms), level.triesPerRequest === null ? '–' : formatNumber(level.triesPerRequest), failures(level)
     ])),
     verdictBlock(result.verdict)
   ]
