@@ -131,6 +131,7 @@ t.test('the lesson: the before picture changes the stack and is an expected FAIL
   t.match(overloadLesson.headline(before), { status: 'expected FAIL', text: /at 2×: served 50 req\/s \(13 %\)/ })
   t.match(overloadLesson.headline({ ...before, options: { ...before.options, shed: true } }), { status: 'FAIL' })
   t.match(overloadLesson.headline({ ...before, levels: [] }), { text: 'capacity 400 req/s, no level measured' })
+  t.match(overloadLesson.headline(overloadResult(true)), { status: 'PASS', text: /shed 402 req\/s \(p99 0\.4 ms at nginx, 6\.3 ms at the client\)/ }, 'the refusals\' p99 where they were made, then as the client timed them')
 
   const retries = parseFlags(overloadLesson.options, { retryShed: true })
   t.strictSame(overloadLesson.usesStack === true && overloadLesson.stack?.(retries), { accessLog: true, retryShed: true })

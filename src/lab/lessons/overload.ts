@@ -53,7 +53,8 @@ export const overloadLesson = defineLesson({
     return {
       status,
       text: `capacity ${capacity} req/s; at ${top.multiple}×: served ${top.goodputRps} req/s (${capacity > 0 ? Math.round(100 * top.goodputRps / capacity) : '?'} %), ` +
-        `p99 ${top.answeredMs === null ? '–' : `${top.answeredMs.p99.toFixed(0)} ms`}, shed ${top.shedRps} req/s (p99 ${top.shedP99Ms === null ? '–' : `${top.shedP99Ms.toFixed(1)} ms`}), ` +
+        `p99 ${top.answeredMs === null ? '–' : `${top.answeredMs.p99.toFixed(0)} ms`}, shed ${top.shedRps} req/s (p99 ${top.nginxShedP99Ms == null ? '–' : `${top.nginxShedP99Ms.toFixed(1)} ms`} at nginx, ` +
+        `${top.shedP99Ms === null ? '–' : `${top.shedP99Ms.toFixed(1)} ms`} at the client), ` +
         `${top.triesPerRequest === null ? '?' : top.triesPerRequest.toFixed(2)} tries/request`
     }
   },
