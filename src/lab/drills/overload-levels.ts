@@ -93,16 +93,16 @@ export function levelSummary (spec: LevelSpec, answers: readonly LevelAnswer[], 
   }
 }
 
+/** A level's lines: the requests for `pathPrefix` that reached nginx from `fromMs` to `untilMs` (epoch ms). */
+function levelLines (lines: readonly AccessLine[], pathPrefix: string, fromMs: number, untilMs: number): AccessLine[] {
+  return lines.filter((line) => line.path.startsWith(pathPrefix) && line.startedAtMs >= fromMs && line.startedAtMs <= untilMs)
+}
+
 /** Upstream tries per request, over the requests for `pathPrefix` that reached nginx from `fromMs` to `untilMs` (epoch ms). */
 export function triesPerRequest (lines: readonly AccessLine[], pathPrefix: string, fromMs: number, untilMs: number): { perRequest: number | null, logged: number } {
-  let logged = 0
-  let tries = 0
-  for (const line of lines) {
-    if (!line.path.startsWith(pathPrefix) || line.startedAtMs < fromMs || line.startedAtMs > untilMs) continue
-    logged++
-    tries += line.tries.length
-  }
-  return { perRequest: logged === 0 ? null : round(tries / logged, 3), logged }
+  const logged = levelLines(lines, pathPrefix, fromMs, untilMs)
+  const tries = logged.reduce((sum, line) => sum + line.tries.length, 0)
+  return { perRequest: logged.length === 0 ? null : round(tries / logged.length, 3), logged: logged.length }
 }
 
 /**
@@ -113,8 +113,8 @@ export function triesPerRequest (lines: readonly AccessLine[], pathPrefix: strin
  * (GC pauses up to 22 ms) while every one of nginx's 2,827 refusals took under 1 ms.
  */
 export function nginxShedP99Ms (lines: readonly AccessLine[], pathPrefix: string, fromMs: number, untilMs: number): number | null {
-  const took = lines
-    .filter((line) => line.path.startsWith(pathPrefix) && line.startedAtMs >= fromMs && line.startedAtMs <= untilMs && (line.status === 503 || line.status === 429))
+  const took = levelLines(lines, pathPrefix, fromMs, untilMs)
+    .filter((line) => line.status === 503 || line.status === 429)
     .map((line) => line.endedAtMs - line.startedAtMs)
     .sort((a, b) => a - b)
   return took.length === 0 ? null : ms(took, 99)
